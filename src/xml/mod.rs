@@ -1,0 +1,1 @@
+//! A small positioned DOM over quick-xml; see `read` and `write`.
