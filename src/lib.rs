@@ -4,4 +4,5 @@
 //! libvirt model: parse, defaults, validate) → `plan` (typed, string-free) →
 //! `launch` (the one straight-line container start). See `docs/architecture.md`.
 
+pub mod domain;
 pub mod xml;

@@ -1,0 +1,34 @@
+//! The command line: argument structs only; each verb is a short call into
+//! the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// domrun: containers (and VMs) from libvirt domain XML, no daemon.
+#[derive(Debug, Parser)]
+#[command(name = "domrun", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check domain XML files: parse, apply defaults, validate. Exit 0 only if
+    /// every file is valid; one line per error on stderr.
+    Validate {
+        /// Domain XML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a domain file as libvirt's formatter would: defaults filled in,
+    /// canonical order, unknown elements kept. (Checks syntax only; use
+    /// `validate` for the whole-domain rules.)
+    Format {
+        /// A domain XML file.
+        file: PathBuf,
+        /// Leave out runtime state (the `id` attribute).
+        #[arg(long)]
+        inactive: bool,
+    },
+}

@@ -1,0 +1,331 @@
+//! The typed-parse helper every element family uses, and what it leaves over.
+//!
+//! A [`Cursor`] walks one element: each attribute or child the parser takes is
+//! marked, and [`Cursor::finish`] returns everything not taken as [`Extras`]:
+//! unknown attributes, and unknown children each anchored to the known sibling
+//! before it. The formatter prints extras back at their anchors, so a round trip
+//! keeps what domrun does not model, in place.
+
+use super::error::{ParseError, ParseErrorKind};
+use crate::xml::{Attr, Element, Node, Pos, Writer};
+
+/// What a parser did not model: printed back verbatim by the formatter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extras {
+    pub attrs: Vec<Attr>,
+    /// Unknown children, each after the known child element it followed
+    /// (`None`: before every known child).
+    pub children: Vec<(Option<&'static str>, Element)>,
+}
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        self.attrs.is_empty() && self.children.is_empty()
+    }
+
+    /// Writes the unknown children that followed the known child `anchor`.
+    pub fn after(&self, w: &mut Writer, anchor: &str) {
+        for (a, el) in &self.children {
+            if *a == Some(anchor) {
+                w.verbatim(el);
+            }
+        }
+    }
+
+    /// Writes the unknown children that came before any known child.
+    pub fn leading(&self, w: &mut Writer) {
+        for (a, el) in &self.children {
+            if a.is_none() {
+                w.verbatim(el);
+            }
+        }
+    }
+}
+
+/// A value type read from an attribute or element text.
+pub trait FromXml: Sized {
+    /// Parses `s`; the error says what is accepted ("one of a, b, c").
+    fn from_xml(s: &str) -> Result<Self, String>;
+}
+
+macro_rules! from_xml_via_fromstr {
+    ($($t:ty => $what:expr),* $(,)?) => {$(
+        impl FromXml for $t {
+            fn from_xml(s: &str) -> Result<Self, String> {
+                s.trim().parse().map_err(|_| $what.to_string())
+            }
+        }
+    )*};
+}
+from_xml_via_fromstr!(
+    u8 => "an integer from 0 to 255",
+    u16 => "an integer from 0 to 65535",
+    u32 => "an integer from 0 to 4294967295",
+    u64 => "an integer from 0 to 18446744073709551615",
+    i32 => "an integer",
+    i64 => "an integer",
+);
+
+impl FromXml for String {
+    fn from_xml(s: &str) -> Result<Self, String> {
+        Ok(s.to_owned())
+    }
+}
+
+/// libvirt's on/off switch.
+impl FromXml for bool {
+    fn from_xml(s: &str) -> Result<Self, String> {
+        match s {
+            "yes" | "on" => Ok(true),
+            "no" | "off" => Ok(false),
+            _ => Err("yes or no".into()),
+        }
+    }
+}
+
+/// The parse state of one element.
+#[derive(Debug)]
+pub struct Cursor<'a> {
+    el: &'a Element,
+    path: String,
+    attr_used: Vec<bool>,
+    child_used: Vec<bool>,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn root(el: &'a Element) -> Self {
+        Cursor::with_path(el, format!("/{}", el.name))
+    }
+
+    fn with_path(el: &'a Element, path: String) -> Self {
+        Cursor {
+            el,
+            path,
+            attr_used: vec![false; el.attrs.len()],
+            child_used: vec![false; el.children.len()],
+        }
+    }
+
+    pub fn element(&self) -> &'a Element {
+        self.el
+    }
+
+    pub fn pos(&self) -> Pos {
+        self.el.pos
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// An error located at this element.
+    pub fn error(&self, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            file: None,
+            pos: self.el.pos,
+            path: self.path.clone(),
+            kind: Box::new(kind),
+        }
+    }
+
+    fn attr_index(&self, name: &str) -> Option<usize> {
+        self.el.attrs.iter().position(|a| a.name == name)
+    }
+
+    /// Takes an attribute's raw value.
+    pub fn attr(&mut self, name: &str) -> Option<&'a str> {
+        let i = self.attr_index(name)?;
+        self.attr_used[i] = true;
+        Some(self.el.attrs[i].value.as_str())
+    }
+
+    /// Takes and parses an optional attribute.
+    pub fn parse_attr<T: FromXml>(&mut self, name: &str) -> Result<Option<T>, ParseError> {
+        let Some(i) = self.attr_index(name) else {
+            return Ok(None);
+        };
+        self.attr_used[i] = true;
+        let a = &self.el.attrs[i];
+        T::from_xml(&a.value)
+            .map(Some)
+            .map_err(|expected| ParseError {
+                file: None,
+                pos: a.pos,
+                path: self.path.clone(),
+                kind: Box::new(ParseErrorKind::InvalidValue {
+                    what: format!("attribute '{name}'"),
+                    value: a.value.clone(),
+                    expected,
+                }),
+            })
+    }
+
+    /// Takes and parses a required attribute.
+    pub fn require_attr<T: FromXml>(&mut self, name: &'static str) -> Result<T, ParseError> {
+        self.parse_attr(name)?.ok_or_else(|| {
+            self.error(ParseErrorKind::MissingAttr {
+                name,
+                hint: String::new(),
+            })
+        })
+    }
+
+    /// The element's own text, trimmed as libvirt trims it.
+    pub fn text(&self) -> String {
+        self.el.text().trim().to_owned()
+    }
+
+    /// Parses the element's text.
+    pub fn parse_text<T: FromXml>(&self) -> Result<T, ParseError> {
+        let text = self.text();
+        T::from_xml(&text).map_err(|expected| {
+            self.error(ParseErrorKind::InvalidValue {
+                what: format!("<{}> value", self.el.name),
+                value: text.clone(),
+                expected,
+            })
+        })
+    }
+
+    /// Takes the first child element called `name` (later ones stay unknown
+    /// and are kept verbatim).
+    pub fn child(&mut self, name: &str) -> Option<Cursor<'a>> {
+        let (i, el) = self
+            .el
+            .children
+            .iter()
+            .enumerate()
+            .find_map(|(i, n)| match n {
+                Node::Element(e) if e.name == name && !self.child_used[i] => Some((i, e)),
+                _ => None,
+            })?;
+        self.child_used[i] = true;
+        Some(Cursor::with_path(el, format!("{}/{}", self.path, name)))
+    }
+
+    /// Takes every child element called `name`, in document order; paths are
+    /// numbered as in XPath (`filesystem[2]`).
+    pub fn children(&mut self, name: &str) -> Vec<Cursor<'a>> {
+        let mut out = Vec::new();
+        let mut n = 0;
+        for (i, node) in self.el.children.iter().enumerate() {
+            if let Node::Element(e) = node
+                && e.name == name
+            {
+                n += 1;
+                if !self.child_used[i] {
+                    self.child_used[i] = true;
+                    out.push(Cursor::with_path(
+                        e,
+                        format!("{}/{}[{}]", self.path, name, n),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Takes every child element in document order, whatever its name (for
+    /// `<devices>`, `<features>`, `<capabilities>`).
+    pub fn all_children(&mut self) -> Vec<Cursor<'a>> {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        let mut out = Vec::new();
+        for (i, node) in self.el.children.iter().enumerate() {
+            if let Node::Element(e) = node {
+                let n = match counts.iter_mut().find(|(k, _)| *k == e.name) {
+                    Some((_, c)) => {
+                        *c += 1;
+                        *c
+                    }
+                    None => {
+                        counts.push((&e.name, 1));
+                        1
+                    }
+                };
+                self.child_used[i] = true;
+                out.push(Cursor::with_path(
+                    e,
+                    format!("{}/{}[{}]", self.path, e.name, n),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Parses an optional child's text.
+    pub fn child_text<T: FromXml>(&mut self, name: &str) -> Result<Option<T>, ParseError> {
+        match self.child(name) {
+            Some(c) => c.parse_text().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// True when the child exists (an empty flag element like `<readonly/>`).
+    pub fn flag(&mut self, name: &str) -> bool {
+        self.child(name).is_some()
+    }
+
+    /// Everything not taken: unknown attributes, and unknown child elements
+    /// anchored to the known element before them. `known` lists the names the
+    /// formatter anchors on.
+    pub fn finish(self, known: &'static [&'static str]) -> Extras {
+        let attrs = self
+            .el
+            .attrs
+            .iter()
+            .zip(&self.attr_used)
+            .filter(|(_, used)| !**used)
+            .map(|(a, _)| a.clone())
+            .collect();
+        let mut children = Vec::new();
+        let mut anchor: Option<&'static str> = None;
+        for (node, used) in self.el.children.iter().zip(&self.child_used) {
+            let Node::Element(e) = node else { continue };
+            if *used {
+                if let Some(k) = known.iter().find(|k| **k == e.name) {
+                    anchor = Some(k);
+                }
+            } else {
+                children.push((anchor, e.clone()));
+            }
+        }
+        Extras { attrs, children }
+    }
+}
+
+/// Defines a string-valued enum as one table giving both directions, as
+/// libvirt's VIR_ENUM_IMPL does: `parse`, `as_str`, `Display`, `FromXml`, and
+/// `ALL`/`NAMES` for documentation and completeness tests.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($(#[$vm:meta])* $variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const NAMES: &'static [&'static str] = &[$($s),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::domain::cursor::FromXml for $name {
+            fn from_xml(s: &str) -> Result<Self, String> {
+                $name::parse(s).ok_or_else(|| format!("one of {}", Self::NAMES.join(", ")))
+            }
+        }
+    };
+}
+pub(crate) use string_enum;

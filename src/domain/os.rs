@@ -1,0 +1,234 @@
+//! `<os>`: what the domain boots: a container's init, or a VM's kernel/loader.
+
+use super::cursor::{Cursor, Extras, string_enum};
+use super::error::{ParseError, ParseErrorKind};
+use crate::xml::Writer;
+
+string_enum! {
+    /// `<os><type>`. `linux` is libvirt's older spelling of Xen PV.
+    pub enum OsType {
+        Exe = "exe",
+        Hvm = "hvm",
+        Xen = "xen",
+        Linux = "linux",
+        XenPvh = "xenpvh",
+    }
+}
+
+string_enum! {
+    /// `<boot dev=…>`.
+    pub enum BootDev { Hd = "hd", Cdrom = "cdrom", Network = "network", Fd = "fd" }
+}
+
+/// `yes`/`no` as libvirt prints booleans in attributes.
+pub(crate) fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+/// `<loader readonly= secure= type= stateless= format=>PATH</loader>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loader {
+    pub readonly: Option<bool>,
+    pub secure: Option<bool>,
+    /// `rom` or `pflash`.
+    pub kind: Option<String>,
+    pub stateless: Option<bool>,
+    pub format: Option<String>,
+    pub path: Option<String>,
+    pub extras: Extras,
+}
+
+/// `<os>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Os {
+    pub kind: OsType,
+    pub arch: Option<String>,
+    pub machine: Option<String>,
+    /// Attributes of `<type>` domrun does not model.
+    pub type_attrs: Vec<crate::xml::Attr>,
+    /// Container init and its arguments, environment, directory and identity.
+    pub init: Option<String>,
+    pub initargs: Vec<String>,
+    pub initenv: Vec<(String, String)>,
+    pub initdir: Option<String>,
+    pub inituser: Option<String>,
+    pub initgroup: Option<String>,
+    pub loader: Option<Loader>,
+    /// Direct kernel boot: paths, or RFC 2397 `data:` URIs.
+    pub kernel: Option<String>,
+    pub initrd: Option<String>,
+    pub cmdline: Option<String>,
+    pub dtb: Option<String>,
+    pub boot: Vec<BootDev>,
+    pub extras: Extras,
+}
+
+/// The known children of `<os>`, in libvirt's order.
+const KNOWN: &[&str] = &[
+    "type",
+    "init",
+    "initarg",
+    "initenv",
+    "initdir",
+    "inituser",
+    "initgroup",
+    "loader",
+    "kernel",
+    "initrd",
+    "cmdline",
+    "dtb",
+    "boot",
+];
+
+impl Os {
+    /// An `exe` os running `init`.
+    pub fn exe(init: &str) -> Os {
+        Os {
+            kind: OsType::Exe,
+            arch: None,
+            machine: None,
+            type_attrs: Vec::new(),
+            init: Some(init.to_owned()),
+            initargs: Vec::new(),
+            initenv: Vec::new(),
+            initdir: None,
+            inituser: None,
+            initgroup: None,
+            loader: None,
+            kernel: None,
+            initrd: None,
+            cmdline: None,
+            dtb: None,
+            boot: Vec::new(),
+            extras: Extras::default(),
+        }
+    }
+
+    pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Self, ParseError> {
+        let Some(mut t) = c.child("type") else {
+            return Err(c.error(ParseErrorKind::MissingElement {
+                name: "type",
+                hint: " (exe for a container; hvm, xen, linux or xenpvh for a VM)".into(),
+            }));
+        };
+        let arch = t.attr("arch").map(str::to_owned);
+        let machine = t.attr("machine").map(str::to_owned);
+        let kind = t.parse_text()?;
+        let type_attrs = t.finish(&[]).attrs;
+        let text = |c: &mut Cursor<'_>, name: &str| c.child(name).map(|e| e.element().text());
+        let init = text(&mut c, "init");
+        let initargs = c
+            .children("initarg")
+            .iter()
+            .map(|a| a.element().text())
+            .collect();
+        let mut initenv = Vec::new();
+        for mut e in c.children("initenv") {
+            let name: String = e.require_attr("name")?;
+            initenv.push((name, e.element().text()));
+        }
+        let initdir = text(&mut c, "initdir");
+        let inituser = text(&mut c, "inituser");
+        let initgroup = text(&mut c, "initgroup");
+        let loader = match c.child("loader") {
+            Some(mut l) => Some(Loader {
+                readonly: l.parse_attr("readonly")?,
+                secure: l.parse_attr("secure")?,
+                kind: l.parse_attr("type")?,
+                stateless: l.parse_attr("stateless")?,
+                format: l.parse_attr("format")?,
+                path: Some(l.text()).filter(|p| !p.is_empty()),
+                extras: l.finish(&[]),
+            }),
+            None => None,
+        };
+        let kernel = text(&mut c, "kernel");
+        let initrd = text(&mut c, "initrd");
+        let cmdline = text(&mut c, "cmdline");
+        let dtb = text(&mut c, "dtb");
+        let mut boot = Vec::new();
+        for mut b in c.children("boot") {
+            boot.push(b.require_attr("dev")?);
+        }
+        let extras = c.finish(KNOWN);
+        Ok(Os {
+            kind,
+            arch,
+            machine,
+            type_attrs,
+            init,
+            initargs,
+            initenv,
+            initdir,
+            inituser,
+            initgroup,
+            loader,
+            kernel,
+            initrd,
+            cmdline,
+            dtb,
+            boot,
+            extras,
+        })
+    }
+
+    pub(crate) fn format(&self, w: &mut Writer) {
+        let x = &self.extras;
+        let t = w.tag("os").extra_attrs(&x.attrs);
+        w.children(t, |w| {
+            x.leading(w);
+            let t = w
+                .tag("type")
+                .opt_attr("arch", self.arch.as_deref())
+                .opt_attr("machine", self.machine.as_deref())
+                .extra_attrs(&self.type_attrs);
+            w.text(t, self.kind.as_str());
+            x.after(w, "type");
+            let text = |w: &mut Writer, name: &str, v: &Option<String>| {
+                if let Some(v) = v {
+                    let t = w.tag(name);
+                    w.text(t, v);
+                }
+                x.after(w, name);
+            };
+            text(w, "init", &self.init);
+            for a in &self.initargs {
+                let t = w.tag("initarg");
+                w.text(t, a);
+            }
+            x.after(w, "initarg");
+            for (name, value) in &self.initenv {
+                let t = w.tag("initenv").attr("name", name);
+                w.text(t, value);
+            }
+            x.after(w, "initenv");
+            text(w, "initdir", &self.initdir);
+            text(w, "inituser", &self.inituser);
+            text(w, "initgroup", &self.initgroup);
+            if let Some(l) = &self.loader {
+                let t = w
+                    .tag("loader")
+                    .opt_attr("readonly", l.readonly.map(yes_no))
+                    .opt_attr("secure", l.secure.map(yes_no))
+                    .opt_attr("type", l.kind.as_deref())
+                    .opt_attr("stateless", l.stateless.map(yes_no))
+                    .opt_attr("format", l.format.as_deref())
+                    .extra_attrs(&l.extras.attrs);
+                match &l.path {
+                    Some(p) => w.text(t, p),
+                    None => w.empty(t),
+                }
+            }
+            x.after(w, "loader");
+            text(w, "kernel", &self.kernel);
+            text(w, "initrd", &self.initrd);
+            text(w, "cmdline", &self.cmdline);
+            text(w, "dtb", &self.dtb);
+            for b in &self.boot {
+                let t = w.tag("boot").attr("dev", b);
+                w.empty(t);
+            }
+            x.after(w, "boot");
+        });
+    }
+}
