@@ -4,4 +4,7 @@
 //! libvirt model: parse, defaults, validate) → `plan` (typed, string-free) →
 //! `launch` (the one straight-line container start). See `docs/architecture.md`.
 
+pub mod launch;
+pub mod plan;
+pub mod sys;
 pub mod xml;
