@@ -5,4 +5,7 @@
 //! `launch` (the one straight-line container start). See `docs/architecture.md`.
 
 pub mod domain;
+pub mod launch;
+pub mod plan;
+pub mod sys;
 pub mod xml;

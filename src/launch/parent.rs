@@ -1,0 +1,202 @@
+//! The parent side of a container start (this process, which stays the
+//! container's monitor in the foreground).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use nix::sys::signal::{SigmaskHow, Signal, kill};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use super::child::{self, ChildContext};
+use super::describe::describe_step;
+use super::prepare::prepare;
+use super::protocol::{self, InitEvent, InitPhase, ParentMessage};
+use super::supervise::{Console, RawTerminal, open_console, supervise, supervised_signals};
+use super::{ExitStatusCode, LaunchError};
+use crate::plan::{ConsoleMode, IdMapRange, Plan, UserNamespace};
+use crate::sys::{self, Cloned};
+
+/// Kills and reaps the child if the parent gives up before init runs.
+struct ChildGuard {
+    pid: Pid,
+    armed: bool,
+}
+
+impl ChildGuard {
+    fn reap(mut self) {
+        self.armed = false;
+        let _ = waitpid(self.pid, None);
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = waitpid(self.pid, None);
+        }
+    }
+}
+
+/// Restores the thread's signal mask when the launch is over.
+struct MaskGuard(nix::sys::signal::SigSet);
+
+impl Drop for MaskGuard {
+    fn drop(&mut self) {
+        let _ = self.0.thread_set_mask();
+    }
+}
+
+/// Starts the container described by `plan` and waits for its init to exit,
+/// forwarding SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
+/// to it and relaying its console when it has a pty.
+///
+/// Returns init's exit status (128+N if killed by signal N). A setup failure
+/// is an error; [`LaunchError::exit_code`] gives the status to exit with.
+///
+/// Call from a thread that can block the forwarded signals; in a
+/// multi-threaded process other threads may receive them instead.
+pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
+    plan.validate()?;
+    let wants_pty = match plan.console {
+        ConsoleMode::Inherit => false,
+        ConsoleMode::Pty => true,
+        ConsoleMode::Auto => nix::unistd::isatty(std::io::stdin()).unwrap_or(false),
+    };
+    // Prepare: sources, filesystems, loop devices, namespace files, strings.
+    let prepared = prepare(plan)?;
+    let console = if wants_pty {
+        Some(open_console()?)
+    } else {
+        None
+    };
+    let (parent_end, child_end) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(LaunchError::SyncSocket)?;
+    // Block the supervised signals before clone so none arriving during setup
+    // is lost; they wait in the signalfd. The child restores the old mask.
+    let old_mask = supervised_signals()
+        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+        .map_err(LaunchError::Signals)?;
+    let _restore_mask = MaskGuard(old_mask);
+    let signals = SignalFd::with_flags(
+        &supervised_signals(),
+        SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK,
+    )
+    .map_err(LaunchError::Signals)?;
+
+    let (pid, pidfd) = match sys::clone_process(prepared.clone_flags).map_err(LaunchError::Clone)? {
+        Cloned::Child => {
+            drop(parent_end);
+            child::run(ChildContext {
+                plan,
+                prepared: &prepared,
+                sync: child_end,
+                console: console.as_ref().map(|c| &c.slave),
+                signal_mask: old_mask,
+            })
+        }
+        Cloned::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    let guard = ChildGuard { pid, armed: true };
+    drop(child_end);
+    let phase = InitPhase::Cloned;
+
+    // sync 1: write the id maps while the child waits, then release it.
+    if let Some(user) = &plan.namespaces.user {
+        write_id_maps(pid, user)?;
+    }
+    protocol::send_to_child(&parent_end, ParentMessage::Release)?;
+    let phase = phase.next(InitEvent::Released)?;
+
+    // sync 2: a failure report, or end of file when init has been exec'd.
+    let event = match protocol::recv_from_child(&parent_end)? {
+        Some(message) => InitEvent::Message(message),
+        None => InitEvent::Closed,
+    };
+    if let InitPhase::Failed(failure) = phase.next(event)? {
+        guard.reap();
+        return Err(LaunchError::Child {
+            what: describe_step(plan, Some(&prepared), failure.step),
+            failure,
+        });
+    }
+    // Init is running. The mounts now hold the loop devices; with autoclear
+    // they detach when the container's mount namespace goes away.
+    drop(prepared);
+    // The slave now belongs to init; keeping a copy would hide its hangup.
+    let master = console.map(|Console { master, slave }| {
+        drop(slave);
+        master
+    });
+    let _raw = match &master {
+        Some(_) => RawTerminal::enter()?,
+        None => None,
+    };
+    let status = supervise(pid, &pidfd, &signals, master.as_ref());
+    // Whatever happened, init is reaped or will be by the guard.
+    if status.is_ok() {
+        let mut guard = guard;
+        guard.armed = false;
+    }
+    status
+}
+
+fn id_map_text(ranges: &[IdMapRange]) -> String {
+    ranges
+        .iter()
+        .map(|r| format!("{} {} {}\n", r.inside, r.outside, r.count))
+        .collect()
+}
+
+/// Writes uid_map, setgroups and gid_map for the child, in the order the
+/// kernel requires (setgroups before gid_map). Each file takes one write.
+fn write_id_maps(pid: Pid, user: &UserNamespace) -> Result<(), LaunchError> {
+    let write = |name: &str, text: &str| {
+        let path = PathBuf::from(format!("/proc/{pid}/{name}"));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|source| LaunchError::WriteIdMap { path, source })
+    };
+    write("uid_map", &id_map_text(&user.uid_map))?;
+    write(
+        "setgroups",
+        if user.allow_setgroups {
+            "allow"
+        } else {
+            "deny"
+        },
+    )?;
+    write("gid_map", &id_map_text(&user.gid_map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_maps_are_one_line_per_range() {
+        let text = id_map_text(&[
+            IdMapRange {
+                inside: 0,
+                outside: 100_000,
+                count: 65_536,
+            },
+            IdMapRange {
+                inside: 65_536,
+                outside: 1000,
+                count: 1,
+            },
+        ]);
+        assert_eq!(text, "0 100000 65536\n65536 1000 1\n");
+    }
+}

@@ -1,0 +1,243 @@
+//! Parent, before clone: turn the plan into the resources and C strings the
+//! child needs, so the child only issues syscalls. Everything that can fail
+//! for a reason outside the container (a missing image, an unknown
+//! filesystem, a busy loop device) fails here, with nothing to undo but
+//! dropping `Prepared`.
+
+use std::ffi::{CString, OsStr};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+
+use super::LaunchError;
+use crate::plan::fstype::probe_path;
+use crate::plan::{FsType, MountSource, NamespaceKind, Plan};
+use crate::sys::{self, LoopDevice, TargetKind};
+
+/// A user mount with its source resolved on the host side.
+#[derive(Debug)]
+pub(super) struct PreparedMount {
+    /// What the child mounts.
+    pub source: ResolvedSource,
+    /// Whether the target is a directory or a file.
+    pub target_kind: TargetKind,
+}
+
+/// The source of a mount as the child uses it.
+#[derive(Debug)]
+pub(super) enum ResolvedSource {
+    /// Recursive bind of a host path.
+    HostBind(PathBuf),
+    /// Recursive bind of a path inside the container (resolved in the child).
+    ContainerBind(PathBuf),
+    /// tmpfs with this option string.
+    Tmpfs(CString),
+    /// A block device (a host device or an attached loop device).
+    Filesystem {
+        /// The device node mounted.
+        device: PathBuf,
+        /// Its filesystem.
+        fs: FsType,
+    },
+}
+
+/// Everything resolved before clone.
+#[derive(Debug)]
+pub(super) struct Prepared {
+    /// One per `Plan::mounts`, same order.
+    pub mounts: Vec<PreparedMount>,
+    /// Loop devices attached for image mounts; only held (their fds keep
+    /// the devices attached until the child has mounted them).
+    #[expect(dead_code, reason = "held open until init runs, never read")]
+    pub loops: Vec<LoopDevice>,
+    /// Open namespace files, one per `Plan::namespaces.join`, same order.
+    pub joins: Vec<(CloneFlags, OwnedFd)>,
+    /// Flags for clone3.
+    pub clone_flags: CloneFlags,
+    /// `argv` for execve.
+    pub argv: Vec<CString>,
+    /// `envp` for execve, `NAME=value`.
+    pub envp: Vec<CString>,
+}
+
+fn c_string(bytes: &OsStr) -> CString {
+    // Plan::validate has rejected NUL bytes, so this cannot truncate; the
+    // fallback keeps this total instead of panicking.
+    CString::new(bytes.as_bytes()).unwrap_or_default()
+}
+
+fn clone_flag(kind: NamespaceKind) -> CloneFlags {
+    match kind {
+        NamespaceKind::Mount => CloneFlags::CLONE_NEWNS,
+        NamespaceKind::Pid => CloneFlags::CLONE_NEWPID,
+        NamespaceKind::Uts => CloneFlags::CLONE_NEWUTS,
+        NamespaceKind::Ipc => CloneFlags::CLONE_NEWIPC,
+        NamespaceKind::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        NamespaceKind::Network => CloneFlags::CLONE_NEWNET,
+        NamespaceKind::User => CloneFlags::CLONE_NEWUSER,
+    }
+}
+
+/// Namespaces created by clone: mount, pid and cgroup always; uts and ipc
+/// unless joined; net and user when asked for.
+pub(super) fn clone_flags(plan: &Plan) -> CloneFlags {
+    let mut flags =
+        CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP;
+    for kind in [NamespaceKind::Uts, NamespaceKind::Ipc] {
+        if !plan.joins(kind) {
+            flags |= clone_flag(kind);
+        }
+    }
+    if plan.namespaces.new_network {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
+    if plan.namespaces.user.is_some() {
+        flags |= CloneFlags::CLONE_NEWUSER;
+    }
+    flags
+}
+
+fn tmpfs_options(size_bytes: Option<u64>) -> CString {
+    let text = match size_bytes {
+        Some(size) => format!("mode=1777,size={size}"),
+        None => "mode=1777".to_owned(),
+    };
+    CString::new(text).unwrap_or_default()
+}
+
+fn filesystem_of(path: &Path, given: Option<FsType>) -> Result<FsType, LaunchError> {
+    match given {
+        Some(fs) => Ok(fs),
+        None => probe_path(path).map_err(LaunchError::ProbeFilesystem),
+    }
+}
+
+/// Resolves sources, probes filesystems, attaches loop devices and opens
+/// namespace files.
+pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
+    let mut mounts = Vec::with_capacity(plan.mounts.len());
+    let mut loops = Vec::new();
+    for step in &plan.mounts {
+        let prepared = match &step.source {
+            MountSource::HostBind { path } => {
+                let meta = std::fs::metadata(path).map_err(|source| LaunchError::BindSource {
+                    path: path.clone(),
+                    source,
+                })?;
+                PreparedMount {
+                    source: ResolvedSource::HostBind(path.clone()),
+                    target_kind: if meta.is_dir() {
+                        TargetKind::Directory
+                    } else {
+                        TargetKind::File
+                    },
+                }
+            }
+            MountSource::ContainerBind { path } => PreparedMount {
+                source: ResolvedSource::ContainerBind(path.clone()),
+                // Refined in the child once the source is opened.
+                target_kind: TargetKind::Directory,
+            },
+            MountSource::Tmpfs { size_bytes } => PreparedMount {
+                source: ResolvedSource::Tmpfs(tmpfs_options(*size_bytes)),
+                target_kind: TargetKind::Directory,
+            },
+            MountSource::Block { device, fs } => PreparedMount {
+                source: ResolvedSource::Filesystem {
+                    device: device.clone(),
+                    fs: filesystem_of(device, *fs)?,
+                },
+                target_kind: TargetKind::Directory,
+            },
+            MountSource::Image { file, fs } => {
+                let fs = filesystem_of(file, *fs)?;
+                let device = sys::attach_loop(file, step.readonly).map_err(|source| {
+                    LaunchError::AttachLoop {
+                        image: file.clone(),
+                        source,
+                    }
+                })?;
+                let path = device.path.clone();
+                loops.push(device);
+                PreparedMount {
+                    source: ResolvedSource::Filesystem { device: path, fs },
+                    target_kind: TargetKind::Directory,
+                }
+            }
+        };
+        mounts.push(prepared);
+    }
+    let mut joins = Vec::with_capacity(plan.namespaces.join.len());
+    for join in &plan.namespaces.join {
+        let fd = nix::fcntl::open(
+            &join.path,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|source| LaunchError::OpenNamespace {
+            path: join.path.clone(),
+            source,
+        })?;
+        joins.push((clone_flag(join.kind), fd));
+    }
+    let argv = plan.process.argv.iter().map(|a| c_string(a)).collect();
+    let envp = plan
+        .process
+        .env
+        .iter()
+        .map(|(name, value)| {
+            let mut pair = name.clone();
+            pair.push("=");
+            pair.push(value);
+            c_string(&pair)
+        })
+        .collect();
+    Ok(Prepared {
+        mounts,
+        loops,
+        joins,
+        clone_flags: clone_flags(plan),
+        argv,
+        envp,
+    })
+}
+
+/// The source of `plan.mounts[index]` as a human reads it, with the loop
+/// device when there is one: `/dev/loop3 (from /srv/app.img)`.
+pub(super) fn describe_source(plan: &Plan, prepared: Option<&Prepared>, index: usize) -> String {
+    let resolved = prepared
+        .and_then(|p| p.mounts.get(index))
+        .map(|m| &m.source);
+    match (plan.mounts.get(index).map(|m| &m.source), resolved) {
+        (
+            Some(MountSource::Image { file, .. }),
+            Some(ResolvedSource::Filesystem { device, fs }),
+        ) => {
+            format!(
+                "{} ({}, from {})",
+                device.display(),
+                fs.name(),
+                file.display()
+            )
+        }
+        (Some(MountSource::Block { device, .. }), Some(ResolvedSource::Filesystem { fs, .. })) => {
+            format!("{} ({})", device.display(), fs.name())
+        }
+        (Some(MountSource::HostBind { path }), _) => format!("host {}", path.display()),
+        (Some(MountSource::ContainerBind { path }), _) => format!("container {}", path.display()),
+        (
+            Some(MountSource::Tmpfs {
+                size_bytes: Some(size),
+            }),
+            _,
+        ) => format!("tmpfs ({size} bytes)"),
+        (Some(MountSource::Tmpfs { size_bytes: None }), _) => "tmpfs".to_owned(),
+        (Some(MountSource::Image { file, .. }), _) => format!("image {}", file.display()),
+        (Some(MountSource::Block { device, .. }), _) => device.display().to_string(),
+        (None, _) => format!("mount #{index}"),
+    }
+}
