@@ -5,6 +5,8 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Command};
 use domrun::domain::Domain;
+use domrun::launch::{self, ExitStatusCode};
+use domrun::plan::plan_from_domain;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -12,6 +14,33 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Format { file, inactive } => format(&file, inactive),
+        Command::Run { file } => run(&file),
+    }
+}
+
+/// `domrun run`: load → plan → launch, in this process (the foreground monitor).
+fn run(file: &std::path::Path) -> ExitCode {
+    let setup_failed = ExitCode::from(ExitStatusCode::SETUP_FAILED.0);
+    let domain = match Domain::load(file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("domrun: {e}");
+            return setup_failed;
+        }
+    };
+    let plan = match plan_from_domain(&domain) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("domrun: {}: {e}", file.display());
+            return setup_failed;
+        }
+    };
+    match launch::run_foreground(&plan) {
+        Ok(status) => ExitCode::from(status.0),
+        Err(e) => {
+            eprintln!("domrun: {}: {e}", domain.name);
+            ExitCode::from(e.exit_code().0)
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //! so a front end cannot hand it a plan the child would trip over halfway.
 
 pub mod defaults;
+pub mod from_domain;
 pub mod fstype;
 pub mod users;
 mod validate;
@@ -19,6 +20,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use caps::{Capability, CapsHashSet};
+pub use from_domain::{FromDomainError, plan_from_domain};
 pub use fstype::FsType;
 pub use validate::PlanError;
 

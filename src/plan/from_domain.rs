@@ -1,0 +1,432 @@
+//! Domain → Plan: the libvirt front end of the launcher.
+//!
+//! Runs once, before any clone, on a defaulted and validated [`Domain`]. Every
+//! decision the child would otherwise make is made here: which namespaces,
+//! which root, each mount step in document order, the environment libvirt's
+//! LXC driver gives init, the identity (names resolved in the container's own
+//! /etc/passwd and /etc/group), the capability sets from the policy and toggles.
+//!
+//! What the engine cannot do yet is refused with a message naming the element,
+//! never silently ignored.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::users::{IdSpec, UserError, resolve_identity};
+use super::{
+    CapabilityPlan, CapsHashSet, ConsoleMode, IdMapRange, MountSource, MountStep, NamespaceJoin,
+    NamespaceKind, Plan, RootSource, UserNamespace,
+};
+use crate::domain::{
+    CapsPolicy, Device, Domain, FsDriverType, FsType, IdMapEntry, NamespaceShare, OsType, ShareKind,
+};
+
+/// The `PATH` init starts with.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Why a domain cannot become a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum FromDomainError {
+    #[error(
+        "domain '{name}' is a {kind} domain: domrun's container engine runs lxc, openvz and vserver domains"
+    )]
+    NotAContainer { name: String, kind: String },
+    #[error("<os><type> is '{0}': a container needs <type>exe</type>")]
+    NotExe(OsType),
+    #[error("<os> has no <init>: say which program runs as PID 1")]
+    NoInit,
+    #[error("{path}: {what} is not supported yet{hint}")]
+    Unsupported {
+        path: String,
+        what: String,
+        hint: &'static str,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("resolving <inituser>/<initgroup>: {0}")]
+    Identity(#[from] UserError),
+}
+
+/// A hostname made from a domain name: letters, digits and '-', at most 63
+/// characters, never starting or ending with '-'.
+pub fn hostname_for(name: &str) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63)
+        .collect();
+    let trimmed = mapped.trim_matches('-');
+    if trimmed.is_empty() {
+        "container".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+fn id_ranges(entries: &[IdMapEntry]) -> Vec<IdMapRange> {
+    entries
+        .iter()
+        .map(|e| IdMapRange {
+            inside: e.start,
+            outside: e.target,
+            count: e.count,
+        })
+        .collect()
+}
+
+fn id_spec(s: &str) -> IdSpec {
+    match s.parse::<u32>() {
+        Ok(n) => IdSpec::Id(n),
+        Err(_) => IdSpec::Name(OsString::from(s)),
+    }
+}
+
+fn is_root_target(t: &str) -> bool {
+    Path::new(t).components().count() == 1 && t.starts_with('/')
+}
+
+fn capabilities(d: &Domain) -> CapabilityPlan {
+    let Some(caps) = d.features.as_ref().and_then(|f| f.capabilities.as_ref()) else {
+        return CapabilityPlan::libvirt_default();
+    };
+    let mut plan = match caps.policy.unwrap_or(CapsPolicy::Default) {
+        CapsPolicy::Default => CapabilityPlan::libvirt_default(),
+        CapsPolicy::Allow => CapabilityPlan::all_except(&[]),
+        CapsPolicy::Deny => CapabilityPlan::only(&[]),
+    };
+    let known = caps::all();
+    for (cap, on) in &caps.toggles {
+        let Some(c) = known.iter().find(|c| c.index() == cap.number()).copied() else {
+            continue;
+        };
+        for set in [&mut plan.bounding, &mut plan.effective, &mut plan.permitted] {
+            if *on {
+                set.insert(c);
+            } else {
+                set.remove(&c);
+            }
+        }
+    }
+    plan
+}
+
+fn join(
+    kind: NamespaceKind,
+    share: &NamespaceShare,
+    what: &str,
+) -> Result<NamespaceJoin, FromDomainError> {
+    let path = match share.kind {
+        ShareKind::NetNs if kind == NamespaceKind::Network => {
+            PathBuf::from("/run/netns").join(&share.value)
+        }
+        ShareKind::Pid => {
+            let pid: u32 = share.value.parse().map_err(|_| FromDomainError::Invalid {
+                path: format!("/domain/lxc:namespace/{what}"),
+                message: format!("value '{}' is not a process id", share.value),
+            })?;
+            PathBuf::from(format!("/proc/{pid}/ns/{}", kind.proc_name()))
+        }
+        other => {
+            return Err(FromDomainError::Unsupported {
+                path: format!("/domain/lxc:namespace/{what}"),
+                what: format!("sharing by {other}"),
+                hint: " (use type='pid', or type='netns' for sharenet)",
+            });
+        }
+    };
+    Ok(NamespaceJoin { kind, path })
+}
+
+/// Builds the plan for a container domain. `d` must have had defaults
+/// applied and passed validation.
+pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
+    if !d.kind.is_container() {
+        return Err(FromDomainError::NotAContainer {
+            name: d.name.clone(),
+            kind: d.kind.to_string(),
+        });
+    }
+    if d.os.kind != OsType::Exe {
+        return Err(FromDomainError::NotExe(d.os.kind));
+    }
+    let init = d.os.init.as_deref().ok_or(FromDomainError::NoInit)?;
+
+    // The root first: it decides where names are resolved and what the rest
+    // of the mounts are relative to.
+    let mut root = RootSource::SharedHost;
+    let mut root_readonly = false;
+    let mut mounts = Vec::new();
+    let new_network = d.features.as_ref().is_some_and(|f| f.privnet);
+    let mut fs_index = 0;
+    for dev in &d.devices.list {
+        let fs = match dev {
+            Device::Filesystem(fs) => fs,
+            Device::Interface(_) => {
+                return Err(FromDomainError::Unsupported {
+                    path: "/domain/devices/interface".into(),
+                    what: "<interface>".into(),
+                    hint: " (networking is not built yet; <features><privnet/></features> gives a private network with loopback only)",
+                });
+            }
+            Device::Hostdev(h) => {
+                return Err(FromDomainError::Unsupported {
+                    path: "/domain/devices/hostdev".into(),
+                    what: format!("<hostdev type='{}'>", h.kind),
+                    hint: "",
+                });
+            }
+            _ => continue,
+        };
+        fs_index += 1;
+        let path = format!("/domain/devices/filesystem[{fs_index}]");
+        let target = fs.target.as_deref().unwrap_or("/");
+        let unsupported = |what: String, hint: &'static str| FromDomainError::Unsupported {
+            path: path.clone(),
+            what,
+            hint,
+        };
+        if is_root_target(target) {
+            match (fs.kind, &fs.source.dir) {
+                (FsType::Mount | FsType::Bind, Some(dir)) => {
+                    root = RootSource::Directory(PathBuf::from(dir));
+                    root_readonly = fs.readonly;
+                    continue;
+                }
+                _ => {
+                    return Err(unsupported(
+                        format!("a {} filesystem as the root", fs.kind),
+                        " (mount it on the host and use type='mount' with source dir)",
+                    ));
+                }
+            }
+        }
+        let source = match fs.kind {
+            FsType::Mount => MountSource::HostBind {
+                path: fs.source.dir.clone().unwrap_or_default().into(),
+            },
+            FsType::Bind => MountSource::ContainerBind {
+                path: fs.source.dir.clone().unwrap_or_default().into(),
+            },
+            FsType::Ram => MountSource::Tmpfs {
+                size_bytes: fs.source.usage_bytes,
+            },
+            FsType::Block => MountSource::Block {
+                device: fs.source.dev.clone().unwrap_or_default().into(),
+                fs: None,
+            },
+            FsType::File => {
+                let driver = fs.driver.as_ref();
+                let nbd = driver.and_then(|d| d.kind) == Some(FsDriverType::Nbd);
+                let format = driver.and_then(|d| d.format.as_deref()).unwrap_or("raw");
+                if nbd || format != "raw" {
+                    return Err(unsupported(
+                        format!("an image of format '{format}' (driver nbd)"),
+                        " (raw images on a loop device are; convert with qemu-img convert -O raw)",
+                    ));
+                }
+                MountSource::Image {
+                    file: fs.source.file.clone().unwrap_or_default().into(),
+                    fs: None,
+                }
+            }
+            FsType::Template | FsType::Volume => {
+                return Err(unsupported(format!("a {} filesystem", fs.kind), ""));
+            }
+        };
+        mounts.push(MountStep {
+            source,
+            target: PathBuf::from(target),
+            readonly: fs.readonly,
+        });
+    }
+
+    let mut plan = Plan::new(root, Vec::new());
+    plan.root.readonly = root_readonly;
+    plan.mounts = mounts;
+    plan.namespaces.new_network = new_network;
+    if let Some(idmap) = &d.idmap {
+        plan.namespaces.user = Some(UserNamespace {
+            uid_map: id_ranges(&idmap.uid),
+            gid_map: id_ranges(&idmap.gid),
+            allow_setgroups: true,
+        });
+    }
+    if let Some(ns) = &d.lxc_namespace {
+        for (kind, share, what) in [
+            (NamespaceKind::Network, &ns.sharenet, "sharenet"),
+            (NamespaceKind::Ipc, &ns.shareipc, "shareipc"),
+            (NamespaceKind::Uts, &ns.shareuts, "shareuts"),
+        ] {
+            if let Some(share) = share {
+                plan.namespaces.join.push(join(kind, share, what)?);
+            }
+        }
+        if ns.sharenet.is_some() {
+            plan.namespaces.new_network = false;
+        }
+    }
+    plan.hostname = Some(hostname_for(&d.name).into());
+
+    let mut argv = vec![OsString::from(init)];
+    argv.extend(d.os.initargs.iter().map(OsString::from));
+    plan.process.argv = argv;
+    plan.process.env = environment(d);
+    plan.process.cwd = PathBuf::from(d.os.initdir.as_deref().unwrap_or("/"));
+    if let Some(user) = &d.os.inituser {
+        let names_root = match &plan.root.source {
+            RootSource::Directory(p) => p.clone(),
+            RootSource::SharedHost => PathBuf::from("/"),
+        };
+        let group = d.os.initgroup.as_deref().map(id_spec);
+        plan.process.identity = resolve_identity(&names_root, &id_spec(user), group.as_ref())?;
+    }
+    plan.capabilities = capabilities(d);
+    if plan.process.identity.uid != 0 {
+        // A non-root init holds no capabilities after exec (the kernel clears
+        // them at setuid and exec); only the bounding set still limits what
+        // setuid binaries inside may gain.
+        plan.capabilities.effective.clear();
+        plan.capabilities.permitted.clear();
+        plan.capabilities.inheritable.clear();
+        plan.capabilities.ambient.clear();
+    }
+    plan.console = ConsoleMode::Auto;
+    Ok(plan)
+}
+
+/// The environment libvirt's LXC driver gives init, then every `<initenv>`.
+fn environment(d: &Domain) -> Vec<(OsString, OsString)> {
+    let term = std::env::var_os("TERM").unwrap_or_else(|| "linux".into());
+    let uuid = d.uuid.map(|u| u.to_string()).unwrap_or_default();
+    let mut env: Vec<(OsString, OsString)> = vec![
+        ("PATH".into(), DEFAULT_PATH.into()),
+        ("TERM".into(), term),
+        ("HOME".into(), "/".into()),
+        ("container".into(), "lxc-libvirt".into()),
+        ("container_uuid".into(), uuid.clone().into()),
+        ("LIBVIRT_LXC_NAME".into(), d.name.clone().into()),
+        ("LIBVIRT_LXC_UUID".into(), uuid.into()),
+    ];
+    if let Some(cmdline) = &d.os.cmdline {
+        env.push(("LIBVIRT_LXC_CMDLINE".into(), cmdline.into()));
+    }
+    for (name, value) in &d.os.initenv {
+        // A later definition of a name wins, as in a shell.
+        env.retain(|(n, _)| n != name.as_str());
+        env.push((name.into(), value.into()));
+    }
+    env
+}
+
+/// Capability sets as a sorted list of names (for tests and `dominfo`).
+pub fn capability_names(set: &CapsHashSet) -> Vec<String> {
+    let mut v: Vec<String> = set.iter().map(|c| c.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain(xml: &str) -> Domain {
+        let mut d = Domain::parse(xml.as_bytes()).unwrap();
+        d.apply_defaults().unwrap();
+        d.validate().unwrap();
+        d
+    }
+
+    const HELLO: &str = "<domain type='lxc'><name>My App_1</name>
+      <uuid>8369f1ac-7e46-e869-4ca5-759d51478066</uuid>
+      <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>true</initarg>
+      <initenv name='PATH'>/opt/bin</initenv><initdir>/srv</initdir></os>
+      <features><capabilities policy='default'><sys_time state='on'/><chown state='off'/></capabilities></features>
+      <devices>
+        <filesystem type='mount'><source dir='/srv/root'/><target dir='/'/><readonly/></filesystem>
+        <filesystem type='ram'><source usage='2' units='MiB'/><target dir='/tmp'/></filesystem>
+        <filesystem type='file'><source file='/img/data.img'/><target dir='/data'/><readonly/></filesystem>
+        <filesystem type='bind'><source dir='/data/sub'/><target dir='/sub'/></filesystem>
+        <console type='pty'/>
+      </devices></domain>";
+
+    #[test]
+    fn translates_root_mounts_env_and_caps() {
+        let p = plan_from_domain(&domain(HELLO)).unwrap();
+        assert_eq!(p.root.source, RootSource::Directory("/srv/root".into()));
+        assert!(p.root.readonly);
+        assert_eq!(
+            p.hostname.as_deref(),
+            Some(std::ffi::OsStr::new("My-App-1"))
+        );
+        assert_eq!(p.mounts.len(), 3);
+        assert_eq!(
+            p.mounts[0].source,
+            MountSource::Tmpfs {
+                size_bytes: Some(2 << 20)
+            }
+        );
+        assert!(matches!(p.mounts[1].source, MountSource::Image { .. }) && p.mounts[1].readonly);
+        assert_eq!(
+            p.mounts[2].source,
+            MountSource::ContainerBind {
+                path: "/data/sub".into()
+            }
+        );
+        assert_eq!(p.process.argv, ["/bin/sh", "-c", "true"]);
+        assert_eq!(p.process.cwd, PathBuf::from("/srv"));
+        let env: Vec<String> = p
+            .process
+            .env
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+            .collect();
+        assert!(env.contains(&"PATH=/opt/bin".to_string()), "{env:?}");
+        assert!(env.contains(&"container=lxc-libvirt".to_string()));
+        assert!(env.contains(&"LIBVIRT_LXC_UUID=8369f1ac-7e46-e869-4ca5-759d51478066".to_string()));
+        assert_eq!(env.iter().filter(|e| e.starts_with("PATH=")).count(), 1);
+        assert!(
+            p.capabilities
+                .bounding
+                .contains(&caps::Capability::CAP_SYS_TIME)
+        );
+        assert!(
+            !p.capabilities
+                .bounding
+                .contains(&caps::Capability::CAP_CHOWN)
+        );
+        assert!(
+            !p.capabilities
+                .bounding
+                .contains(&caps::Capability::CAP_SYS_MODULE)
+        );
+        assert!(!p.namespaces.new_network);
+        assert!(p.namespaces.user.is_none());
+    }
+
+    #[test]
+    fn no_root_filesystem_shares_the_host_root() {
+        let p = plan_from_domain(&domain(
+            "<domain type='lxc'><name>h</name><os><type>exe</type><init>/bin/true</init></os>
+             <features><privnet/><capabilities policy='deny'><kill state='on'/></capabilities></features>
+             <devices><console type='pty'/></devices></domain>",
+        ))
+        .unwrap();
+        assert_eq!(p.root.source, RootSource::SharedHost);
+        assert!(p.namespaces.new_network);
+        assert_eq!(capability_names(&p.capabilities.bounding), ["CAP_KILL"]);
+    }
+
+    #[test]
+    fn refuses_what_is_not_built_with_the_element_named() {
+        let e = plan_from_domain(&domain(
+            "<domain type='lxc'><name>h</name><os><type>exe</type><init>/bin/true</init></os>
+             <devices><filesystem type='file'><driver type='nbd' format='qcow2'/><source file='/a.qcow2'/>
+             <target dir='/data'/></filesystem><console type='pty'/></devices></domain>",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/domain/devices/filesystem[1]: an image of format 'qcow2' (driver nbd) is not supported yet (raw images on a loop device are; convert with qemu-img convert -O raw)"
+        );
+    }
+}
