@@ -1,0 +1,302 @@
+//! `domrun run FILE.xml` end to end, as root: real namespaces, real mounts,
+//! a busybox probe inside printing what it sees. Each test asserts that
+//! nothing is left behind (mounts, loop devices).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Fixture {
+    tmp: tempfile::TempDir,
+    rootfs: PathBuf,
+}
+
+fn fixture() -> Option<Fixture> {
+    if !common::require_root() {
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
+    Some(Fixture { tmp, rootfs })
+}
+
+/// A container domain on the fixture's rootfs running `sh -c script`.
+fn domain(
+    f: &Fixture,
+    name: &str,
+    os_extra: &str,
+    features: &str,
+    devices: &str,
+    script: &str,
+) -> PathBuf {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let xml = format!(
+        "<domain type='lxc'>
+  <name>{name}</name>
+  <os>
+    <type>exe</type>
+    <init>/bin/sh</init>
+    <initarg>-c</initarg>
+    <initarg>{}</initarg>
+    {os_extra}
+  </os>
+  <features>{features}</features>
+  <devices>
+    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
+    {devices}
+    <console type='pty'/>
+  </devices>
+</domain>",
+        esc(script),
+        f.rootfs.display()
+    );
+    let path = f.tmp.path().join(format!("{name}.xml"));
+    std::fs::write(&path, xml).unwrap();
+    path
+}
+
+fn run(xml: &Path) -> Output {
+    let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
+        .arg("run")
+        .arg(xml)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let after = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    // Every mount happens in the container's own mount namespace.
+    let dir = xml.parent().unwrap().to_string_lossy().into_owned();
+    let leaked: Vec<&str> = after
+        .lines()
+        .filter(|l| l.contains(&dir) && !before.contains(*l))
+        .collect();
+    assert!(leaked.is_empty(), "mounts left on the host: {leaked:#?}");
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn probe_sees_pid1_hostname_env_identity_and_only_three_fds() {
+    let Some(f) = fixture() else { return };
+    let xml = domain(
+        &f,
+        "Probe_1",
+        "<initenv name='GREETING'>hello world</initenv><initdir>/home</initdir>\
+         <inituser>tester</inituser><initgroup>tester</initgroup>",
+        "",
+        "",
+        "echo pid=$$; echo host=$(hostname); echo id=$(id -u):$(id -g):$(id -G | tr ' ' ,); \
+         echo cwd=$(pwd); echo greeting=$GREETING; echo container=$container; \
+         echo name=$LIBVIRT_LXC_NAME; echo fds=$(ls /proc/self/fd | tr '\\n' ' ')",
+    );
+    let out = run(&xml);
+    let s = stdout(&out);
+    assert!(
+        out.status.success(),
+        "{s}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "pid=1\n",
+        "host=Probe-1\n",
+        "id=1000:1000:1000,2000\n",
+        "cwd=/home\n",
+        "greeting=hello world\n",
+        "container=lxc-libvirt\n",
+        "name=Probe_1\n",
+        // ls itself opens one directory fd (3).
+        "fds=0 1 2 3\n",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in:\n{s}");
+    }
+}
+
+#[test]
+fn exit_status_and_setup_failures_follow_the_convention() {
+    let Some(f) = fixture() else { return };
+    let xml = domain(&f, "exit7", "", "", "", "exit 7");
+    assert_eq!(run(&xml).status.code(), Some(7));
+
+    let missing = std::fs::read_to_string(&xml)
+        .unwrap()
+        .replace("<init>/bin/sh</init>", "<init>/bin/no-such-init</init>");
+    let path = f.tmp.path().join("missing.xml");
+    std::fs::write(&path, missing).unwrap();
+    let out = run(&path);
+    assert_eq!(
+        out.status.code(),
+        Some(127),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    std::fs::write(f.rootfs.join("not-exec"), "#!/bin/sh\n").unwrap();
+    let noexec = std::fs::read_to_string(&xml)
+        .unwrap()
+        .replace("<init>/bin/sh</init>", "<init>/not-exec</init>");
+    let path = f.tmp.path().join("noexec.xml");
+    std::fs::write(&path, noexec).unwrap();
+    assert_eq!(run(&path).status.code(), Some(126));
+
+    let bad = f.tmp.path().join("bad.xml");
+    std::fs::write(&bad, "<domain type='lxc'><name>x</name></domain>").unwrap();
+    let out = run(&bad);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing element <os>"));
+}
+
+#[test]
+fn sigterm_is_forwarded_to_init() {
+    let Some(f) = fixture() else { return };
+    let xml = domain(
+        &f,
+        "sig",
+        "",
+        "",
+        "",
+        "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_domrun"))
+        .arg("run")
+        .arg(&xml)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "ready\n");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}
+
+#[test]
+fn readonly_root_ram_limit_and_capability_policy() {
+    let Some(f) = fixture() else { return };
+    let xml = domain(
+        &f,
+        "limits",
+        "",
+        "<capabilities policy='deny'><kill state='on'/><chown state='on'/></capabilities>",
+        "<filesystem type='ram'><source usage='1' units='MiB'/><target dir='/scratch'/></filesystem>",
+        "dd if=/dev/zero of=/scratch/f bs=64k count=64 2>&1 | grep -o 'No space left' ; \
+         grep -E '^Cap(Bnd|Eff)' /proc/self/status",
+    );
+    let text = std::fs::read_to_string(&xml).unwrap().replace(
+        "<target dir='/'/></filesystem>",
+        "<target dir='/'/><readonly/></filesystem>",
+    );
+    std::fs::write(&xml, text).unwrap();
+    let s = stdout(&run(&xml));
+    assert!(s.contains("No space left"), "{s}");
+    // CAP_CHOWN (0) and CAP_KILL (5) only.
+    assert!(s.contains("CapBnd:\t0000000000000021"), "{s}");
+    assert!(s.contains("CapEff:\t0000000000000021"), "{s}");
+}
+
+#[test]
+fn raw_image_is_loop_mounted_and_written_data_survives() {
+    let Some(f) = fixture() else { return };
+    if !common::require_tool("mkfs.ext4") || !common::require_tool("fsck.ext4") {
+        return;
+    }
+    let img = f.tmp.path().join("data.img");
+    let file = std::fs::File::create(&img).unwrap();
+    file.set_len(16 << 20).unwrap();
+    let mk = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&img)
+        .status()
+        .unwrap();
+    assert!(mk.success());
+    let loops_before = common::loop_devices();
+    let xml = domain(
+        &f,
+        "image",
+        "",
+        "",
+        &format!(
+            "<filesystem type='file'><driver type='loop' format='raw'/><source file='{}'/><target dir='/data'/></filesystem>",
+            img.display()
+        ),
+        "echo persisted > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3",
+    );
+    let out = run(&xml);
+    assert_eq!(
+        stdout(&out),
+        "ext4\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        common::loop_devices(),
+        loops_before,
+        "a loop device was left attached"
+    );
+    let fsck = Command::new("fsck.ext4")
+        .arg("-n")
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+    let cat = Command::new("debugfs")
+        .args(["-R", "cat /note"])
+        .arg(&img)
+        .output();
+    if let Ok(cat) = cat {
+        assert_eq!(String::from_utf8_lossy(&cat.stdout), "persisted\n");
+    }
+}
+
+#[test]
+fn a_symlink_in_the_rootfs_never_leads_a_mount_onto_the_host() {
+    let Some(f) = fixture() else { return };
+    // /mnt inside the container points at /etc: the mount must land in the
+    // container's /etc, never the host's.
+    std::fs::remove_dir_all(f.rootfs.join("mnt")).ok();
+    std::os::unix::fs::symlink("/etc", f.rootfs.join("mnt")).unwrap();
+    let marker = format!("domrun-escape-{}", std::process::id());
+    let xml = domain(
+        &f,
+        "escape",
+        "",
+        "",
+        &format!(
+            "<filesystem type='ram'><source usage='1' units='MiB'/><target dir='/mnt/{marker}'/></filesystem>"
+        ),
+        &format!("grep -c ' /etc/{marker} ' /proc/mounts"),
+    );
+    let out = run(&xml);
+    assert_eq!(
+        stdout(&out),
+        "1\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !Path::new("/etc").join(&marker).exists(),
+        "a directory was created on the host's /etc"
+    );
+    assert!(f.rootfs.join("etc").join(&marker).is_dir());
+}
