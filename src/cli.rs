@@ -8,6 +8,9 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "domrun", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Where definitions, live state and templates are kept.
+    #[arg(long, global = true, env = "DOMRUN_ROOT", default_value = domrun::state::DEFAULT_ROOT)]
+    pub root: PathBuf,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,5 +41,45 @@ pub enum Command {
     Run {
         /// A domain XML file.
         file: PathBuf,
+    },
+    /// Store a domain definition (validated). Redefining a running domain
+    /// takes effect at its next start.
+    Define {
+        /// A domain XML file.
+        file: PathBuf,
+    },
+    /// Remove a definition; a running domain keeps running, transient.
+    Undefine { name: String },
+    /// Print a domain's XML: the live one (with id and resolved values) when
+    /// it runs, else its definition.
+    Dumpxml {
+        name: String,
+        /// The stored definition even when the domain runs.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// List domains: running ones, or all with --all.
+    List {
+        /// Inactive domains too.
+        #[arg(long)]
+        all: bool,
+        /// Only domains marked for autostart.
+        #[arg(long)]
+        autostart: bool,
+        /// Print names only, one per line.
+        #[arg(long, conflicts_with = "uuid")]
+        name: bool,
+        /// Print uuids only, one per line.
+        #[arg(long)]
+        uuid: bool,
+    },
+    /// Show a domain's id, uuid, state, resources, persistence and autostart.
+    Dominfo { name: String },
+    /// Mark a domain to be started by `domrun start --autostart`.
+    Autostart {
+        name: String,
+        /// Remove the mark.
+        #[arg(long)]
+        disable: bool,
     },
 }

@@ -6,6 +6,8 @@
 
 pub mod domain;
 pub mod launch;
+pub mod lifecycle;
 pub mod plan;
+pub mod state;
 pub mod sys;
 pub mod xml;

@@ -6,15 +6,92 @@ use clap::Parser;
 use cli::{Cli, Command};
 use domrun::domain::Domain;
 use domrun::launch::{self, ExitStatusCode};
+use domrun::lifecycle::{self, Defined, ListFilter};
 use domrun::plan::plan_from_domain;
+use domrun::state::Root;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let root = Root::new(&cli.root);
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Format { file, inactive } => format(&file, inactive),
         Command::Run { file } => run(&file),
+        Command::Define { file } => {
+            report(lifecycle::define(&root, &file).map(|(d, how)| match how {
+                Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
+                Defined::Updated { running: true } => println!(
+                    "Domain '{}' redefined from {}; the change takes effect at its next start",
+                    d.name,
+                    file.display()
+                ),
+                Defined::Updated { running: false } => {
+                    println!("Domain '{}' redefined from {}", d.name, file.display())
+                }
+            }))
+        }
+        Command::Undefine { name } => report(lifecycle::undefine(&root, &name).map(|running| {
+            if running {
+                println!("Domain '{name}' has been undefined (it keeps running, transient)");
+            } else {
+                println!("Domain '{name}' has been undefined");
+            }
+        })),
+        Command::Dumpxml { name, inactive } => {
+            report(lifecycle::dumpxml(&root, &name, inactive).map(|xml| print!("{xml}")))
+        }
+        Command::List {
+            all,
+            autostart,
+            name,
+            uuid,
+        } => {
+            let filter = ListFilter {
+                all,
+                autostart,
+                uuids: uuid,
+            };
+            report(lifecycle::list(&root, filter).map(|rows| {
+                if name || uuid {
+                    for r in rows {
+                        println!(
+                            "{}",
+                            if uuid {
+                                r.uuid.unwrap_or_default()
+                            } else {
+                                r.name
+                            }
+                        );
+                    }
+                } else {
+                    print!("{}", lifecycle::format_list(&rows));
+                }
+            }))
+        }
+        Command::Dominfo { name } => {
+            report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
+        }
+        Command::Autostart { name, disable } => {
+            report(lifecycle::autostart(&root, &name, !disable).map(|()| {
+                if disable {
+                    println!("Domain '{name}' unmarked as autostarted");
+                } else {
+                    println!("Domain '{name}' marked as autostarted");
+                }
+            }))
+        }
+    }
+}
+
+/// Exit 0 on success; one line `domrun: error` and exit 1 otherwise.
+fn report<E: std::fmt::Display>(r: Result<(), E>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("domrun: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,0 +1,172 @@
+//! Managing domains the way virsh does, without a daemon: definitions on
+//! disk, one monitor process per running domain, state any command can read.
+//!
+//! Every change to a domain happens under its lock ([`Root::lock`]). A command
+//! that finds live state whose monitor is gone sweeps it ([`sweep_stale`]) and
+//! reports the domain as crashed.
+
+mod info;
+
+pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
+
+use crate::domain::{Domain, LoadError, ParseError};
+use crate::state::{LiveState, Root, StateError, check_name};
+use std::path::Path;
+
+/// A lifecycle command that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("stored definition of '{name}' is damaged: {error}")]
+    StoredDefinition { name: String, error: ParseError },
+    #[error("domain '{0}' is not defined (see `domrun list --all`)")]
+    NotDefined(String),
+    #[error("domain '{0}' is not running")]
+    NotRunning(String),
+    #[error("domain '{0}' is already running")]
+    AlreadyRunning(String),
+    #[error("uuid {uuid} is already used by domain '{other}'")]
+    UuidTaken { uuid: String, other: String },
+}
+
+/// What `define` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Defined {
+    New,
+    /// Replaced an existing definition; when the domain runs, the new one
+    /// takes effect at its next start.
+    Updated {
+        running: bool,
+    },
+}
+
+/// Reads a stored definition.
+pub fn stored_domain(root: &Root, name: &str) -> Result<Domain, LifecycleError> {
+    let bytes = root
+        .read_definition(name)?
+        .ok_or_else(|| LifecycleError::NotDefined(name.to_owned()))?;
+    let mut d = Domain::parse(&bytes).map_err(|error| LifecycleError::StoredDefinition {
+        name: name.to_owned(),
+        error: error.in_file(root.definition(name)),
+    })?;
+    // Stored definitions were defaulted when defined; this only fills what a
+    // newer domrun defaults, and never fails on a good file.
+    let _ = d.apply_defaults();
+    Ok(d)
+}
+
+/// The uuid written in a stored definition, read without a full parse (the
+/// files are domrun's own canonical output): what `list --uuid` needs for a
+/// thousand domains in a few milliseconds.
+pub(crate) fn stored_uuid(root: &Root, name: &str) -> Option<String> {
+    let bytes = root.read_definition(name).ok()??;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let start = text.find("<uuid>")? + "<uuid>".len();
+    let end = start + text[start..].find("</uuid>")?;
+    Some(text[start..end].to_owned())
+}
+
+/// `domrun define FILE`: validate and store a definition.
+pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleError> {
+    let mut d = Domain::load(file)?;
+    d.make_inactive();
+    check_name(&d.name)?;
+    let _lock = root.lock(&d.name)?;
+    let uuid = d.uuid.map(|u| u.to_string()).unwrap_or_default();
+    let existing = root.read_definition(&d.name)?.is_some();
+    if existing {
+        // A redefinition keeps the domain's identity.
+        if let Some(old) = stored_uuid(root, &d.name)
+            && d.uuid.is_some()
+            && old != uuid
+        {
+            return Err(LifecycleError::UuidTaken {
+                uuid: old,
+                other: d.name.clone(),
+            });
+        }
+    }
+    for other in root.defined_names()? {
+        if other != d.name && stored_uuid(root, &other).as_deref() == Some(uuid.as_str()) {
+            return Err(LifecycleError::UuidTaken { uuid, other });
+        }
+    }
+    root.save_definition(&d.name, &d.format_inactive())?;
+    let running = live_state(root, &d.name)?.is_some();
+    let outcome = if existing {
+        Defined::Updated { running }
+    } else {
+        Defined::New
+    };
+    Ok((d, outcome))
+}
+
+/// `domrun undefine NAME`: a running domain becomes transient.
+pub fn undefine(root: &Root, name: &str) -> Result<bool, LifecycleError> {
+    let _lock = root.lock(name)?;
+    if !root.remove_definition(name)? {
+        return Err(LifecycleError::NotDefined(name.to_owned()));
+    }
+    if let Some(mut live) = live_state(root, name)? {
+        live.persistent = false;
+        root.write_live(&live)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// `domrun dumpxml NAME [--inactive]`: the live XML of a running domain
+/// (with its id and every value resolved at start), else the definition.
+pub fn dumpxml(root: &Root, name: &str, inactive: bool) -> Result<String, LifecycleError> {
+    if !inactive
+        && live_state(root, name)?.is_some()
+        && let Some(bytes) = crate::state::read_optional(&root.live_xml(name))?
+    {
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    match root.read_definition(name)? {
+        Some(_) => Ok(stored_domain(root, name)?.format_inactive()),
+        None => Err(LifecycleError::NotDefined(name.to_owned())),
+    }
+}
+
+/// `domrun autostart NAME [--disable]`.
+pub fn autostart(root: &Root, name: &str, on: bool) -> Result<(), LifecycleError> {
+    let _lock = root.lock(name)?;
+    if root.read_definition(name)?.is_none() {
+        return Err(LifecycleError::NotDefined(name.to_owned()));
+    }
+    Ok(root.set_autostart(name, on)?)
+}
+
+/// The live state of `name` if its monitor is alive. A record whose monitor
+/// is gone is swept (see [`sweep_stale`]) and reported as not running.
+pub fn live_state(root: &Root, name: &str) -> Result<Option<LiveState>, LifecycleError> {
+    let Some(state) = root.read_live(name)? else {
+        return Ok(None);
+    };
+    if state.monitor.is_alive() {
+        return Ok(Some(state));
+    }
+    sweep_stale(root, &state)?;
+    Ok(None)
+}
+
+/// Releases what a crashed monitor left: kills what is left of the container
+/// (init, and with it its pid namespace; mounts and autoclear loop devices go
+/// with the mount namespace), then removes the live directory.
+pub fn sweep_stale(root: &Root, state: &LiveState) -> Result<(), LifecycleError> {
+    if let Some(init) = state.init
+        && init.is_alive()
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(init.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    root.remove_live(&state.name)?;
+    Ok(())
+}

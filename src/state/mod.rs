@@ -1,0 +1,275 @@
+//! Where domrun keeps things, and how it changes them safely.
+//!
+//! ```text
+//! <root>/domains/NAME.xml          persistent definition (inactive XML)
+//! <root>/domains/NAME.autostart    autostart mark (empty file; not in the XML)
+//! <root>/locks/NAME.lock           flock held by every command changing NAME
+//! <root>/run/NAME/state.json       live state of a running domain
+//! <root>/run/NAME/control.sock     the domain's monitor socket
+//! <root>/run/NAME/domain.xml       the live XML (id, resolved values)
+//! <root>/templates/, <root>/layers/ templates and per-domain writable layers
+//! ```
+//!
+//! `--root DIR` (or `DOMRUN_ROOT`) relocates everything; the default is
+//! `/var/lib/domrun`. Every file is written atomically (temp file, fsync,
+//! rename, fsync of the directory) and every change to a domain happens under
+//! its lock, so two concurrent `start`s start it once.
+
+mod files;
+mod live;
+
+pub use files::{AtomicWriteError, write_atomic};
+pub use live::{LiveState, ProcessRef};
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+/// The default state root.
+pub const DEFAULT_ROOT: &str = "/var/lib/domrun";
+
+/// A state-layer failure, with the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] AtomicWriteError),
+    #[error("locking {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: nix::errno::Errno,
+    },
+    #[error("'{0}' is not a valid domain name (letters, digits, '.', '-', '_'; at most 64)")]
+    BadName(String),
+    #[error("{path}: corrupt live state: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A domain name usable as a file name: what `define` and `create` accept.
+pub fn check_name(name: &str) -> Result<(), StateError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::BadName(name.to_owned()))
+    }
+}
+
+/// The state root and the paths under it.
+#[derive(Debug, Clone)]
+pub struct Root {
+    pub dir: PathBuf,
+}
+
+/// A held per-domain lock; released on drop.
+#[derive(Debug)]
+pub struct DomainLock {
+    _lock: Flock<File>,
+}
+
+impl Root {
+    pub fn new(dir: impl Into<PathBuf>) -> Root {
+        Root { dir: dir.into() }
+    }
+
+    pub fn domains_dir(&self) -> PathBuf {
+        self.dir.join("domains")
+    }
+
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    pub fn definition(&self, name: &str) -> PathBuf {
+        self.domains_dir().join(format!("{name}.xml"))
+    }
+
+    pub fn autostart_mark(&self, name: &str) -> PathBuf {
+        self.domains_dir().join(format!("{name}.autostart"))
+    }
+
+    pub fn live_dir(&self, name: &str) -> PathBuf {
+        self.run_dir().join(name)
+    }
+
+    pub fn live_state(&self, name: &str) -> PathBuf {
+        self.live_dir(name).join("state.json")
+    }
+
+    pub fn live_xml(&self, name: &str) -> PathBuf {
+        self.live_dir(name).join("domain.xml")
+    }
+
+    pub fn control_socket(&self, name: &str) -> PathBuf {
+        self.live_dir(name).join("control.sock")
+    }
+
+    /// Takes the domain's lock, waiting for another command to finish.
+    pub fn lock(&self, name: &str) -> Result<DomainLock, StateError> {
+        check_name(name)?;
+        let dir = self.dir.join("locks");
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let path = dir.join(format!("{name}.lock"));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, source)| StateError::Lock { path, source })?;
+        Ok(DomainLock { _lock: lock })
+    }
+
+    /// Names of every defined domain, sorted. Reads file names only.
+    pub fn defined_names(&self) -> Result<Vec<String>, StateError> {
+        names_in(&self.domains_dir(), ".xml")
+    }
+
+    /// Names with a live-state directory (running, or stale after a crash).
+    pub fn live_names(&self) -> Result<Vec<String>, StateError> {
+        let mut names = Vec::new();
+        let dir = self.run_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io(&dir))?;
+            if let Some(n) = entry.file_name().to_str()
+                && check_name(n).is_ok()
+            {
+                names.push(n.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Stores a definition (the caller formats it inactive).
+    pub fn save_definition(&self, name: &str, xml: &str) -> Result<(), StateError> {
+        check_name(name)?;
+        Ok(write_atomic(&self.definition(name), xml.as_bytes(), 0o600)?)
+    }
+
+    /// Reads a stored definition; `None` when not defined.
+    pub fn read_definition(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        check_name(name)?;
+        read_optional(&self.definition(name))
+    }
+
+    /// Deletes a definition and its autostart mark.
+    pub fn remove_definition(&self, name: &str) -> Result<bool, StateError> {
+        check_name(name)?;
+        remove_optional(&self.autostart_mark(name))?;
+        let removed = remove_optional(&self.definition(name))?;
+        files::sync_dir(&self.domains_dir()).map_err(io(&self.domains_dir()))?;
+        Ok(removed)
+    }
+
+    pub fn is_autostart(&self, name: &str) -> bool {
+        self.autostart_mark(name).exists()
+    }
+
+    pub fn set_autostart(&self, name: &str, on: bool) -> Result<(), StateError> {
+        check_name(name)?;
+        let mark = self.autostart_mark(name);
+        if on {
+            write_atomic(&mark, b"", 0o600)?;
+        } else {
+            remove_optional(&mark)?;
+        }
+        Ok(())
+    }
+}
+
+fn names_in(dir: &Path, suffix: &str) -> Result<Vec<String>, StateError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        let file_name = entry.file_name();
+        if let Some(n) = file_name.to_str().and_then(|f| f.strip_suffix(suffix))
+            && check_name(n).is_ok()
+        {
+            names.push(n.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+pub(crate) fn remove_optional(path: &Path) -> Result<bool, StateError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_and_autostart_round_trip() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Root::new(tmp.path());
+        assert!(root.defined_names().unwrap().is_empty());
+        root.save_definition("web", "<domain/>").unwrap();
+        root.save_definition("db", "<domain/>").unwrap();
+        assert_eq!(root.defined_names().unwrap(), ["db", "web"]);
+        root.set_autostart("web", true).unwrap();
+        assert!(root.is_autostart("web"));
+        assert!(root.remove_definition("web").unwrap());
+        assert!(!root.is_autostart("web"));
+        assert_eq!(root.read_definition("web").unwrap(), None);
+        assert!(matches!(
+            root.save_definition("../x", ""),
+            Err(StateError::BadName(_))
+        ));
+    }
+
+    #[test]
+    fn lock_excludes_a_second_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Root::new(tmp.path());
+        let held = root.lock("web").unwrap();
+        let path = tmp.path().join("locks/web.lock");
+        let f = File::open(&path).unwrap();
+        assert!(Flock::lock(f, FlockArg::LockExclusiveNonblock).is_err());
+        drop(held);
+        let f = File::open(&path).unwrap();
+        assert!(Flock::lock(f, FlockArg::LockExclusiveNonblock).is_ok());
+    }
+}
