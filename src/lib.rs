@@ -9,5 +9,6 @@ pub mod launch;
 pub mod lifecycle;
 pub mod plan;
 pub mod state;
+pub mod storage;
 pub mod sys;
 pub mod xml;

@@ -6,6 +6,7 @@
 
 mod capability;
 mod clone;
+mod command;
 mod fs;
 mod loopdev;
 mod mount;
@@ -14,6 +15,7 @@ mod tty;
 
 pub use capability::{drop_from_bounding_set, raise_ambient};
 pub use clone::{Cloned, clone_process};
+pub use command::kill_child_with_parent;
 pub use fs::{TargetKind, fd_path, make_path_in_root, open_dir, open_in_root, open_path_in_root};
 pub use loopdev::{LoopDevice, attach_loop};
 pub use mount::{close_fds_on_exec, set_mount_readonly};

@@ -1,0 +1,255 @@
+//! Disk images the kernel cannot attach directly (qcow2 and other non-raw
+//! formats), exported as a raw file so a loop device can take them.
+//!
+//! libvirt uses `qemu-nbd` and `/dev/nbdN`; hosts without the nbd module (our
+//! own among them) can still do it: `qemu-storage-daemon` exports the image
+//! over FUSE as a plain raw file, and a loop device attaches to that file.
+//! The daemon gets SIGTERM if its parent dies, because only a clean exit
+//! unmounts the FUSE export (SIGKILL would leave a dead mount behind).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why an image could not be exported (or released).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("creating the export point {path}: {source}")]
+    ExportPoint {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("starting qemu-storage-daemon for {image}: {source} (install qemu-utils)")]
+    Spawn {
+        image: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("qemu-storage-daemon could not export {image}: {message}")]
+    Daemon { image: PathBuf, message: String },
+    #[error("qemu-storage-daemon did not export {image} within {seconds} s")]
+    Timeout { image: PathBuf, seconds: u64 },
+    #[error("stopping the export of {image}: it is still mounted at {path}")]
+    StillMounted { image: PathBuf, path: PathBuf },
+}
+
+/// A running export: `path()` is a raw view of the image.
+#[derive(Debug)]
+pub struct ImageExport {
+    image: PathBuf,
+    point: PathBuf,
+    daemon: Option<Child>,
+}
+
+/// True when `path` is a mount point (as seen by this process).
+fn is_mounted(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.to_string_lossy();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|mp| mp.replace("\\040", " ") == want)
+}
+
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    done()
+}
+
+impl ImageExport {
+    /// Exports `image` (of `format`, e.g. `qcow2`) as a raw file in `workdir`.
+    pub fn start(
+        image: &Path,
+        format: &str,
+        readonly: bool,
+        workdir: &Path,
+    ) -> Result<Self, ExportError> {
+        let name = image
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let point = workdir.join(format!("{name}.{}.raw", std::process::id()));
+        std::fs::create_dir_all(workdir)
+            .and_then(|()| std::fs::File::create(&point).map(drop))
+            .map_err(|source| ExportError::ExportPoint {
+                path: point.clone(),
+                source,
+            })?;
+        let mut cmd = Command::new("qemu-storage-daemon");
+        let read_only = if readonly { "on" } else { "off" };
+        cmd.arg("--blockdev")
+            .arg(format!(
+                "driver=file,filename={},node-name=file0,read-only={read_only}",
+                qemu_escape(image)
+            ))
+            .arg("--blockdev")
+            .arg(format!(
+                "driver={format},file=file0,node-name=disk0,read-only={read_only}"
+            ))
+            .arg("--export")
+            .arg(format!(
+                "type=fuse,id=export0,node-name=disk0,mountpoint={},writable={}",
+                qemu_escape(&point),
+                if readonly { "off" } else { "on" }
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        crate::sys::kill_child_with_parent(&mut cmd, nix::sys::signal::Signal::SIGTERM);
+        let daemon = cmd.spawn().map_err(|source| ExportError::Spawn {
+            image: image.to_owned(),
+            source,
+        })?;
+        let mut export = ImageExport {
+            image: image.to_owned(),
+            point,
+            daemon: Some(daemon),
+        };
+        let ready = wait_until(Duration::from_secs(10), || {
+            is_mounted(&export.point)
+                || export
+                    .daemon
+                    .as_mut()
+                    .is_none_or(|d| d.try_wait().ok().flatten().is_some())
+        });
+        let exited = export
+            .daemon
+            .as_mut()
+            .is_none_or(|d| d.try_wait().ok().flatten().is_some());
+        if exited {
+            let message = export.daemon.take().map(daemon_stderr).unwrap_or_default();
+            let _ = std::fs::remove_file(&export.point);
+            return Err(ExportError::Daemon {
+                image: image.to_owned(),
+                message,
+            });
+        }
+        if !ready {
+            return Err(ExportError::Timeout {
+                image: image.to_owned(),
+                seconds: 10,
+            });
+        }
+        Ok(export)
+    }
+
+    /// The raw view of the image, for a loop device.
+    pub fn path(&self) -> &Path {
+        &self.point
+    }
+
+    /// The daemon's pid (e.g. to place it in the domain's cgroup).
+    pub fn pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(Child::id)
+    }
+
+    /// Stops the daemon cleanly (SIGTERM unmounts the export) and removes the
+    /// export point. Call after every user of the export (the loop device)
+    /// has let go.
+    pub fn stop(mut self) -> Result<(), ExportError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(d.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let _ = d.wait();
+        }
+        if is_mounted(&self.point) {
+            // A still-busy export: detach it lazily rather than leave it.
+            let _ = nix::mount::umount2(&self.point, nix::mount::MntFlags::MNT_DETACH);
+        }
+        let still = is_mounted(&self.point);
+        let _ = std::fs::remove_file(&self.point);
+        if still {
+            return Err(ExportError::StillMounted {
+                image: self.image.clone(),
+                path: self.point.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ImageExport {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+fn daemon_stderr(mut d: Child) -> String {
+    let _ = d.wait();
+    let mut s = String::new();
+    if let Some(mut e) = d.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut s);
+    }
+    s.lines().last().unwrap_or("exited").trim().to_owned()
+}
+
+/// QEMU option values escape ',' by doubling it.
+fn qemu_escape(p: &Path) -> String {
+    p.to_string_lossy().replace(',', ",,")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commas_in_paths_are_doubled() {
+        assert_eq!(qemu_escape(Path::new("/a,b/c.qcow2")), "/a,,b/c.qcow2");
+    }
+
+    #[test]
+    fn exports_a_qcow2_image_as_a_raw_file_and_cleans_up() {
+        if !nix::unistd::geteuid().is_root()
+            || Command::new("qemu-img").arg("--version").output().is_err()
+            || Command::new("qemu-storage-daemon")
+                .arg("--version")
+                .output()
+                .is_err()
+            || !Path::new("/dev/fuse").exists()
+        {
+            eprintln!("skipped: needs root, qemu-img, qemu-storage-daemon and /dev/fuse");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let img = tmp.path().join("d.qcow2");
+        let ok = Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2"])
+            .arg(&img)
+            .arg("8M")
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let export = ImageExport::start(&img, "qcow2", false, &tmp.path().join("exports")).unwrap();
+        let raw = export.path().to_owned();
+        assert_eq!(std::fs::metadata(&raw).unwrap().len(), 8 << 20);
+        std::fs::write(&raw, b"written through the export").unwrap();
+        export.stop().unwrap();
+        assert!(!is_mounted(&raw) && !raw.exists());
+        // The write went into the qcow2 image.
+        let check = Command::new("qemu-img")
+            .arg("check")
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert!(check.status.success());
+        let bad = ImageExport::start(
+            &tmp.path().join("missing.qcow2"),
+            "qcow2",
+            false,
+            &tmp.path().join("exports"),
+        );
+        assert!(matches!(bad, Err(ExportError::Daemon { .. })), "{bad:?}");
+    }
+}
