@@ -11,6 +11,7 @@ mod fs;
 mod loopdev;
 mod mount;
 mod process;
+mod signal;
 mod tty;
 
 pub use capability::{drop_from_bounding_set, raise_ambient};
@@ -20,4 +21,5 @@ pub use fs::{TargetKind, fd_path, make_path_in_root, open_dir, open_in_root, ope
 pub use loopdev::{LoopDevice, attach_loop};
 pub use mount::{close_fds_on_exec, set_mount_readonly};
 pub use process::{exit_immediately, stdin_fd, stdout_fd};
+pub use signal::kill_raw;
 pub use tty::{get_window_size, set_controlling_terminal, set_window_size};
