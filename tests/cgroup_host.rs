@@ -68,6 +68,12 @@ impl Fixture {
     /// Starts `sh -c SCRIPT`, places it in the group, then lets it run (it
     /// waits on a line of stdin first, as init waits for its parent).
     fn spawn(&mut self, script: &str) -> Pid {
+        let cg = self.cg.clone();
+        self.spawn_placed(script, move |pid| cg.add_pid(pid).unwrap())
+    }
+
+    /// Like `spawn`, with the placement done by `place`.
+    fn spawn_placed(&mut self, script: &str, place: impl FnOnce(Pid)) -> Pid {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(format!("read _ ; {script}"))
@@ -79,7 +85,7 @@ impl Fixture {
         let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
         let stdin = child.stdin.take();
         self.children.push(child);
-        self.cg.add_pid(pid).unwrap();
+        place(pid);
         let mut stdin = stdin.unwrap();
         stdin.write_all(b"go\n").unwrap();
         pid
@@ -392,4 +398,35 @@ fn v2_dir_fd_is_the_cgroup2_directory() {
     use std::os::fd::AsRawFd;
     let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
     assert_eq!(target, f.cg.v2_path().unwrap());
+}
+
+/// On a hybrid host, a process placed in the v1 groups only (a helper
+/// someone placed by hand) is out of cgroup.kill's reach: kill_all must
+/// notice and fall back to the freezer.
+#[test]
+fn kill_all_reaches_processes_outside_the_cgroup2_group() {
+    let Some(mut f) = Fixture::new("v1only") else {
+        return;
+    };
+    let Some(v2) = f.cg.v2_path().map(Path::to_path_buf) else {
+        eprintln!("skipping: no cgroup2 group on this host");
+        return;
+    };
+    if f.cg.dirs().count() < 2 {
+        eprintln!("skipping: not a hybrid host");
+        return;
+    }
+    let dirs: Vec<PathBuf> =
+        f.cg.dirs()
+            .filter(|d| *d != v2)
+            .map(Path::to_path_buf)
+            .collect();
+    f.spawn_placed("sleep 60", |pid| {
+        for d in &dirs {
+            std::fs::write(d.join("cgroup.procs"), pid.to_string()).unwrap();
+        }
+    });
+    assert!(!f.cg.procs().unwrap().is_empty());
+    f.cg.kill_all().unwrap();
+    assert!(f.cg.procs().unwrap().is_empty());
 }

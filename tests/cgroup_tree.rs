@@ -463,7 +463,7 @@ fn failed_create_removes_the_leaves_it_made() {
 }
 
 #[test]
-fn names_and_partitions_are_checked() {
+fn names_and_partitions_are_checked_or_escaped() {
     let layout = Layout::V2 {
         root: "/nonexistent".into(),
     };
@@ -472,10 +472,8 @@ fn names_and_partitions_are_checked() {
         ("/", "a"),
         ("/machine/../x", "a"),
         ("/machine", ""),
-        ("/machine", ".."),
         ("/machine", "a/b"),
-        ("/machine", "cgroup.procs"),
-        ("/machine", "memory.max"),
+        ("/machine", "a\0b"),
     ] {
         let e = Cgroup::create(&layout, partition, name).unwrap_err();
         assert!(
@@ -486,8 +484,19 @@ fn names_and_partitions_are_checked() {
             "{partition} {name}: {e:?}"
         );
     }
-    // Dots elsewhere are fine (domain names often have them).
-    let t = tempfile::tempdir().unwrap();
-    let layout = v2_tree(t.path(), "web.example.org");
-    Cgroup::create(&layout, "/machine", "web.example.org").unwrap();
+    // Names shaped like control files get libvirt's leading '_'; other dots
+    // are fine (domain names often have them).
+    for (name, dir) in [
+        ("web.example.org", "web.example.org"),
+        ("cpu.example.org", "_cpu.example.org"),
+        ("cgroup.procs", "_cgroup.procs"),
+        ("..", "_.."),
+        ("_x", "__x"),
+        ("tasks", "_tasks"),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let layout = v2_tree(t.path(), dir);
+        let cg = Cgroup::create(&layout, "/machine", name).unwrap();
+        assert_eq!(cg.relative(), Path::new("machine").join(dir));
+    }
 }

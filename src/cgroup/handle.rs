@@ -279,23 +279,12 @@ impl Cgroup {
 
     /// Every process in the group, in any hierarchy (sorted, no duplicates).
     pub fn procs(&self) -> Result<Vec<Pid>, CgroupError> {
-        let mut set = BTreeSet::new();
-        for dir in self.dirs() {
-            if !dir.is_dir() {
-                continue;
-            }
-            let path = dir.join("cgroup.procs");
-            let text = read_to_string(&path)?;
-            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                let pid: i32 = line.parse().map_err(|_| CgroupError::ParseFile {
-                    path: path.clone(),
-                    content: line.to_owned(),
-                    expected: "one pid per line",
-                })?;
-                set.insert(pid);
-            }
-        }
-        Ok(set.into_iter().map(Pid::from_raw).collect())
+        procs_of(self.dirs())
+    }
+
+    /// The processes in the cgroup2 group only.
+    fn v2_procs(&self) -> Result<Vec<Pid>, CgroupError> {
+        procs_of(self.v2.as_deref())
     }
 
     /// CPU time and memory use.
@@ -398,12 +387,16 @@ impl Cgroup {
                     pids: pids.iter().map(|p| p.as_raw()).collect(),
                 });
             }
+            // cgroup.kill reaches only what is in the cgroup2 group; anything
+            // placed in v1 groups alone goes the freezer way.
             match &kill_file {
-                Some(path) => write_file(path, "1").map_err(|source| CgroupError::Kill {
-                    path: path.clone(),
-                    source,
-                })?,
-                None => self.freeze_and_kill(&pids)?,
+                Some(path) if !self.v2_procs()?.is_empty() => {
+                    write_file(path, "1").map_err(|source| CgroupError::Kill {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+                _ => self.freeze_and_kill(&pids)?,
             }
             // Give the kernel a moment to reap the group before looking again.
             let settle = Instant::now() + Duration::from_millis(100);
@@ -590,8 +583,8 @@ impl Cgroup {
     }
 }
 
-/// `PARTITION/NAME` as a relative path, refusing anything that could leave
-/// the mount or collide with a control file.
+/// `PARTITION/NAME` as a relative path, each component escaped with
+/// [`escape_component`], refusing anything that could leave the mount.
 fn relative_path(partition: &str, name: &str) -> Result<PathBuf, CgroupError> {
     let bad_part = |reason| CgroupError::InvalidPartition {
         partition: partition.to_owned(),
@@ -602,47 +595,77 @@ fn relative_path(partition: &str, name: &str) -> Result<PathBuf, CgroupError> {
     };
     let mut rel = PathBuf::new();
     for comp in rest.split('/').filter(|c| !c.is_empty()) {
-        check_component(comp).map_err(bad_part)?;
-        rel.push(comp);
+        if comp == "." || comp == ".." {
+            return Err(bad_part("may not contain '.' or '..'"));
+        }
+        rel.push(escape_component(comp).map_err(bad_part)?);
     }
     if rel.as_os_str().is_empty() {
         return Err(bad_part("must name a group below the root, like /machine"));
     }
-    check_component(name).map_err(|reason| CgroupError::InvalidName {
+    let leaf = escape_component(name).map_err(|reason| CgroupError::InvalidName {
         name: name.to_owned(),
         reason,
     })?;
-    rel.push(name);
+    rel.push(leaf);
     debug_assert!(rel.components().all(|c| matches!(c, Component::Normal(_))));
     Ok(rel)
 }
 
-/// One directory name: non-empty, not `.`/`..`, no `/` or NUL, and not
-/// shaped like a control file (`cgroup.*`, `memory.*`, …), which the kernel
-/// would refuse or confuse.
-fn check_component(c: &str) -> Result<(), &'static str> {
+/// One directory name, escaped as libvirt does (`virCgroupPartitionEscape`):
+/// a name starting with `_` or `.`, or shaped like a control file
+/// (`cgroup.*`, `memory.*`, `io.*`, …), gets a leading `_`, so a domain
+/// called `cpu.example.org` lives in `_cpu.example.org` and `..` in `_..`.
+/// Empty names and names with `/` or NUL are refused.
+pub(crate) fn escape_component(c: &str) -> Result<String, &'static str> {
     if c.is_empty() {
         return Err("is empty");
-    }
-    if c == "." || c == ".." {
-        return Err("may not be '.' or '..'");
     }
     if c.contains('/') || c.contains('\0') {
         return Err("may not contain '/' or NUL");
     }
-    if let Some((prefix, _)) = c.split_once('.') {
-        let reserved = [
+    let reserved = |prefix: &str| {
+        [
             "cgroup",
             "io",
             "notify_on_release",
             "release_agent",
             "tasks",
-        ];
-        if reserved.contains(&prefix) || Controller::from_name(prefix).is_some() {
-            return Err("may not look like a control file (CONTROLLER.something)");
+        ]
+        .contains(&prefix)
+            || Controller::from_name(prefix).is_some()
+    };
+    let control_like = c.split_once('.').is_some_and(|(p, _)| reserved(p))
+        || c == "tasks"
+        || c == "notify_on_release"
+        || c == "release_agent";
+    if c.starts_with('_') || c.starts_with('.') || control_like {
+        Ok(format!("_{c}"))
+    } else {
+        Ok(c.to_owned())
+    }
+}
+
+/// The pids in `cgroup.procs` of each existing directory (sorted, no
+/// duplicates); a directory that is gone counts as empty.
+fn procs_of<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<Vec<Pid>, CgroupError> {
+    let mut set = BTreeSet::new();
+    for dir in dirs {
+        if !dir.is_dir() {
+            continue;
+        }
+        let path = dir.join("cgroup.procs");
+        let text = read_to_string(&path)?;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let pid: i32 = line.parse().map_err(|_| CgroupError::ParseFile {
+                path: path.clone(),
+                content: line.to_owned(),
+                expected: "one pid per line",
+            })?;
+            set.insert(pid);
         }
     }
-    Ok(())
+    Ok(set.into_iter().map(Pid::from_raw).collect())
 }
 
 /// `mkdir`; an existing directory is fine. Returns whether it was made.
