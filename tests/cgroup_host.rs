@@ -430,3 +430,68 @@ fn kill_all_reaches_processes_outside_the_cgroup2_group() {
     f.cg.kill_all().unwrap();
     assert!(f.cg.procs().unwrap().is_empty());
 }
+
+/// The container's view: placed first, then a new cgroup namespace, then
+/// `Layout::container_mounts` mounted read-only. The process sees its group
+/// as `/` and the domain's own limits at the hierarchy roots.
+#[test]
+fn container_view_after_placement_is_the_groups_subtree() {
+    let Some(mut f) = Fixture::new("view") else {
+        return;
+    };
+    f.apply("<memory unit='MiB'>64</memory>");
+    let t = tempfile::tempdir().unwrap();
+    let top = t.path().display().to_string();
+    let mut mounts = String::new();
+    for m in f.layout.container_mounts() {
+        let target = format!("{top}/{}", m.target.display());
+        let data = if m.data.is_empty() {
+            "ro".to_owned()
+        } else {
+            format!("ro,{}", m.data)
+        };
+        // The tmpfs must stay writable until the directories exist.
+        let data = if m.fstype == "tmpfs" { m.data } else { data };
+        mounts.push_str(&format!(
+            "mkdir -p '{target}' && mount -t {} -o '{data}' {} '{target}' && ",
+            m.fstype, m.fstype
+        ));
+    }
+    let limit = match f.cg.resource_hierarchy() {
+        Hierarchy::V1 => format!("{top}/memory/memory.limit_in_bytes"),
+        Hierarchy::V2 => format!("{top}/memory.max"),
+    };
+    let inner = format!(
+        "{mounts} cat /proc/self/cgroup && echo limit=$(cat {limit}) && \
+         if echo 1 > {limit}; then echo writable; else echo readonly; fi"
+    );
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("read _ ; exec unshare --cgroup --mount --propagation private sh -c \"$0\"")
+        .arg(&inner)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    f.children.push(child);
+    f.cg.add_pid(pid).unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    let mut out = String::new();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut stdout.unwrap(), &mut out).unwrap();
+    std::io::Read::read_to_string(&mut stderr.unwrap(), &mut err).unwrap();
+    let st = f.wait(0, Duration::from_secs(10));
+    assert!(st.success(), "{st:?}\n{out}\n{err}");
+    for line in out.lines().filter(|l| l.contains(":/")) {
+        if !line.contains("name=systemd") {
+            assert!(line.ends_with(":/"), "{line}\n{out}");
+        }
+    }
+    assert!(out.contains("limit=67108864"), "{out}\n{err}");
+    assert!(out.contains("readonly"), "{out}\n{err}");
+}

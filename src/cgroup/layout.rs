@@ -198,6 +198,67 @@ impl Layout {
     }
 }
 
+/// One filesystem to mount at `/sys/fs/cgroup` inside the container, after
+/// it has entered its cgroup namespace (so each shows the domain's group as
+/// its root). Mount them in order; read-only unless the domain asks otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerMount {
+    /// Relative to `/sys/fs/cgroup` (empty for `/sys/fs/cgroup` itself).
+    pub target: PathBuf,
+    /// `cgroup2`, `cgroup` or `tmpfs`.
+    pub fstype: &'static str,
+    /// The mount data: the v1 controllers (`cpu,cpuacct`), or tmpfs options.
+    pub data: String,
+}
+
+impl Layout {
+    /// What the container's `/sys/fs/cgroup` is made of, mirroring the host:
+    /// v2 → one `cgroup2`; v1 and hybrid → a `tmpfs`, then one `cgroup` per
+    /// host v1 mount under the same directory name with the same
+    /// controllers, and on hybrid a `cgroup2` at `unified`.
+    pub fn container_mounts(&self) -> Vec<ContainerMount> {
+        let mut out = Vec::new();
+        let Some(controllers) = self.v1_controllers() else {
+            out.push(ContainerMount {
+                target: PathBuf::new(),
+                fstype: "cgroup2",
+                data: String::new(),
+            });
+            return out;
+        };
+        out.push(ContainerMount {
+            target: PathBuf::new(),
+            fstype: "tmpfs",
+            data: "mode=755".into(),
+        });
+        let mut by_mount: BTreeMap<&Path, Vec<&str>> = BTreeMap::new();
+        for (c, mount) in controllers {
+            by_mount.entry(mount).or_default().push(c.name());
+        }
+        for (mount, names) in by_mount {
+            let dir = mount
+                .file_name()
+                .map_or_else(|| names.join(","), |n| n.to_string_lossy().into_owned());
+            out.push(ContainerMount {
+                target: PathBuf::from(dir),
+                fstype: "cgroup",
+                data: names.join(","),
+            });
+        }
+        if let Some(unified) = self.v2_root() {
+            let dir = unified
+                .file_name()
+                .map_or_else(|| "unified".into(), |n| n.to_string_lossy().into_owned());
+            out.push(ContainerMount {
+                target: PathBuf::from(dir),
+                fstype: "cgroup2",
+                data: String::new(),
+            });
+        }
+        out
+    }
+}
+
 /// Parses one mountinfo line; `None` unless it is a cgroup mount.
 ///
 /// `ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER_OPTIONS`
@@ -373,6 +434,34 @@ mod tests {
                 root: "/sys/fs/cgroup/unified".into()
             }
         );
+    }
+
+    #[test]
+    fn container_mounts_mirror_the_host() {
+        let m = |t: &str, f, d: &str| ContainerMount {
+            target: t.into(),
+            fstype: f,
+            data: d.into(),
+        };
+        assert_eq!(
+            Layout::from_mountinfo(V2).unwrap().container_mounts(),
+            vec![m("", "cgroup2", "")]
+        );
+        assert_eq!(
+            Layout::from_mountinfo(V1).unwrap().container_mounts(),
+            vec![
+                m("", "tmpfs", "mode=755"),
+                m("cpu,cpuacct", "cgroup", "cpu,cpuacct"),
+                m("cpuset", "cgroup", "cpuset"),
+                m("freezer", "cgroup", "freezer"),
+                m("memory", "cgroup", "memory"),
+                m("net_cls,net_prio", "cgroup", "net_cls,net_prio"),
+            ]
+        );
+        let h = Layout::from_mountinfo(HYBRID).unwrap().container_mounts();
+        assert_eq!(h.len(), 10);
+        assert_eq!(h[1], m("blkio", "cgroup", "blkio"));
+        assert_eq!(h[9], m("unified", "cgroup2", ""));
     }
 
     #[test]

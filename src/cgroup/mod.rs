@@ -21,7 +21,7 @@ mod settings;
 
 pub use error::CgroupError;
 pub use handle::{Cgroup, CgroupStats, DEFAULT_PARTITION, MemoryEvents};
-pub use layout::{Controller, Layout};
+pub use layout::{ContainerMount, Controller, Layout};
 pub use settings::{
     CgroupSettings, CpuSettings, CpusetSettings, FileWrite, Hierarchy, IoDevice, IoSettings,
     MemLimit, MemorySettings, shares_to_weight,
