@@ -4,6 +4,7 @@
 //! libvirt model: parse, defaults, validate) → `plan` (typed, string-free) →
 //! `launch` (the one straight-line container start). See `docs/architecture.md`.
 
+pub mod cgroup;
 pub mod domain;
 pub mod launch;
 pub mod lifecycle;

@@ -1,0 +1,811 @@
+//! The domain's cgroup: create, fill, place, read, kill, remove.
+//!
+//! Every path comes from the [`Layout`]: `<mount>/<partition>/<name>` in each
+//! hierarchy. On v1 and hybrid hosts that is one directory per distinct v1
+//! mount (co-mounted controllers share one) plus, on hybrid, one under the
+//! cgroup2 mount; on v2 it is one directory.
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write as _};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::stat::{SFlag, major, minor, stat};
+use nix::unistd::Pid;
+
+use super::settings::{CgroupSettings, FileWrite, Hierarchy};
+use super::{CgroupError, Controller, Layout};
+
+/// libvirt's default `resource/partition`.
+pub const DEFAULT_PARTITION: &str = "/machine";
+
+/// How long [`Cgroup::kill_all`] keeps trying before giving up.
+const KILL_DEADLINE: Duration = Duration::from_secs(5);
+/// How long [`Cgroup::remove`] retries an `rmdir` that says EBUSY (the
+/// kernel finishes tearing down exiting tasks asynchronously).
+const RMDIR_DEADLINE: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(5);
+
+/// The v2 controllers enabled down the partition on a pure v2 host, when
+/// the parent offers them.
+const V2_CONTROLLERS: [&str; 5] = ["cpuset", "cpu", "io", "memory", "pids"];
+
+/// Usage counters for `dominfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupStats {
+    /// CPU time used by every process that ran in the group.
+    pub cpu_time_ns: u64,
+    /// Memory charged to the group now (v2 `memory.current`, v1
+    /// `memory.usage_in_bytes`, page cache included).
+    pub memory_bytes: u64,
+}
+
+/// Memory-limit events, so a monitor can say why init died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemoryEvents {
+    /// Times usage hit the limit (v2 `max`, v1 `memory.failcnt`).
+    pub limit_hits: u64,
+    /// Processes the OOM killer killed in the group (v2 `oom_kill`, v1
+    /// `oom_kill` in `memory.oom_control`, kernels ≥ 4.13).
+    pub oom_kills: u64,
+}
+
+/// One v1 hierarchy's directory for the group.
+#[derive(Debug, Clone)]
+struct V1Dir {
+    controllers: Vec<Controller>,
+    mount: PathBuf,
+    dir: PathBuf,
+}
+
+/// A domain's cgroup in every hierarchy of the host.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    layout: Layout,
+    /// `machine/NAME`: the group relative to each mount.
+    relative: PathBuf,
+    v1: Vec<V1Dir>,
+    /// The group on v2, or under the unified mount on hybrid.
+    v2: Option<PathBuf>,
+}
+
+impl Cgroup {
+    /// Creates (or adopts, when it exists and is empty) the group
+    /// `PARTITION/NAME` in every hierarchy: each v1 mount, and the cgroup2
+    /// mount on v2 and hybrid hosts.
+    ///
+    /// Missing partition levels are created. On v1 each new cpuset level gets
+    /// `cpuset.cpus`/`cpuset.mems` copied from its parent (a v1 cpuset starts
+    /// empty, and an empty cpuset accepts no process). On a pure v2 host the
+    /// controllers the parent offers among cpuset, cpu, io, memory and pids
+    /// are enabled in `cgroup.subtree_control` of the mount root and each
+    /// partition level. The partition itself is shared and never removed.
+    ///
+    /// An existing group with processes in it is [`CgroupError::GroupBusy`]:
+    /// call [`Cgroup::sweep_stale`] first if it belongs to a dead monitor.
+    /// On error, leaf directories made by this call are removed again.
+    pub fn create(layout: &Layout, partition: &str, name: &str) -> Result<Cgroup, CgroupError> {
+        let cg = Cgroup::locate(layout, partition, name)?;
+        let mut made: Vec<PathBuf> = Vec::new();
+        let result = cg.create_all(&mut made);
+        if result.is_err() {
+            for dir in made.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        result.map(|()| cg)
+    }
+
+    /// The existing group `PARTITION/NAME`, if any hierarchy has it (for
+    /// `dominfo` or `destroy` from another process, or a sweep).
+    pub fn open(
+        layout: &Layout,
+        partition: &str,
+        name: &str,
+    ) -> Result<Option<Cgroup>, CgroupError> {
+        let cg = Cgroup::locate(layout, partition, name)?;
+        let exists = cg.dirs().any(Path::is_dir);
+        Ok(exists.then_some(cg))
+    }
+
+    /// Kills and removes a group left behind by a crashed monitor. Returns
+    /// whether there was one.
+    pub fn sweep_stale(layout: &Layout, partition: &str, name: &str) -> Result<bool, CgroupError> {
+        match Cgroup::open(layout, partition, name)? {
+            Some(cg) => cg.remove().map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Computes every directory without touching the filesystem.
+    fn locate(layout: &Layout, partition: &str, name: &str) -> Result<Cgroup, CgroupError> {
+        let relative = relative_path(partition, name)?;
+        let mut v1: Vec<V1Dir> = Vec::new();
+        for (c, mount) in layout.v1_controllers().into_iter().flatten() {
+            match v1.iter_mut().find(|d| &d.mount == mount) {
+                Some(d) => d.controllers.push(*c),
+                None => v1.push(V1Dir {
+                    controllers: vec![*c],
+                    mount: mount.clone(),
+                    dir: mount.join(&relative),
+                }),
+            }
+        }
+        let v2 = layout.v2_root().map(|r| r.join(&relative));
+        Ok(Cgroup {
+            layout: layout.clone(),
+            relative,
+            v1,
+            v2,
+        })
+    }
+
+    fn create_all(&self, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
+        for d in &self.v1 {
+            let cpuset = d.controllers.contains(&Controller::Cpuset);
+            let mut parent = d.mount.clone();
+            for comp in self.relative.components() {
+                let dir = parent.join(comp);
+                let is_leaf = dir == d.dir;
+                if mkdir(&dir)? && is_leaf {
+                    made.push(dir.clone());
+                }
+                if cpuset {
+                    init_cpuset(&parent, &dir)?;
+                }
+                parent = dir;
+            }
+        }
+        if let Some(leaf) = &self.v2 {
+            let root = self
+                .layout
+                .v2_root()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let enable = matches!(self.layout, Layout::V2 { .. });
+            let mut dir = root;
+            for comp in self.relative.components() {
+                if enable {
+                    enable_controllers(&dir)?;
+                }
+                dir = dir.join(comp);
+                let is_leaf = &dir == leaf;
+                if mkdir(&dir)? && is_leaf {
+                    made.push(dir.clone());
+                }
+            }
+        }
+        // An adopted group must be empty.
+        let pids = self.procs()?;
+        if !pids.is_empty() {
+            return Err(CgroupError::GroupBusy {
+                path: self.main_dir(),
+                pids: pids.iter().map(|p| p.as_raw()).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the settings. Every target file is checked first, so a
+    /// setting the host cannot apply fails before anything is written:
+    /// resources go to v2 on a v2 host and to v1 on v1 and hybrid hosts.
+    pub fn apply(&self, settings: &CgroupSettings) -> Result<(), CgroupError> {
+        let h = self.resource_hierarchy();
+        let writes = settings.writes(h, block_device)?;
+        let mut planned = Vec::with_capacity(writes.len());
+        for w in &writes {
+            planned.push(self.target(w)?);
+        }
+        for (w, path) in writes.iter().zip(planned) {
+            write_file(&path, &w.value).map_err(|source| CgroupError::Write {
+                setting: w.setting.clone(),
+                path,
+                value: w.value.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Which format the resource files speak on this host.
+    pub fn resource_hierarchy(&self) -> Hierarchy {
+        match self.layout {
+            Layout::V2 { .. } => Hierarchy::V2,
+            Layout::V1 { .. } | Layout::Hybrid { .. } => Hierarchy::V1,
+        }
+    }
+
+    /// The file one write goes to, or why the host cannot take it.
+    fn target(&self, w: &FileWrite) -> Result<PathBuf, CgroupError> {
+        let (dir, controller) = match self.resource_hierarchy() {
+            Hierarchy::V2 => {
+                let name = w.controller.v2_name().unwrap_or("?");
+                let dir = self.v2.clone().unwrap_or_default();
+                let list = dir.join("cgroup.controllers");
+                let offered = read_to_string(&list)?;
+                if !offered.split_whitespace().any(|c| c == name) {
+                    return Err(CgroupError::MissingController {
+                        setting: w.setting.clone(),
+                        controller: name,
+                        layout: self.layout.kind(),
+                        where_: format!(" in {}", list.display()),
+                    });
+                }
+                (dir, name)
+            }
+            Hierarchy::V1 => match self.v1_dir(w.controller) {
+                Some(dir) => (dir.to_path_buf(), w.controller.name()),
+                None => {
+                    return Err(CgroupError::MissingController {
+                        setting: w.setting.clone(),
+                        controller: w.controller.name(),
+                        layout: self.layout.kind(),
+                        where_: String::new(),
+                    });
+                }
+            },
+        };
+        w.files
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.exists())
+            .ok_or_else(|| CgroupError::MissingFile {
+                setting: w.setting.clone(),
+                controller,
+                dir: dir.clone(),
+                files: w.files.join(" or "),
+            })
+    }
+
+    /// Puts a process in the group in every hierarchy. The launcher calls
+    /// this for init after clone and before releasing it (and for any helper
+    /// process the domain owns); children forked later inherit the group.
+    pub fn add_pid(&self, pid: Pid) -> Result<(), CgroupError> {
+        for dir in self.dirs() {
+            let path = dir.join("cgroup.procs");
+            write_file(&path, &pid.to_string()).map_err(|source| CgroupError::AddPid {
+                pid,
+                path,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every process in the group, in any hierarchy (sorted, no duplicates).
+    pub fn procs(&self) -> Result<Vec<Pid>, CgroupError> {
+        procs_of(self.dirs())
+    }
+
+    /// The processes in the cgroup2 group only.
+    fn v2_procs(&self) -> Result<Vec<Pid>, CgroupError> {
+        procs_of(self.v2.as_deref())
+    }
+
+    /// CPU time and memory use.
+    ///
+    /// CPU: v1 `cpuacct.usage` (ns) where the cpuacct controller is mounted,
+    /// else `cpu.stat` `usage_usec` of the cgroup2 group (present on hybrid
+    /// hosts even without controllers). Memory: v2 `memory.current` or v1
+    /// `memory.usage_in_bytes`.
+    pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
+        let cpu_time_ns = if let Some(dir) = self.v1_dir(Controller::Cpuacct) {
+            read_u64(&dir.join("cpuacct.usage"))?
+        } else if let Some(dir) = &self.v2 {
+            let path = dir.join("cpu.stat");
+            keyed(&path, "usage_usec")?.saturating_mul(1000)
+        } else {
+            return Err(self.missing("dominfo cpu time", "cpuacct"));
+        };
+        let memory_bytes = match self.resource_hierarchy() {
+            Hierarchy::V2 => {
+                let dir = self.v2.clone().unwrap_or_default();
+                self.need_file(&dir, "memory.current", "dominfo memory", "memory")?;
+                read_u64(&dir.join("memory.current"))?
+            }
+            Hierarchy::V1 => match self.v1_dir(Controller::Memory) {
+                Some(dir) => read_u64(&dir.join("memory.usage_in_bytes"))?,
+                None => return Err(self.missing("dominfo memory", "memory")),
+            },
+        };
+        Ok(CgroupStats {
+            cpu_time_ns,
+            memory_bytes,
+        })
+    }
+
+    /// Memory-limit events since the group was made.
+    pub fn memory_events(&self) -> Result<MemoryEvents, CgroupError> {
+        match self.resource_hierarchy() {
+            Hierarchy::V2 => {
+                let dir = self.v2.clone().unwrap_or_default();
+                self.need_file(&dir, "memory.events", "memory events", "memory")?;
+                let path = dir.join("memory.events");
+                Ok(MemoryEvents {
+                    limit_hits: keyed(&path, "max")?,
+                    oom_kills: keyed(&path, "oom_kill")?,
+                })
+            }
+            Hierarchy::V1 => {
+                let Some(dir) = self.v1_dir(Controller::Memory) else {
+                    return Err(self.missing("memory events", "memory"));
+                };
+                let control = dir.join("memory.oom_control");
+                // Kernels before 4.13 have no oom_kill line.
+                let oom_kills = match keyed(&control, "oom_kill") {
+                    Ok(n) => n,
+                    Err(CgroupError::ParseFile { .. }) => 0,
+                    Err(e) => return Err(e),
+                };
+                Ok(MemoryEvents {
+                    limit_hits: read_u64(&dir.join("memory.failcnt"))?,
+                    oom_kills,
+                })
+            }
+        }
+    }
+
+    /// Whether the OOM killer has killed a process of the group.
+    pub fn oom_killed(&self) -> Result<bool, CgroupError> {
+        Ok(self.memory_events()?.oom_kills > 0)
+    }
+
+    /// Kills every process in the group and waits until none is left.
+    ///
+    /// With `cgroup.kill` (cgroup2 group, Linux ≥ 5.14; hybrid hosts too):
+    /// one write kills the whole group atomically, forks included. Without
+    /// it: freeze (v2 `cgroup.freeze` or v1 `freezer.state`), SIGKILL every
+    /// pid in `cgroup.procs`, thaw, repeated until the group is empty. It
+    /// refuses to run when the calling process is itself in the group.
+    pub fn kill_all(&self) -> Result<(), CgroupError> {
+        let me = Pid::this();
+        let deadline = Instant::now() + KILL_DEADLINE;
+        let kill_file = self
+            .v2
+            .as_ref()
+            .map(|d| d.join("cgroup.kill"))
+            .filter(|p| p.exists());
+        loop {
+            let pids = self.procs()?;
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if pids.contains(&me) {
+                return Err(CgroupError::KillSelf {
+                    path: self.main_dir(),
+                    pid: me,
+                });
+            }
+            if Instant::now() > deadline {
+                return Err(CgroupError::KillTimeout {
+                    path: self.main_dir(),
+                    pids: pids.iter().map(|p| p.as_raw()).collect(),
+                });
+            }
+            // cgroup.kill reaches only what is in the cgroup2 group; anything
+            // placed in v1 groups alone goes the freezer way.
+            match &kill_file {
+                Some(path) if !self.v2_procs()?.is_empty() => {
+                    write_file(path, "1").map_err(|source| CgroupError::Kill {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+                _ => self.freeze_and_kill(&pids)?,
+            }
+            // Give the kernel a moment to reap the group before looking again.
+            let settle = Instant::now() + Duration::from_millis(100);
+            while Instant::now() < settle && !self.procs()?.is_empty() {
+                std::thread::sleep(POLL);
+            }
+        }
+    }
+
+    /// Freezes the group (when a freezer exists), SIGKILLs `pids`, thaws.
+    fn freeze_and_kill(&self, pids: &[Pid]) -> Result<(), CgroupError> {
+        let freezer = self.freezer();
+        if let Some((path, frozen, _)) = &freezer {
+            write_file(path, frozen).map_err(|source| CgroupError::Freeze {
+                path: path.clone(),
+                value: frozen,
+                source,
+            })?;
+            self.wait_frozen();
+        }
+        let mut result = Ok(());
+        // Every pid read while frozen: nothing can fork in between. Read
+        // again now that the group is frozen, in case one forked before.
+        let pids = match self.procs() {
+            Ok(p) if freezer.is_some() => p,
+            _ => pids.to_vec(),
+        };
+        for pid in pids {
+            match kill(pid, Signal::SIGKILL) {
+                Ok(()) | Err(Errno::ESRCH) => {}
+                Err(source) => {
+                    result = Err(CgroupError::Signal { pid, source });
+                    break;
+                }
+            }
+        }
+        // Thaw even after a failed kill: a v1 frozen task cannot die.
+        if let Some((path, _, thawed)) = freezer {
+            write_file(&path, thawed).map_err(|source| CgroupError::Freeze {
+                path: path.clone(),
+                value: thawed,
+                source,
+            })?;
+        }
+        result
+    }
+
+    /// The freezer file with its frozen and thawed values.
+    fn freezer(&self) -> Option<(PathBuf, &'static str, &'static str)> {
+        if let Some(p) = self
+            .v2
+            .as_ref()
+            .map(|d| d.join("cgroup.freeze"))
+            .filter(|p| p.exists())
+        {
+            return Some((p, "1", "0"));
+        }
+        self.v1_dir(Controller::Freezer)
+            .map(|d| d.join("freezer.state"))
+            .filter(|p| p.exists())
+            .map(|p| (p, "FROZEN", "THAWED"))
+    }
+
+    /// Waits (bounded) until the freezer reports the group frozen.
+    fn wait_frozen(&self) {
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until {
+            let frozen = if let Some(d) = self
+                .v2
+                .as_ref()
+                .filter(|d| d.join("cgroup.freeze").exists())
+            {
+                keyed(&d.join("cgroup.events"), "frozen").is_ok_and(|v| v == 1)
+            } else if let Some(d) = self.v1_dir(Controller::Freezer) {
+                read_to_string(&d.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+            } else {
+                true
+            };
+            if frozen {
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Kills everything in the group, then removes its directory (and any
+    /// sub-groups made inside it) in every hierarchy. Already-missing
+    /// directories are fine, so it can be called again after a failure. The
+    /// partition is left in place.
+    pub fn remove(&self) -> Result<(), CgroupError> {
+        self.kill_all()?;
+        for dir in self.dirs() {
+            remove_tree(dir)?;
+        }
+        Ok(())
+    }
+
+    /// An fd of the cgroup2 group (v2, or the unified group on hybrid), for
+    /// `clone3(CLONE_INTO_CGROUP)`. `None` on a pure v1 host.
+    ///
+    /// On hybrid hosts `CLONE_INTO_CGROUP` places the child in the unified
+    /// group only: the v1 groups still need [`Cgroup::add_pid`].
+    pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>, CgroupError> {
+        let Some(dir) = &self.v2 else {
+            return Ok(None);
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_DIRECTORY)
+            .open(dir)
+            .map_err(|source| CgroupError::OpenDir {
+                path: dir.clone(),
+                source,
+            })?;
+        Ok(Some(OwnedFd::from(file)))
+    }
+
+    /// The layout the group lives in.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// `PARTITION/NAME` without the leading `/` (the path inside each mount,
+    /// and what `/proc/PID/cgroup` shows with a `/` in front).
+    pub fn relative(&self) -> &Path {
+        &self.relative
+    }
+
+    /// The group's directory in the cgroup2 hierarchy, if the host has one.
+    pub fn v2_path(&self) -> Option<&Path> {
+        self.v2.as_deref()
+    }
+
+    /// The group's directory in the v1 hierarchy of `controller`.
+    pub fn v1_dir(&self, controller: Controller) -> Option<&Path> {
+        self.v1
+            .iter()
+            .find(|d| d.controllers.contains(&controller))
+            .map(|d| d.dir.as_path())
+    }
+
+    /// Every directory of the group: each v1 hierarchy, then cgroup2.
+    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.v1
+            .iter()
+            .map(|d| d.dir.as_path())
+            .chain(self.v2.as_deref())
+    }
+
+    /// The directory named in messages: cgroup2's, else the first v1 one.
+    fn main_dir(&self) -> PathBuf {
+        self.v2
+            .clone()
+            .or_else(|| self.v1.first().map(|d| d.dir.clone()))
+            .unwrap_or_default()
+    }
+
+    fn missing(&self, setting: &str, controller: &'static str) -> CgroupError {
+        CgroupError::MissingController {
+            setting: setting.to_owned(),
+            controller,
+            layout: self.layout.kind(),
+            where_: String::new(),
+        }
+    }
+
+    fn need_file(
+        &self,
+        dir: &Path,
+        file: &'static str,
+        setting: &str,
+        controller: &'static str,
+    ) -> Result<(), CgroupError> {
+        if dir.join(file).exists() {
+            Ok(())
+        } else {
+            Err(CgroupError::MissingFile {
+                setting: setting.to_owned(),
+                controller,
+                dir: dir.to_owned(),
+                files: file.to_owned(),
+            })
+        }
+    }
+}
+
+/// `PARTITION/NAME` as a relative path, each component escaped with
+/// [`escape_component`], refusing anything that could leave the mount.
+fn relative_path(partition: &str, name: &str) -> Result<PathBuf, CgroupError> {
+    let bad_part = |reason| CgroupError::InvalidPartition {
+        partition: partition.to_owned(),
+        reason,
+    };
+    let Some(rest) = partition.strip_prefix('/') else {
+        return Err(bad_part("must start with '/'"));
+    };
+    let mut rel = PathBuf::new();
+    for comp in rest.split('/').filter(|c| !c.is_empty()) {
+        if comp == "." || comp == ".." {
+            return Err(bad_part("may not contain '.' or '..'"));
+        }
+        rel.push(escape_component(comp).map_err(bad_part)?);
+    }
+    if rel.as_os_str().is_empty() {
+        return Err(bad_part("must name a group below the root, like /machine"));
+    }
+    let leaf = escape_component(name).map_err(|reason| CgroupError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    })?;
+    rel.push(leaf);
+    debug_assert!(rel.components().all(|c| matches!(c, Component::Normal(_))));
+    Ok(rel)
+}
+
+/// One directory name, escaped as libvirt does (`virCgroupPartitionEscape`):
+/// a name starting with `_` or `.`, or shaped like a control file
+/// (`cgroup.*`, `memory.*`, `io.*`, …), gets a leading `_`, so a domain
+/// called `cpu.example.org` lives in `_cpu.example.org` and `..` in `_..`.
+/// Empty names and names with `/` or NUL are refused.
+pub(crate) fn escape_component(c: &str) -> Result<String, &'static str> {
+    if c.is_empty() {
+        return Err("is empty");
+    }
+    if c.contains('/') || c.contains('\0') {
+        return Err("may not contain '/' or NUL");
+    }
+    let reserved = |prefix: &str| {
+        [
+            "cgroup",
+            "io",
+            "notify_on_release",
+            "release_agent",
+            "tasks",
+        ]
+        .contains(&prefix)
+            || Controller::from_name(prefix).is_some()
+    };
+    let control_like = c.split_once('.').is_some_and(|(p, _)| reserved(p))
+        || c == "tasks"
+        || c == "notify_on_release"
+        || c == "release_agent";
+    if c.starts_with('_') || c.starts_with('.') || control_like {
+        Ok(format!("_{c}"))
+    } else {
+        Ok(c.to_owned())
+    }
+}
+
+/// The pids in `cgroup.procs` of each existing directory (sorted, no
+/// duplicates); a directory that is gone counts as empty.
+fn procs_of<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<Vec<Pid>, CgroupError> {
+    let mut set = BTreeSet::new();
+    for dir in dirs {
+        if !dir.is_dir() {
+            continue;
+        }
+        let path = dir.join("cgroup.procs");
+        let text = read_to_string(&path)?;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let pid: i32 = line.parse().map_err(|_| CgroupError::ParseFile {
+                path: path.clone(),
+                content: line.to_owned(),
+                expected: "one pid per line",
+            })?;
+            set.insert(pid);
+        }
+    }
+    Ok(set.into_iter().map(Pid::from_raw).collect())
+}
+
+/// `mkdir`; an existing directory is fine. Returns whether it was made.
+fn mkdir(dir: &Path) -> Result<bool, CgroupError> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+        Err(source) => Err(CgroupError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Copies `cpuset.cpus` and `cpuset.mems` from `parent` into `dir` where
+/// `dir`'s are empty (v1 only).
+fn init_cpuset(parent: &Path, dir: &Path) -> Result<(), CgroupError> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let path = dir.join(file);
+        if !read_to_string(&path)?.trim().is_empty() {
+            continue;
+        }
+        let value = read_to_string(&parent.join(file))?.trim().to_owned();
+        write_file(&path, &value).map_err(|source| CgroupError::InitCpuset {
+            path: path.clone(),
+            value,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Enables in `dir/cgroup.subtree_control` the wanted controllers that
+/// `dir/cgroup.controllers` offers and that are not on yet (v2 only).
+fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
+    let offered = read_to_string(&dir.join("cgroup.controllers"))?;
+    let control = dir.join("cgroup.subtree_control");
+    let enabled = read_to_string(&control)?;
+    let missing: Vec<String> = V2_CONTROLLERS
+        .iter()
+        .filter(|c| offered.split_whitespace().any(|o| o == **c))
+        .filter(|c| !enabled.split_whitespace().any(|e| e == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let value = missing.join(" ");
+    write_file(&control, &value).map_err(|source| CgroupError::EnableControllers {
+        path: control,
+        value,
+        source,
+    })
+}
+
+/// Removes `dir` and any sub-groups in it, deepest first. Control files are
+/// not removable (and need not be): `rmdir` of a cgroup takes them along.
+fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(CgroupError::Remove {
+                path: dir.to_owned(),
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&entry.path())?;
+        }
+    }
+    let deadline = Instant::now() + RMDIR_DEADLINE;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(nix::libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(POLL);
+            }
+            Err(source) => {
+                return Err(CgroupError::Remove {
+                    path: dir.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// `(major, minor)` of a block device, for `blkiotune/device`.
+fn block_device(path: &Path) -> Result<(u64, u64), CgroupError> {
+    let setting = || format!("blkiotune/device[{}]", path.display());
+    let st = stat(path).map_err(|source| CgroupError::StatDevice {
+        setting: setting(),
+        path: path.to_owned(),
+        source,
+    })?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFBLK {
+        return Err(CgroupError::NotBlockDevice {
+            setting: setting(),
+            path: path.to_owned(),
+        });
+    }
+    Ok((major(st.st_rdev), minor(st.st_rdev)))
+}
+
+/// One `write(2)` of the whole value, as cgroupfs wants; never creates.
+fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
+    let mut f: File = OpenOptions::new().write(true).truncate(true).open(path)?;
+    f.write_all(value.as_bytes())
+}
+
+fn read_to_string(path: &Path) -> Result<String, CgroupError> {
+    std::fs::read_to_string(path).map_err(|source| CgroupError::ReadFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn read_u64(path: &Path) -> Result<u64, CgroupError> {
+    let text = read_to_string(path)?;
+    text.trim().parse().map_err(|_| CgroupError::ParseFile {
+        path: path.to_owned(),
+        content: text.trim().to_owned(),
+        expected: "an unsigned integer",
+    })
+}
+
+/// The value of `key` in a flat-keyed file (`key value` per line).
+fn keyed(path: &Path, key: &str) -> Result<u64, CgroupError> {
+    let text = read_to_string(path)?;
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .ok_or_else(|| CgroupError::ParseFile {
+            path: path.to_owned(),
+            content: text.trim().to_owned(),
+            expected: "a 'KEY VALUE' line for the key",
+        })
+}

@@ -1,0 +1,821 @@
+//! The domain's resource elements as typed cgroup settings, and the exact
+//! control files and values each becomes on a v1 or v2 hierarchy.
+//!
+//! Both steps are pure: building the settings reads only the [`Domain`], and
+//! [`CgroupSettings::writes`] takes the device-number lookup as a function.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::{CgroupError, Controller};
+use crate::domain::{Domain, Placement};
+
+/// libvirt's "unlimited" memory value: `VIR_DOMAIN_MEMORY_PARAM_UNLIMITED`
+/// (2^53 - 1 KiB). Anything at or above it means no limit.
+const UNLIMITED_KIB: u64 = 9_007_199_254_740_991;
+
+/// The kernel's default CFS period when only a quota is given (µs).
+const DEFAULT_PERIOD_US: u64 = 100_000;
+
+/// The largest CPU or NUMA node number accepted in a list (libvirt's
+/// `VIR_DOMAIN_CPUMASK_LEN` - 1).
+const MAX_CPU: u32 = 8191;
+
+/// A memory limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemLimit {
+    Bytes(u64),
+    Unlimited,
+}
+
+impl MemLimit {
+    fn from_kib(kib: u64) -> MemLimit {
+        if kib >= UNLIMITED_KIB {
+            MemLimit::Unlimited
+        } else {
+            // Below 2^53 KiB, so the product fits in u64.
+            MemLimit::Bytes(kib.saturating_mul(1024))
+        }
+    }
+
+    /// The value as v2 writes it (`max` for no limit).
+    fn v2(self) -> String {
+        match self {
+            MemLimit::Bytes(b) => b.to_string(),
+            MemLimit::Unlimited => "max".into(),
+        }
+    }
+
+    /// The value as v1 writes it (`-1` for no limit).
+    fn v1(self) -> String {
+        match self {
+            MemLimit::Bytes(b) => b.to_string(),
+            MemLimit::Unlimited => "-1".into(),
+        }
+    }
+}
+
+/// Memory limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemorySettings {
+    /// The hard limit: `memtune/hard_limit`, else `<memory>`.
+    pub max: Option<MemLimit>,
+    /// Which element `max` came from (for error messages).
+    pub max_from: &'static str,
+    /// `memtune/soft_limit`.
+    pub soft: Option<MemLimit>,
+    /// `memtune/swap_hard_limit`: memory plus swap, as libvirt means it.
+    pub swap_total: Option<MemLimit>,
+}
+
+/// CPU and memory-node placement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpusetSettings {
+    /// `vcpu/@cpuset`, normalised to the kernel's list form (`0-2,5`).
+    pub cpus: Option<String>,
+    /// `numatune/memory/@nodeset` (mode strict or restrictive), normalised.
+    pub mems: Option<String>,
+}
+
+/// CPU bandwidth.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuSettings {
+    /// `cputune/shares` (v1 scale, default 1024).
+    pub shares: Option<u64>,
+    /// `cputune/period` in µs.
+    pub period_us: Option<u64>,
+    /// `cputune/quota` in µs; negative means no limit.
+    pub quota_us: Option<i64>,
+}
+
+/// One `blkiotune/device`. Zero throttles mean "no limit" (as in libvirt) and
+/// are not written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoDevice {
+    /// The block device (`/dev/vda`); resolved to `MAJ:MIN` when applied.
+    pub path: PathBuf,
+    pub weight: Option<u32>,
+    pub read_bps: Option<u64>,
+    pub write_bps: Option<u64>,
+    pub read_iops: Option<u64>,
+    pub write_iops: Option<u64>,
+}
+
+/// Block I/O weight and throttles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoSettings {
+    /// `blkiotune/weight`.
+    pub weight: Option<u32>,
+    pub devices: Vec<IoDevice>,
+}
+
+/// Everything the domain asks of its cgroup.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CgroupSettings {
+    pub memory: MemorySettings,
+    pub cpuset: CpusetSettings,
+    pub cpu: CpuSettings,
+    pub io: IoSettings,
+}
+
+/// Which file format a hierarchy speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hierarchy {
+    V1,
+    V2,
+}
+
+/// One control-file write, before any I/O.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileWrite {
+    /// The domain setting it comes from, as an XML path (`memtune/hard_limit`).
+    pub setting: String,
+    /// The controller that must be present.
+    pub controller: Controller,
+    /// Candidate files in the domain's group; the first that exists is
+    /// written (`blkio.weight` or, with BFQ, `blkio.bfq.weight`).
+    pub files: &'static [&'static str],
+    pub value: String,
+}
+
+/// cgroup v1 `cpu.shares` → v2 `cpu.weight`, as systemd converts it
+/// (`shares × 100 / 1024`, clamped to 1..=10000): the v1 default 1024 maps to
+/// the v2 default 100, and ratios between domains are kept.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    (shares.saturating_mul(100) / 1024).clamp(1, 10_000)
+}
+
+impl CgroupSettings {
+    /// Reads the resource elements of a (defaulted) domain. Pure.
+    ///
+    /// Elements domrun cannot honour on any host are errors here, never
+    /// dropped: `memtune/min_guarantee`, NUMA modes other than
+    /// strict/restrictive, automatic placement, and the VM-only `cputune`
+    /// knobs (`global_*`, `emulator_*`, `iothread_*`).
+    pub fn from_domain(d: &Domain) -> Result<CgroupSettings, CgroupError> {
+        let mut s = CgroupSettings::default();
+
+        // Memory: libvirt writes <memory> first, then lets hard_limit replace it.
+        let mt = d.memtune.as_ref();
+        if let Some(kib) = mt.and_then(|m| m.hard_limit) {
+            s.memory.max = Some(MemLimit::from_kib(kib));
+            s.memory.max_from = "memtune/hard_limit";
+        } else if let Some(kib) = d.memory {
+            s.memory.max = Some(MemLimit::from_kib(kib));
+            s.memory.max_from = "memory";
+        }
+        s.memory.soft = mt
+            .and_then(|m| m.soft_limit)
+            .map(MemLimit::from_kib)
+            .filter(|l| *l != MemLimit::Unlimited);
+        if mt.is_some_and(|m| m.min_guarantee.is_some()) {
+            return Err(CgroupError::Unsupported {
+                setting: "memtune/min_guarantee".into(),
+                reason: "libvirt honours it only on ESX and OpenVZ; use memtune/soft_limit".into(),
+            });
+        }
+        if let Some(kib) = mt.and_then(|m| m.swap_hard_limit) {
+            let swap = MemLimit::from_kib(kib);
+            match (s.memory.max, swap) {
+                (None, _) => {
+                    return Err(CgroupError::SwapWithoutMemoryLimit {
+                        swap_kib: kib.to_string(),
+                    });
+                }
+                (Some(MemLimit::Bytes(m)), MemLimit::Bytes(t)) if t < m => {
+                    return Err(CgroupError::SwapBelowMemory {
+                        swap_bytes: t,
+                        memory_bytes: m,
+                        memory_from: s.memory.max_from,
+                    });
+                }
+                (Some(MemLimit::Unlimited), MemLimit::Bytes(t)) => {
+                    return Err(CgroupError::SwapBelowMemory {
+                        swap_bytes: t,
+                        memory_bytes: u64::MAX,
+                        memory_from: s.memory.max_from,
+                    });
+                }
+                _ => s.memory.swap_total = Some(swap),
+            }
+        }
+
+        if let Some(v) = &d.vcpu {
+            if v.placement == Some(Placement::Auto) {
+                return Err(CgroupError::Unsupported {
+                    setting: "vcpu/@placement".into(),
+                    reason: "placement='auto' needs numad; give an explicit cpuset".into(),
+                });
+            }
+            if let Some(list) = &v.cpuset {
+                s.cpuset.cpus = Some(normalise_list("vcpu/@cpuset", list)?);
+            }
+        }
+        if let Some(m) = d.numatune.as_ref().and_then(|n| n.memory.as_ref()) {
+            // `NumaMode` is not re-exported by `domain`; compare its XML name.
+            let mode = m.mode.map_or("strict", |m| m.as_str());
+            if m.placement == Some(Placement::Auto) && m.nodeset.is_none() {
+                return Err(CgroupError::Unsupported {
+                    setting: "numatune/memory/@placement".into(),
+                    reason: "placement='auto' needs numad; give an explicit nodeset".into(),
+                });
+            }
+            if let Some(nodes) = &m.nodeset {
+                if mode == "strict" || mode == "restrictive" {
+                    s.cpuset.mems = Some(normalise_list("numatune/memory/@nodeset", nodes)?);
+                } else {
+                    return Err(CgroupError::Unsupported {
+                        setting: "numatune/memory/@mode".into(),
+                        reason: format!(
+                            "mode '{mode}' is a memory policy (set_mempolicy), not a cgroup setting; use strict"
+                        ),
+                    });
+                }
+            }
+        }
+
+        if let Some(ct) = &d.cputune {
+            let vm_only = [
+                ("cputune/global_period", ct.global_period.is_some()),
+                ("cputune/global_quota", ct.global_quota.is_some()),
+                ("cputune/emulator_period", ct.emulator_period.is_some()),
+                ("cputune/emulator_quota", ct.emulator_quota.is_some()),
+                ("cputune/iothread_period", ct.iothread_period.is_some()),
+                ("cputune/iothread_quota", ct.iothread_quota.is_some()),
+            ];
+            if let Some((name, _)) = vm_only.iter().find(|(_, set)| *set) {
+                return Err(CgroupError::Unsupported {
+                    setting: (*name).into(),
+                    reason: "it tunes a VM's emulator or I/O threads; a container has one group (use cputune/period and quota)".into(),
+                });
+            }
+            s.cpu.shares = ct.shares;
+            // libvirt treats 0 as "not set" for both.
+            s.cpu.period_us = ct.period.filter(|p| *p != 0);
+            s.cpu.quota_us = ct.quota.filter(|q| *q != 0);
+        }
+
+        if let Some(b) = &d.blkiotune {
+            s.io.weight = b.weight;
+            for dev in &b.devices {
+                let nz = |v: Option<u64>| v.filter(|v| *v != 0);
+                s.io.devices.push(IoDevice {
+                    path: PathBuf::from(&dev.path),
+                    weight: dev.weight,
+                    read_bps: nz(dev.read_bytes_sec),
+                    write_bps: nz(dev.write_bytes_sec),
+                    read_iops: nz(dev.read_iops_sec),
+                    write_iops: nz(dev.write_iops_sec),
+                });
+            }
+        }
+        Ok(s)
+    }
+
+    /// True when nothing is to be written.
+    pub fn is_empty(&self) -> bool {
+        self.writes(Hierarchy::V1, |_| Ok((0, 0)))
+            .map(|w| w.is_empty())
+            .unwrap_or(false)
+    }
+
+    /// The controllers these settings need (whatever the hierarchy).
+    pub fn controllers(&self) -> BTreeSet<Controller> {
+        let mut set = BTreeSet::new();
+        for h in [Hierarchy::V1, Hierarchy::V2] {
+            if let Ok(w) = self.writes(h, |_| Ok((0, 0))) {
+                set.extend(w.into_iter().map(|w| w.controller));
+            }
+        }
+        set
+    }
+
+    /// The control-file writes for one hierarchy kind, in the order they
+    /// must happen. `device` maps a block device path to `(major, minor)`.
+    ///
+    /// Order matters on v1: `memory.limit_in_bytes` before
+    /// `memory.memsw.limit_in_bytes` (the kernel refuses memsw below the
+    /// memory limit), `cfs_period_us` before `cfs_quota_us`.
+    pub fn writes(
+        &self,
+        h: Hierarchy,
+        mut device: impl FnMut(&Path) -> Result<(u64, u64), CgroupError>,
+    ) -> Result<Vec<FileWrite>, CgroupError> {
+        let mut out = Vec::new();
+        let mut push = |setting: &str, controller, files, value: String| {
+            out.push(FileWrite {
+                setting: setting.to_owned(),
+                controller,
+                files,
+                value,
+            });
+        };
+        let m = &self.memory;
+        use Controller::{Blkio, Cpu, Cpuset, Memory};
+        match h {
+            Hierarchy::V2 => {
+                if let Some(soft) = m.soft {
+                    push("memtune/soft_limit", Memory, &["memory.low"], soft.v2());
+                }
+                if let Some(max) = m.max {
+                    push(m.max_from, Memory, &["memory.max"], max.v2());
+                }
+                if let Some(total) = m.swap_total {
+                    let swap = match (total, m.max) {
+                        (MemLimit::Bytes(t), Some(MemLimit::Bytes(max))) => {
+                            MemLimit::Bytes(t.saturating_sub(max))
+                        }
+                        _ => MemLimit::Unlimited,
+                    };
+                    push(
+                        "memtune/swap_hard_limit",
+                        Memory,
+                        &["memory.swap.max"],
+                        swap.v2(),
+                    );
+                }
+            }
+            Hierarchy::V1 => {
+                if let Some(max) = m.max {
+                    push(m.max_from, Memory, &["memory.limit_in_bytes"], max.v1());
+                }
+                if let Some(soft) = m.soft {
+                    push(
+                        "memtune/soft_limit",
+                        Memory,
+                        &["memory.soft_limit_in_bytes"],
+                        soft.v1(),
+                    );
+                }
+                if let Some(total) = m.swap_total {
+                    push(
+                        "memtune/swap_hard_limit",
+                        Memory,
+                        &["memory.memsw.limit_in_bytes"],
+                        total.v1(),
+                    );
+                }
+            }
+        }
+
+        // Same file names on v1 and v2.
+        if let Some(cpus) = &self.cpuset.cpus {
+            push("vcpu/@cpuset", Cpuset, &["cpuset.cpus"], cpus.clone());
+        }
+        if let Some(mems) = &self.cpuset.mems {
+            push(
+                "numatune/memory/@nodeset",
+                Cpuset,
+                &["cpuset.mems"],
+                mems.clone(),
+            );
+        }
+
+        let c = &self.cpu;
+        let quota = c.quota_us.filter(|q| *q > 0);
+        match h {
+            Hierarchy::V2 => {
+                if let Some(shares) = c.shares {
+                    push(
+                        "cputune/shares",
+                        Cpu,
+                        &["cpu.weight"],
+                        shares_to_weight(shares).to_string(),
+                    );
+                }
+                if c.period_us.is_some() || c.quota_us.is_some() {
+                    let setting = if c.quota_us.is_some() {
+                        "cputune/quota"
+                    } else {
+                        "cputune/period"
+                    };
+                    let period = c.period_us.unwrap_or(DEFAULT_PERIOD_US);
+                    let quota = quota.map_or_else(|| "max".to_owned(), |q| q.to_string());
+                    push(setting, Cpu, &["cpu.max"], format!("{quota} {period}"));
+                }
+            }
+            Hierarchy::V1 => {
+                if let Some(shares) = c.shares {
+                    push("cputune/shares", Cpu, &["cpu.shares"], shares.to_string());
+                }
+                if let Some(period) = c.period_us {
+                    push(
+                        "cputune/period",
+                        Cpu,
+                        &["cpu.cfs_period_us"],
+                        period.to_string(),
+                    );
+                }
+                if c.quota_us.is_some() {
+                    let q = quota.map_or_else(|| "-1".to_owned(), |q| q.to_string());
+                    push("cputune/quota", Cpu, &["cpu.cfs_quota_us"], q);
+                }
+            }
+        }
+
+        let weight_files: &'static [&'static str] = match h {
+            Hierarchy::V2 => &["io.weight", "io.bfq.weight"],
+            Hierarchy::V1 => &["blkio.weight", "blkio.bfq.weight"],
+        };
+        let weight_device_files: &'static [&'static str] = match h {
+            Hierarchy::V2 => &["io.weight", "io.bfq.weight"],
+            Hierarchy::V1 => &["blkio.weight_device", "blkio.bfq.weight_device"],
+        };
+        if let Some(w) = self.io.weight {
+            push("blkiotune/weight", Blkio, weight_files, w.to_string());
+        }
+        for dev in &self.io.devices {
+            let base = format!("blkiotune/device[{}]", dev.path.display());
+            let (major, minor) = device(&dev.path)?;
+            let id = format!("{major}:{minor}");
+            if let Some(w) = dev.weight {
+                push(
+                    &format!("{base}/weight"),
+                    Blkio,
+                    weight_device_files,
+                    format!("{id} {w}"),
+                );
+            }
+            let limits = [
+                (
+                    "read_bytes_sec",
+                    "rbps",
+                    "blkio.throttle.read_bps_device",
+                    dev.read_bps,
+                ),
+                (
+                    "write_bytes_sec",
+                    "wbps",
+                    "blkio.throttle.write_bps_device",
+                    dev.write_bps,
+                ),
+                (
+                    "read_iops_sec",
+                    "riops",
+                    "blkio.throttle.read_iops_device",
+                    dev.read_iops,
+                ),
+                (
+                    "write_iops_sec",
+                    "wiops",
+                    "blkio.throttle.write_iops_device",
+                    dev.write_iops,
+                ),
+            ];
+            match h {
+                Hierarchy::V2 => {
+                    let set: Vec<_> = limits.iter().filter(|l| l.3.is_some()).collect();
+                    if !set.is_empty() {
+                        let keys: Vec<String> = set
+                            .iter()
+                            .map(|(_, key, _, v)| format!("{key}={}", v.unwrap_or(0)))
+                            .collect();
+                        let names: Vec<&str> = set.iter().map(|l| l.0).collect();
+                        push(
+                            &format!("{base}/{}", names.join("+")),
+                            Blkio,
+                            &["io.max"],
+                            format!("{id} {}", keys.join(" ")),
+                        );
+                    }
+                }
+                Hierarchy::V1 => {
+                    for (name, _, file, v) in limits {
+                        if let Some(v) = v {
+                            push(
+                                &format!("{base}/{name}"),
+                                Blkio,
+                                v1_file(file),
+                                format!("{id} {v}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A one-element candidate list for a v1 throttle file.
+fn v1_file(name: &str) -> &'static [&'static str] {
+    match name {
+        "blkio.throttle.read_bps_device" => &["blkio.throttle.read_bps_device"],
+        "blkio.throttle.write_bps_device" => &["blkio.throttle.write_bps_device"],
+        "blkio.throttle.read_iops_device" => &["blkio.throttle.read_iops_device"],
+        _ => &["blkio.throttle.write_iops_device"],
+    }
+}
+
+/// Parses a libvirt CPU or node list (`0-3,^2,8`) and prints it in the
+/// kernel's form (`0-1,3,8`). An empty result is an error: the kernel would
+/// refuse it, and an empty cpuset cannot run anything.
+pub(crate) fn normalise_list(setting: &str, s: &str) -> Result<String, CgroupError> {
+    let bad = |reason: String| CgroupError::InvalidList {
+        setting: setting.to_owned(),
+        value: s.to_owned(),
+        reason,
+    };
+    let mut set = BTreeSet::new();
+    let mut excluded = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        let (neg, range) = match part.strip_prefix('^') {
+            Some(p) => (true, p),
+            None => (false, part),
+        };
+        let (a, b) = range.split_once('-').unwrap_or((range, range));
+        let not_range = || bad(format!("'{part}' is not a number or a range like 0-3"));
+        let a: u32 = a.trim().parse().map_err(|_| not_range())?;
+        let b: u32 = b.trim().parse().map_err(|_| not_range())?;
+        if a > b || b > MAX_CPU {
+            return Err(not_range());
+        }
+        if neg {
+            excluded.extend(a..=b);
+        } else {
+            set.extend(a..=b);
+        }
+    }
+    for e in excluded {
+        set.remove(&e);
+    }
+    if set.is_empty() {
+        return Err(bad("the list is empty".into()));
+    }
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for n in set {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => ranges.push((n, n)),
+        }
+    }
+    Ok(ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain(body: &str) -> Domain {
+        let xml = format!(
+            "<domain type='lxc'><name>t</name>{body}<os><type>exe</type><init>/bin/sh</init></os></domain>"
+        );
+        let mut d = Domain::parse(xml.as_bytes()).unwrap();
+        d.apply_defaults().unwrap();
+        d
+    }
+
+    fn fake_dev(p: &Path) -> Result<(u64, u64), CgroupError> {
+        match p.to_str() {
+            Some("/dev/vda") => Ok((254, 0)),
+            Some("/dev/sdb") => Ok((8, 16)),
+            _ => Err(CgroupError::NotBlockDevice {
+                setting: "test".into(),
+                path: p.to_owned(),
+            }),
+        }
+    }
+
+    fn table(s: &CgroupSettings, h: Hierarchy) -> Vec<(String, String, String)> {
+        s.writes(h, fake_dev)
+            .unwrap()
+            .into_iter()
+            .map(|w| (w.setting, w.files.join("|"), w.value))
+            .collect()
+    }
+
+    fn row(a: &str, b: &str, c: &str) -> (String, String, String) {
+        (a.into(), b.into(), c.into())
+    }
+
+    const FULL: &str = "<memory unit='MiB'>512</memory>\
+        <blkiotune><weight>500</weight>\
+          <device><path>/dev/vda</path><weight>300</weight><read_bytes_sec>1000</read_bytes_sec><write_iops_sec>20</write_iops_sec><read_iops_sec>0</read_iops_sec></device>\
+          <device><path>/dev/sdb</path><write_bytes_sec>4096</write_bytes_sec></device>\
+        </blkiotune>\
+        <memtune><hard_limit unit='MiB'>256</hard_limit><soft_limit unit='MiB'>128</soft_limit><swap_hard_limit unit='MiB'>384</swap_hard_limit></memtune>\
+        <vcpu cpuset='0-3,^1'>2</vcpu>\
+        <cputune><shares>2048</shares><period>100000</period><quota>50000</quota></cputune>\
+        <numatune><memory mode='strict' nodeset='0'/></numatune>";
+
+    #[test]
+    fn full_domain_v2_files_and_values() {
+        let s = CgroupSettings::from_domain(&domain(FULL)).unwrap();
+        assert_eq!(
+            table(&s, Hierarchy::V2),
+            vec![
+                row("memtune/soft_limit", "memory.low", "134217728"),
+                row("memtune/hard_limit", "memory.max", "268435456"),
+                row("memtune/swap_hard_limit", "memory.swap.max", "134217728"),
+                row("vcpu/@cpuset", "cpuset.cpus", "0,2-3"),
+                row("numatune/memory/@nodeset", "cpuset.mems", "0"),
+                row("cputune/shares", "cpu.weight", "200"),
+                row("cputune/quota", "cpu.max", "50000 100000"),
+                row("blkiotune/weight", "io.weight|io.bfq.weight", "500"),
+                row(
+                    "blkiotune/device[/dev/vda]/weight",
+                    "io.weight|io.bfq.weight",
+                    "254:0 300"
+                ),
+                row(
+                    "blkiotune/device[/dev/vda]/read_bytes_sec+write_iops_sec",
+                    "io.max",
+                    "254:0 rbps=1000 wiops=20"
+                ),
+                row(
+                    "blkiotune/device[/dev/sdb]/write_bytes_sec",
+                    "io.max",
+                    "8:16 wbps=4096"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn full_domain_v1_files_and_values() {
+        let s = CgroupSettings::from_domain(&domain(FULL)).unwrap();
+        assert_eq!(
+            table(&s, Hierarchy::V1),
+            vec![
+                row("memtune/hard_limit", "memory.limit_in_bytes", "268435456"),
+                row(
+                    "memtune/soft_limit",
+                    "memory.soft_limit_in_bytes",
+                    "134217728"
+                ),
+                row(
+                    "memtune/swap_hard_limit",
+                    "memory.memsw.limit_in_bytes",
+                    "402653184"
+                ),
+                row("vcpu/@cpuset", "cpuset.cpus", "0,2-3"),
+                row("numatune/memory/@nodeset", "cpuset.mems", "0"),
+                row("cputune/shares", "cpu.shares", "2048"),
+                row("cputune/period", "cpu.cfs_period_us", "100000"),
+                row("cputune/quota", "cpu.cfs_quota_us", "50000"),
+                row("blkiotune/weight", "blkio.weight|blkio.bfq.weight", "500"),
+                row(
+                    "blkiotune/device[/dev/vda]/weight",
+                    "blkio.weight_device|blkio.bfq.weight_device",
+                    "254:0 300"
+                ),
+                row(
+                    "blkiotune/device[/dev/vda]/read_bytes_sec",
+                    "blkio.throttle.read_bps_device",
+                    "254:0 1000"
+                ),
+                row(
+                    "blkiotune/device[/dev/vda]/write_iops_sec",
+                    "blkio.throttle.write_iops_device",
+                    "254:0 20"
+                ),
+                row(
+                    "blkiotune/device[/dev/sdb]/write_bytes_sec",
+                    "blkio.throttle.write_bps_device",
+                    "8:16 4096"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn memory_alone_is_the_limit_and_unlimited_values_print_as_max() {
+        let s = CgroupSettings::from_domain(&domain("<memory unit='MiB'>64</memory>")).unwrap();
+        assert_eq!(
+            table(&s, Hierarchy::V2),
+            vec![row("memory", "memory.max", "67108864")]
+        );
+        assert_eq!(
+            table(&s, Hierarchy::V1),
+            vec![row("memory", "memory.limit_in_bytes", "67108864")]
+        );
+        let s = CgroupSettings::from_domain(&domain(
+            "<memory unit='MiB'>64</memory><memtune><hard_limit>9007199254740991</hard_limit><swap_hard_limit>9007199254740991</swap_hard_limit></memtune>",
+        ))
+        .unwrap();
+        assert_eq!(
+            table(&s, Hierarchy::V2),
+            vec![
+                row("memtune/hard_limit", "memory.max", "max"),
+                row("memtune/swap_hard_limit", "memory.swap.max", "max"),
+            ]
+        );
+        assert_eq!(
+            table(&s, Hierarchy::V1),
+            vec![
+                row("memtune/hard_limit", "memory.limit_in_bytes", "-1"),
+                row(
+                    "memtune/swap_hard_limit",
+                    "memory.memsw.limit_in_bytes",
+                    "-1"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn quota_or_period_alone_and_unlimited_quota() {
+        let q = |body: &str, h| {
+            table(
+                &CgroupSettings::from_domain(&domain(&format!("<cputune>{body}</cputune>")))
+                    .unwrap(),
+                h,
+            )
+        };
+        assert_eq!(
+            q("<quota>10000</quota>", Hierarchy::V2),
+            vec![row("cputune/quota", "cpu.max", "10000 100000")]
+        );
+        assert_eq!(
+            q("<period>20000</period>", Hierarchy::V2),
+            vec![row("cputune/period", "cpu.max", "max 20000")]
+        );
+        assert_eq!(
+            q("<quota>-1</quota>", Hierarchy::V1),
+            vec![row("cputune/quota", "cpu.cfs_quota_us", "-1")]
+        );
+        assert_eq!(
+            q("<quota>-1</quota><period>50000</period>", Hierarchy::V2),
+            vec![row("cputune/quota", "cpu.max", "max 50000")]
+        );
+    }
+
+    #[test]
+    fn shares_convert_like_systemd() {
+        assert_eq!(shares_to_weight(1024), 100);
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(512), 50);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        assert_eq!(shares_to_weight(0), 1);
+    }
+
+    #[test]
+    fn impossible_settings_are_errors_not_drops() {
+        let err = |body: &str| {
+            CgroupSettings::from_domain(&domain(body))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(
+            "<memory unit='MiB'>512</memory><memtune><swap_hard_limit unit='MiB'>256</swap_hard_limit></memtune>",
+        );
+        assert!(
+            e.contains("memtune/swap_hard_limit") && e.contains("memory"),
+            "{e}"
+        );
+        let e = err("<memtune><min_guarantee>1024</min_guarantee></memtune>");
+        assert!(e.contains("memtune/min_guarantee"), "{e}");
+        let e = err("<numatune><memory mode='interleave' nodeset='0'/></numatune>");
+        assert!(
+            e.contains("numatune/memory/@mode") && e.contains("interleave"),
+            "{e}"
+        );
+        let e = err("<cputune><emulator_quota>1000</emulator_quota></cputune>");
+        assert!(e.contains("cputune/emulator_quota"), "{e}");
+        let e = err("<vcpu cpuset='0,^0'>1</vcpu>");
+        assert!(e.contains("vcpu/@cpuset") && e.contains("empty"), "{e}");
+        let e = err("<vcpu placement='auto'>1</vcpu>");
+        assert!(e.contains("vcpu/@placement"), "{e}");
+    }
+
+    #[test]
+    fn no_resource_elements_means_no_writes() {
+        let s = CgroupSettings::from_domain(&domain("")).unwrap();
+        assert!(s.is_empty());
+        assert!(s.controllers().is_empty());
+        let s = CgroupSettings::from_domain(&domain("<memory>1024</memory>")).unwrap();
+        assert!(!s.is_empty());
+        assert_eq!(
+            s.controllers().into_iter().collect::<Vec<_>>(),
+            vec![Controller::Memory]
+        );
+    }
+
+    #[test]
+    fn lists_normalise() {
+        assert_eq!(normalise_list("x", "0-3,^2,8").unwrap(), "0-1,3,8");
+        assert_eq!(normalise_list("x", "3,1,2").unwrap(), "1-3");
+        assert!(normalise_list("x", "a").is_err());
+        assert!(normalise_list("x", "3-1").is_err());
+        assert!(normalise_list("x", "9000").is_err());
+    }
+
+    #[test]
+    fn unresolvable_device_is_an_error() {
+        let d = domain(
+            "<blkiotune><device><path>/dev/nope</path><read_bytes_sec>1</read_bytes_sec></device></blkiotune>",
+        );
+        let s = CgroupSettings::from_domain(&d).unwrap();
+        assert!(s.writes(Hierarchy::V2, fake_dev).is_err());
+    }
+}
