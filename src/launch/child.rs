@@ -208,9 +208,11 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
         );
         match result {
             // sysfs can only be mounted fresh by the owner of the network
-            // namespace; in a user namespace sharing the host's network, bind
-            // the host's /sys and make it read-only instead.
-            Err(Errno::EPERM) if km.fstype == "sysfs" && plan.namespaces.user.is_some() => {
+            // namespace (EPERM in a user namespace sharing the host's
+            // network), and the kernel refuses to stack the host's sysfs on
+            // itself (EBUSY with a shared host root). Either way, bind the
+            // host's /sys and make it read-only instead.
+            Err(Errno::EPERM | Errno::EBUSY) if km.fstype == "sysfs" => {
                 mount(
                     Some("/sys"),
                     &fd_path(target.as_fd()),

@@ -31,12 +31,20 @@ pub fn open_in_root(root: &impl AsFd, path: &Path) -> nix::Result<OwnedFd> {
     openat2(root.as_fd(), path, how)
 }
 
-/// Opens `path` as an `O_PATH` handle, resolved inside `root`. The final
-/// component is not followed if it is a symlink (a mount would then land on
-/// the link's target, which the caller did not name).
+/// Opens `path` as an `O_PATH` handle, resolved inside `root`. Symlinks,
+/// the last component's included, are followed as the container would see
+/// them: an absolute link target is taken relative to `root`.
 pub fn open_path_in_root(root: &impl AsFd, path: &Path) -> nix::Result<OwnedFd> {
     let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(in_root());
+    openat2(root.as_fd(), path, how)
+}
+
+/// Opens directory `path` for `*at` calls, resolved inside `root`.
+fn open_dir_in_root(root: &impl AsFd, path: &Path) -> nix::Result<OwnedFd> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC)
         .resolve(in_root());
     openat2(root.as_fd(), path, how)
 }
@@ -68,8 +76,7 @@ pub fn make_path_in_root(root: &impl AsFd, path: &Path, kind: TargetKind) -> nix
         })
         .collect();
     for (i, name) in names.iter().enumerate() {
-        let parent = open_path_in_root(root, &so_far)?;
-        let parent_dir = reopen_dir(&parent)?;
+        let parent_dir = open_dir_in_root(root, &so_far)?;
         so_far.push(name);
         let last = i + 1 == names.len();
         let result = if last && kind == TargetKind::File {
@@ -93,17 +100,6 @@ pub fn make_path_in_root(root: &impl AsFd, path: &Path, kind: TargetKind) -> nix
         }
     }
     open_path_in_root(root, path)
-}
-
-/// Turns an `O_PATH` directory handle into one usable with `*at` calls that
-/// create entries.
-fn reopen_dir(handle: &OwnedFd) -> nix::Result<OwnedFd> {
-    nix::fcntl::openat(
-        handle.as_fd(),
-        ".",
-        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
 }
 
 /// `/proc/self/fd/N` for a handle: mount(2) given this path acts on the very
