@@ -38,8 +38,8 @@ pub(super) struct ChildContext<'a> {
     pub prepared: &'a Prepared,
     /// The child's end of the sync socket (close-on-exec).
     pub sync: OwnedFd,
-    /// The pty slave when init gets a new console.
-    pub console: Option<&'a OwnedFd>,
+    /// The pty slave and its host path when init gets a new console.
+    pub console: Option<(&'a OwnedFd, &'a Path)>,
     /// The signal mask to restore before exec (the parent blocked the
     /// forwarded signals before clone).
     pub signal_mask: SigSet,
@@ -194,6 +194,15 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
     } else {
         Vec::new()
     };
+    // Likewise the console pty, by its host path in this namespace's copy of
+    // the host's /dev/pts.
+    let console_source = match ctx.console {
+        Some((_, path)) => Some(
+            sys::open_path_in_root(&sys::open_dir(Path::new("/")).at(Step::BindConsole)?, path)
+                .at(Step::BindConsole)?,
+        ),
+        None => None,
+    };
     for (i, km) in KERNEL_MOUNTS.iter().enumerate() {
         let step = Step::KernelMount(index(i));
         let target =
@@ -282,7 +291,7 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
     for (i, (name, points_to)) in DEV_SYMLINKS.iter().enumerate() {
         nix::unistd::symlinkat(*points_to, &dev_dir, *name).at(Step::DevSymlink(index(i)))?;
     }
-    if let Some(console) = ctx.console {
+    if let Some(console) = &console_source {
         let target = sys::make_path_in_root(&root, Path::new(CONSOLE_PATH), TargetKind::File)
             .at(Step::BindConsole)?;
         mount(
@@ -357,7 +366,7 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
         nix::unistd::sethostname(name).at(Step::SetHostname)?;
     }
     // 11. Console: a new session with the pty as controlling terminal and stdio.
-    if let Some(console) = ctx.console {
+    if let Some((console, _)) = ctx.console {
         nix::unistd::setsid().at(Step::AttachConsole)?;
         sys::set_controlling_terminal(console).at(Step::AttachConsole)?;
         nix::unistd::dup2_stdin(console).at(Step::AttachConsole)?;

@@ -99,7 +99,7 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
                 plan,
                 prepared: &prepared,
                 sync: child_end,
-                console: console.as_ref().map(|c| &c.slave),
+                console: console.as_ref().map(|c| (&c.slave, c.slave_path.as_path())),
                 signal_mask: old_mask,
             })
         }
@@ -132,7 +132,7 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     // they detach when the container's mount namespace goes away.
     drop(prepared);
     // The slave now belongs to init; keeping a copy would hide its hangup.
-    let master = console.map(|Console { master, slave }| {
+    let master = console.map(|Console { master, slave, .. }| {
         drop(slave);
         master
     });

@@ -116,6 +116,20 @@ impl Rootfs {
         Self { dir }
     }
 
+    /// Gives the whole tree to `uid:gid` (a rootfs for a user namespace must
+    /// be owned by the mapped range, as with libvirt).
+    pub fn chown_all(&self, uid: u32, gid: u32) {
+        fn walk(path: &Path, uid: u32, gid: u32) {
+            std::os::unix::fs::lchown(path, Some(uid), Some(gid)).expect("lchown");
+            if path.is_dir() && !path.is_symlink() {
+                for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
+                    walk(&entry.path(), uid, gid);
+                }
+            }
+        }
+        walk(self.path(), uid, gid);
+    }
+
     /// The rootfs directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
