@@ -288,3 +288,44 @@ fn shared_host_root_gets_private_proc_and_dev() {
             .any(|d| d.starts_with("loop") || d == "vda")
     );
 }
+
+#[test]
+fn block_device_filesystem_is_probed_and_mounted() {
+    let _serial = serial();
+    if !can_launch() || !have_tool("mkfs.ext4") || !have_tool("losetup") {
+        return;
+    }
+    let rootfs = Rootfs::busybox();
+    let out = Output::new();
+    let images = tempfile::tempdir().expect("tempdir");
+    let image = make_ext4_image(images.path());
+    // Stand-in for a host disk: a loop device the test attaches itself.
+    let attach = Command::new("losetup")
+        .args(["--find", "--show"])
+        .arg(&image)
+        .output()
+        .expect("losetup");
+    assert!(attach.status.success());
+    let device = std::path::PathBuf::from(String::from_utf8_lossy(&attach.stdout).trim());
+    let mut plan = shell_plan(
+        dir_root(&rootfs),
+        &out,
+        "grep ' /srv ' /proc/self/mountinfo > /out/mnt; echo block > /srv/file",
+    );
+    plan.mounts.push(MountStep {
+        source: MountSource::Block {
+            device: device.clone(),
+            fs: None,
+        },
+        target: "/srv".into(),
+        readonly: false,
+    });
+    let result = run_clean(&plan);
+    let detach = Command::new("losetup").arg("-d").arg(&device).status();
+    assert_eq!(result.expect("launch"), 0);
+    assert!(detach.expect("losetup -d").success());
+    assert!(
+        out.read("mnt")
+            .contains(&format!(" - ext4 {} ", device.display()))
+    );
+}
