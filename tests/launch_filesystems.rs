@@ -329,3 +329,45 @@ fn block_device_filesystem_is_probed_and_mounted() {
             .contains(&format!(" - ext4 {} ", device.display()))
     );
 }
+
+#[test]
+fn container_bind_and_mounts_inside_a_readonly_tmpfs() {
+    let _serial = serial();
+    if !can_launch() {
+        return;
+    }
+    let rootfs = Rootfs::busybox();
+    let out = Output::new();
+    let mut plan = shell_plan(
+        dir_root(&rootfs),
+        &out,
+        "cat /srv/passwd-copy > /out/copy; cat /srv/etc/group > /out/group; \
+         touch /srv/new 2> /out/ro-tmpfs; touch /srv/etc/new 2> /out/ro-bind; true",
+    );
+    // A read-only tmpfs that later steps still mount into: read-only is
+    // applied last, after the mount points below it exist.
+    let mut ro_tmpfs = tmpfs("/srv", Some(64 * 1024));
+    ro_tmpfs.readonly = true;
+    plan.mounts.push(ro_tmpfs);
+    plan.mounts.push(MountStep {
+        source: MountSource::ContainerBind {
+            path: "/etc/passwd".into(),
+        },
+        target: "/srv/passwd-copy".into(),
+        readonly: false,
+    });
+    plan.mounts.push(MountStep {
+        source: MountSource::ContainerBind {
+            path: "/etc".into(),
+        },
+        target: "/srv/etc".into(),
+        readonly: true,
+    });
+    assert_eq!(run_clean(&plan).expect("launch"), 0);
+    assert!(out.read("copy").starts_with("root:x:0:0"));
+    assert!(out.read("group").contains("wheel:x:10:app"));
+    assert!(out.read("ro-tmpfs").contains("Read-only file system"));
+    assert!(out.read("ro-bind").contains("Read-only file system"));
+    // The bound /etc is read-only only at /srv/etc; the rootfs's stays writable.
+    assert!(!rootfs.path().join("etc/new").exists());
+}
