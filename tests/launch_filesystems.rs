@@ -269,12 +269,17 @@ fn shared_host_root_gets_private_proc_and_dev() {
         return;
     }
     let out = Output::new();
-    // The host's /bin/busybox, seen through the shared root.
+    // The host's /bin/busybox, seen through the shared root. Mount points
+    // are created on the shared (host) filesystem, so bind the output over
+    // an existing directory, /tmp, instead of creating /out on the host.
     let mut plan = shell_plan(
         RootSource::SharedHost,
         &out,
-        "echo $$ > /out/pid; ls /proc | grep -c '^[0-9]' > /out/procs; ls /dev > /out/dev",
+        "echo $$ > /tmp/pid; ls /proc | grep -c '^[0-9]' > /tmp/procs; ls /dev > /tmp/dev; \
+         touch /var/domrun-test-file 2> /tmp/ro-root; true",
     );
+    plan.mounts[0].target = "/tmp".into();
+    plan.root.readonly = true;
     plan.process.argv[0] = "/bin/busybox".into();
     plan.process.argv.insert(1, "sh".into());
     assert_eq!(run_clean(&plan).expect("launch"), 0);
@@ -287,6 +292,11 @@ fn shared_host_root_gets_private_proc_and_dev() {
             .lines()
             .any(|d| d.starts_with("loop") || d == "vda")
     );
+    // Read-only in the container's copy of the host's root mount only.
+    assert!(out.read("ro-root").contains("Read-only file system"));
+    let probe = std::path::Path::new("/var/domrun-test-file");
+    std::fs::write(probe, "host").expect("host root still writable");
+    std::fs::remove_file(probe).expect("cleanup");
 }
 
 #[test]

@@ -241,3 +241,46 @@ pub(super) fn describe_source(plan: &Plan, prepared: Option<&Prepared>, index: u
         (None, _) => format!("mount #{index}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{NamespaceJoin, RootSource, UserNamespace};
+
+    #[test]
+    fn clone_flags_follow_the_namespace_plan() {
+        let mut plan = Plan::new(RootSource::SharedHost, vec!["/init".into()]);
+        let always =
+            CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP;
+        assert_eq!(
+            clone_flags(&plan),
+            always | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC
+        );
+        plan.namespaces.join.push(NamespaceJoin {
+            kind: NamespaceKind::Uts,
+            path: "/proc/1/ns/uts".into(),
+        });
+        plan.namespaces.new_network = true;
+        plan.namespaces.user = Some(UserNamespace {
+            uid_map: vec![],
+            gid_map: vec![],
+            allow_setgroups: false,
+        });
+        assert_eq!(
+            clone_flags(&plan),
+            always
+                | CloneFlags::CLONE_NEWIPC
+                | CloneFlags::CLONE_NEWNET
+                | CloneFlags::CLONE_NEWUSER
+        );
+    }
+
+    #[test]
+    fn tmpfs_size_is_in_bytes() {
+        assert_eq!(
+            tmpfs_options(Some(1_048_576)).to_str(),
+            Ok("mode=1777,size=1048576")
+        );
+        assert_eq!(tmpfs_options(None).to_str(), Ok("mode=1777"));
+    }
+}
