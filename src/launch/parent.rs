@@ -56,9 +56,15 @@ impl Drop for MaskGuard {
 ///
 /// Returns init's exit status (128+N if killed by signal N). A setup failure
 /// is an error; [`LaunchError::exit_code`] gives the status to exit with.
+/// With `$NOTIFY_SOCKET` set, sends `READY=1` and `MAINPID=<init>` once
+/// init has been exec'd (the variable is not passed to init: its
+/// environment is exactly the plan's).
 ///
-/// Call from a thread that can block the forwarded signals; in a
-/// multi-threaded process other threads may receive them instead.
+/// Meant for a single-threaded process (the `domrun run` CLI). The signals
+/// are blocked in the calling thread only, so in a multi-threaded process
+/// another thread may take them; and the child, a copy of the caller made
+/// by clone3, allocates memory, which could deadlock if another thread held
+/// the allocator's lock at the moment of the clone.
 pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     plan.validate()?;
     let wants_pty = match plan.console {
@@ -128,7 +134,9 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
             failure,
         });
     }
-    // Init is running. The mounts now hold the loop devices; with autoclear
+    // Init is running: tell a supervising service manager, if there is one.
+    super::notify::notify_ready(pid)?;
+    // The mounts now hold the loop devices; with autoclear
     // they detach when the container's mount namespace goes away.
     drop(prepared);
     // The slave now belongs to init; keeping a copy would hide its hangup.
