@@ -6,5 +6,6 @@
 
 pub mod launch;
 pub mod plan;
-pub mod sys;
+// Every `unsafe` block of the crate, one wrapper per syscall; internal.
+mod sys;
 pub mod xml;

@@ -166,6 +166,44 @@ pub struct MountStep {
     pub readonly: bool,
 }
 
+impl MountStep {
+    /// A recursive bind of host `path` at `target`.
+    pub fn host_bind(path: impl Into<PathBuf>, target: impl Into<PathBuf>, readonly: bool) -> Self {
+        Self {
+            source: MountSource::HostBind { path: path.into() },
+            target: target.into(),
+            readonly,
+        }
+    }
+
+    /// A tmpfs at `target` (`size_bytes: None` is the kernel default).
+    pub fn tmpfs(target: impl Into<PathBuf>, size_bytes: Option<u64>) -> Self {
+        Self {
+            source: MountSource::Tmpfs { size_bytes },
+            target: target.into(),
+            readonly: false,
+        }
+    }
+
+    /// A raw image `file` on a loop device at `target`, filesystem probed
+    /// unless given.
+    pub fn image(
+        file: impl Into<PathBuf>,
+        fs: Option<FsType>,
+        target: impl Into<PathBuf>,
+        readonly: bool,
+    ) -> Self {
+        Self {
+            source: MountSource::Image {
+                file: file.into(),
+                fs,
+            },
+            target: target.into(),
+            readonly,
+        }
+    }
+}
+
 /// What a [`MountStep`] mounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountSource {
