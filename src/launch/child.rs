@@ -11,7 +11,6 @@
 //! parent as `ChildMessage::Failed { step, errno }` and the child exits.
 
 use std::convert::Infallible;
-use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
@@ -22,13 +21,38 @@ use nix::sys::signal::SigSet;
 use nix::sys::stat::{Mode, SFlag, fstat, makedev, mknodat, umask};
 use nix::unistd::{Gid, Uid};
 
-use super::prepare::{Prepared, PreparedMount, ResolvedSource};
+use super::prepare::{Credentials, Prepared, PreparedMount, ResolvedSource};
 use super::protocol::{self, ChildFailure, ChildMessage, ProtocolError, Step};
 use crate::plan::defaults::{
     CONSOLE_PATH, DEV_SYMLINKS, DEVICES, KERNEL_MOUNTS, MASKED_PATHS, READONLY_PATHS,
 };
 use crate::plan::{MountStep, Plan, RootSource, UserNamespace};
-use crate::sys::{self, TargetKind, fd_path};
+use crate::sys::{self, FdPath, TargetKind};
+
+/// Mounts to make read-only in step 9, with room for all of them reserved
+/// by the parent: the child must not allocate (see `sys`).
+#[derive(Debug)]
+pub(super) struct ReadonlyQueue(Vec<ReadonlyLater>);
+
+impl ReadonlyQueue {
+    /// Called by the parent, before clone, with `Prepared::readonly_capacity`.
+    pub(super) fn with_capacity(capacity: usize) -> Self {
+        Self(Vec::with_capacity(capacity))
+    }
+
+    fn push(&mut self, later: ReadonlyLater) -> Result<(), ChildFailure> {
+        if self.0.len() == self.0.capacity() {
+            // Growing would allocate; the capacity is an exact upper bound,
+            // so this is a bug, reported rather than risked.
+            return Err(ChildFailure {
+                step: later.step,
+                errno: Errno::ENOSPC,
+            });
+        }
+        self.0.push(later);
+        Ok(())
+    }
+}
 
 /// What the child gets from the parent, all resolved before clone.
 #[derive(Debug)]
@@ -44,6 +68,8 @@ pub(super) struct ChildContext<'a> {
     /// The signal mask to restore before exec (the parent blocked the
     /// forwarded signals before clone).
     pub signal_mask: SigSet,
+    /// Reserved room for step 9's queue.
+    pub readonly_later: ReadonlyQueue,
 }
 
 /// Attaches the failing step to an errno.
@@ -58,8 +84,14 @@ impl<T> AtStep<T> for nix::Result<T> {
 }
 
 /// The child's whole life: set up, exec; on failure, report and exit.
-pub(super) fn run(context: ChildContext<'_>) -> ! {
-    let Err(failure) = set_up_and_exec(&context);
+///
+/// Nothing here allocates: the parent may be multi-threaded, and this copy
+/// of it has only the calling thread, so a lock another thread held at the
+/// clone (the allocator's, say) would never be released.
+pub(super) fn run(mut context: ChildContext<'_>) -> ! {
+    let mut readonly_later =
+        std::mem::replace(&mut context.readonly_later, ReadonlyQueue(Vec::new()));
+    let Err(failure) = set_up_and_exec(&context, &mut readonly_later);
     // If the parent is gone there is nobody to tell; exit either way.
     let _ = protocol::send_to_parent(&context.sync, ChildMessage::Failed(failure));
     sys::exit_immediately(125)
@@ -69,10 +101,18 @@ fn index(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
 }
 
+/// `/proc/self/fd/N` for a handle, on the stack.
+fn fd_path(fd: &impl AsFd) -> FdPath {
+    FdPath::new(fd.as_fd())
+}
+
 /// Flags for binding `source` at a mount target.
 const BIND: MsFlags = MsFlags::MS_BIND.union(MsFlags::MS_REC);
 
-fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
+fn set_up_and_exec(
+    ctx: &ChildContext<'_>,
+    readonly_later: &mut ReadonlyQueue,
+) -> Result<Infallible, ChildFailure> {
     let plan = ctx.plan;
     let prepared = ctx.prepared;
     // Modes in the tables are exact; the parent's umask must not mask them.
@@ -113,16 +153,15 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
     };
     // Read-only remounts are queued and applied in step 9: a read-only mount
     // made earlier would stop later steps creating mount points in it.
-    let mut readonly_later: Vec<ReadonlyLater> = Vec::new();
     // 6. User filesystems, in plan order.
     for (i, (step, ready)) in plan.mounts.iter().zip(&prepared.mounts).enumerate() {
-        mount_user_filesystem(&root, step, ready, index(i), &mut readonly_later)?;
+        mount_user_filesystem(&root, step, ready, index(i), readonly_later)?;
     }
     // 7. /proc, /sys, /dev (KERNEL_MOUNTS), read-only /proc paths, device
     //    nodes, /dev symlinks, the console, masked paths. Host nodes that
     //    will be bound are opened first, before our /dev hides the host's.
     let host_nodes = HostNodes::open(plan, ctx.console.map(|(_, path)| path))?;
-    mount_kernel_filesystems(&root, &mut readonly_later)?;
+    mount_kernel_filesystems(&root, readonly_later)?;
     populate_dev(&root, &host_nodes)?;
     mask_paths(&root)?;
     drop(host_nodes);
@@ -137,14 +176,13 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
     }
     // 9. Read-only remounts, last (mount_setattr on this namespace's mounts
     //    only; they are private, so nothing reaches the host).
-    for later in &readonly_later {
+    for later in &readonly_later.0 {
         sys::set_mount_readonly(&later.mount, later.recursive).at(later.step)?;
     }
     if plan.root.readonly {
         let new_root = sys::open_dir(Path::new("/")).at(Step::ReadonlyRoot)?;
         sys::set_mount_readonly(&new_root, false).at(Step::ReadonlyRoot)?;
     }
-    drop(readonly_later);
     drop(root);
     // 10. Hostname (the UTS namespace is new or joined).
     if let Some(name) = &plan.hostname {
@@ -159,7 +197,7 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
         nix::unistd::dup2_stderr(console).at(Step::AttachConsole)?;
     }
     // 12. Credentials and capabilities.
-    set_credentials(plan)?;
+    set_credentials(&prepared.credentials, plan.no_new_privileges)?;
     // 13. Working directory, as the final user (like a login would).
     nix::unistd::chdir(&plan.process.cwd).at(Step::ChangeDirectory)?;
     // 14. Signals back to the parent's original mask; the usual umask.
@@ -170,15 +208,10 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
     sys::close_fds_on_exec(3).at(Step::CloseFds)?;
     // 16. Exec init with exactly the plan's environment. On success the sync
     //     socket closes (sync 2: end of file means running).
-    let argv: &[CString] = &prepared.argv;
-    let exec_failed = |errno| ChildFailure {
+    Err(ChildFailure {
         step: Step::Exec,
-        errno,
-    };
-    let init = argv.first().ok_or(exec_failed(Errno::ENOENT))?;
-    match nix::unistd::execve(init, argv, &prepared.envp) {
-        Err(errno) => Err(exec_failed(errno)),
-    }
+        errno: sys::exec(&prepared.exec),
+    })
 }
 
 /// "No value" for mount(2)'s optional string arguments.
@@ -204,8 +237,8 @@ fn become_namespace_root(user: &UserNamespace) -> Result<(), ChildFailure> {
         return Ok(());
     }
     let (gid, uid) = (Gid::from_raw(0), Uid::from_raw(0));
-    nix::unistd::setresgid(gid, gid, gid).at(Step::BecomeNamespaceRoot)?;
-    nix::unistd::setresuid(uid, uid, uid).at(Step::BecomeNamespaceRoot)
+    sys::set_gid_this_thread(gid).at(Step::BecomeNamespaceRoot)?;
+    sys::set_uid_this_thread(uid).at(Step::BecomeNamespaceRoot)
 }
 
 fn is_directory(fd: &OwnedFd) -> nix::Result<bool> {
@@ -214,8 +247,14 @@ fn is_directory(fd: &OwnedFd) -> nix::Result<bool> {
 
 /// Binds `source` onto the mount point `target` (handles, via /proc/self/fd).
 fn bind(source: &impl AsFd, target: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
-    let source = fd_path(source.as_fd());
-    mount(Some(&source), &fd_path(target.as_fd()), NONE, flags, NONE)
+    let source = fd_path(source);
+    mount(
+        Some(source.as_c_str()),
+        fd_path(target).as_c_str(),
+        NONE,
+        flags,
+        NONE,
+    )
 }
 
 /// Step 6, one user filesystem.
@@ -224,7 +263,7 @@ fn mount_user_filesystem(
     step: &MountStep,
     ready: &PreparedMount,
     i: u16,
-    readonly_later: &mut Vec<ReadonlyLater>,
+    readonly_later: &mut ReadonlyQueue,
 ) -> Result<(), ChildFailure> {
     let mount_failed = |errno| ChildFailure {
         step: Step::UserMount(i),
@@ -235,7 +274,8 @@ fn mount_user_filesystem(
     match &ready.source {
         ResolvedSource::HostBind(path) => {
             let target = target_for(ready.target_kind)?;
-            mount(Some(path), &fd_path(target.as_fd()), NONE, BIND, NONE).map_err(mount_failed)?;
+            mount(Some(path), fd_path(&target).as_c_str(), NONE, BIND, NONE)
+                .map_err(mount_failed)?;
         }
         ResolvedSource::ContainerBind(path) => {
             let source = sys::open_path_in_root(root, path).at(Step::ResolveMountSource(i))?;
@@ -251,7 +291,7 @@ fn mount_user_filesystem(
             let data = Some(options.as_c_str());
             mount(
                 Some("tmpfs"),
-                &fd_path(target.as_fd()),
+                fd_path(&target).as_c_str(),
                 Some("tmpfs"),
                 flags,
                 data,
@@ -267,7 +307,7 @@ fn mount_user_filesystem(
             let target = target_for(TargetKind::Directory)?;
             mount(
                 Some(device),
-                &fd_path(target.as_fd()),
+                fd_path(&target).as_c_str(),
                 Some(fs.name()),
                 flags,
                 NONE,
@@ -286,18 +326,20 @@ fn mount_user_filesystem(
             step: Step::ReadonlyUserMount(i),
             mount,
             recursive: true,
-        });
+        })?;
     }
     Ok(())
 }
+
+const DEVICE_COUNT: usize = DEVICES.len();
 
 /// Host files bound into the container's /dev in step 7, opened before the
 /// container's /dev tmpfs can hide the host's (with a shared host root).
 #[derive(Debug)]
 struct HostNodes {
     /// One per `DEVICES` entry in a user namespace (where mknod is refused);
-    /// empty otherwise.
-    devices: Vec<OwnedFd>,
+    /// all `None` otherwise. An array: the child must not allocate.
+    devices: [Option<OwnedFd>; DEVICE_COUNT],
     /// The console pty slave, by its /dev/pts path: a bind source must be a
     /// mount of this namespace, which the fd inherited from the parent is not.
     console: Option<OwnedFd>,
@@ -306,12 +348,12 @@ struct HostNodes {
 impl HostNodes {
     fn open(plan: &Plan, console: Option<&Path>) -> Result<Self, ChildFailure> {
         let host_root = sys::open_dir(Path::new("/")).at(Step::CreateDevice(0))?;
-        let mut devices = Vec::new();
+        let mut devices = [const { None }; DEVICE_COUNT];
         if plan.namespaces.user.is_some() {
-            for (i, device) in DEVICES.iter().enumerate() {
-                let path = Path::new("/dev").join(device.name);
-                devices.push(
-                    sys::open_path_in_root(&host_root, &path).at(Step::CreateDevice(index(i)))?,
+            for (i, (slot, device)) in devices.iter_mut().zip(DEVICES).enumerate() {
+                let path = Path::new(device.path);
+                *slot = Some(
+                    sys::open_path_in_root(&host_root, path).at(Step::CreateDevice(index(i)))?,
                 );
             }
         }
@@ -326,7 +368,7 @@ impl HostNodes {
 /// Step 7, kernel filesystems and read-only /proc paths.
 fn mount_kernel_filesystems(
     root: &OwnedFd,
-    readonly_later: &mut Vec<ReadonlyLater>,
+    readonly_later: &mut ReadonlyQueue,
 ) -> Result<(), ChildFailure> {
     for (i, km) in KERNEL_MOUNTS.iter().enumerate() {
         let step = Step::KernelMount(index(i));
@@ -335,7 +377,7 @@ fn mount_kernel_filesystems(
         let flags = MsFlags::from_bits_truncate(km.flags);
         match mount(
             Some(km.fstype),
-            &fd_path(target.as_fd()),
+            fd_path(&target).as_c_str(),
             Some(km.fstype),
             flags,
             km.data,
@@ -346,13 +388,13 @@ fn mount_kernel_filesystems(
             // itself (EBUSY with a shared host root). Either way, bind the
             // host's /sys and make it read-only instead.
             Err(Errno::EPERM | Errno::EBUSY) if km.fstype == "sysfs" => {
-                mount(Some("/sys"), &fd_path(target.as_fd()), NONE, BIND, NONE).at(step)?;
+                mount(Some("/sys"), fd_path(&target).as_c_str(), NONE, BIND, NONE).at(step)?;
                 let mount = sys::open_path_in_root(root, Path::new(km.target)).at(step)?;
                 readonly_later.push(ReadonlyLater {
                     step,
                     mount,
                     recursive: true,
-                });
+                })?;
             }
             other => other.at(step)?,
         }
@@ -366,7 +408,7 @@ fn mount_kernel_filesystems(
             step: Step::ReadonlyKernelPath(index(i)),
             mount,
             recursive: true,
-        });
+        })?;
     }
     Ok(())
 }
@@ -383,17 +425,17 @@ fn populate_dev(root: &OwnedFd, host: &HostNodes) -> Result<(), ChildFailure> {
             )
         })
         .at(Step::CreateDevice(0))?;
-    for (i, device) in DEVICES.iter().enumerate() {
+    for (i, (device, host_node)) in DEVICES.iter().zip(&host.devices).enumerate() {
         let step = Step::CreateDevice(index(i));
-        match host.devices.get(i) {
+        match host_node {
             None => {
                 let number = makedev(u64::from(device.major), u64::from(device.minor));
                 let mode = Mode::from_bits_truncate(device.mode);
                 mknodat(&dev_dir, device.name, SFlag::S_IFCHR, mode, number).at(step)?;
             }
             Some(host_node) => {
-                let path = Path::new("/dev").join(device.name);
-                let target = sys::make_path_in_root(root, &path, TargetKind::File).at(step)?;
+                let path = Path::new(device.path);
+                let target = sys::make_path_in_root(root, path, TargetKind::File).at(step)?;
                 bind(host_node, &target, MsFlags::MS_BIND).at(step)?;
             }
         }
@@ -424,7 +466,7 @@ fn mask_paths(root: &OwnedFd) -> Result<(), ChildFailure> {
             let data = Some("size=0,mode=555");
             mount(
                 Some("tmpfs"),
-                &fd_path(target.as_fd()),
+                fd_path(&target).as_c_str(),
                 Some("tmpfs"),
                 hidden,
                 data,
@@ -438,53 +480,25 @@ fn mask_paths(root: &OwnedFd) -> Result<(), ChildFailure> {
 }
 
 /// Step 12: bounding set, no_new_privs, groups, gid, uid, then the
-/// capability sets (setuid to non-root clears the effective set, so they come
-/// after it, with keepcaps preserving the permitted set across it).
-fn set_credentials(plan: &Plan) -> Result<(), ChildFailure> {
-    let wanted = &plan.capabilities;
-    let mut supported: Vec<_> = caps::runtime::thread_all_supported().into_iter().collect();
-    supported.sort_by_key(|c| c.index());
-    for cap in supported {
-        if !wanted.bounding.contains(&cap) {
-            sys::drop_from_bounding_set(cap).at(Step::DropBoundingSet)?;
-        }
+/// capability sets (setuid to non-root clears the effective set, so they
+/// come after it, with keepcaps preserving the permitted set across it).
+fn set_credentials(credentials: &Credentials, no_new_privileges: bool) -> Result<(), ChildFailure> {
+    for cap in &credentials.bounding_drops {
+        sys::drop_from_bounding_set(*cap).at(Step::DropBoundingSet)?;
     }
-    if plan.no_new_privileges {
+    if no_new_privileges {
         nix::sys::prctl::set_no_new_privs().at(Step::NoNewPrivileges)?;
     }
     nix::sys::prctl::set_keepcaps(true).at(Step::KeepCapabilities)?;
-    let identity = &plan.process.identity;
-    let setgroups_allowed = plan
-        .namespaces
-        .user
-        .as_ref()
-        .is_none_or(|u| u.allow_setgroups);
-    if setgroups_allowed {
-        let groups: Vec<Gid> = identity
-            .supplementary_groups
-            .iter()
-            .map(|g| Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&groups).at(Step::SetGroups)?;
+    if let Some(groups) = &credentials.groups {
+        sys::set_groups_this_thread(groups).at(Step::SetGroups)?;
     }
-    let gid = Gid::from_raw(identity.gid);
-    nix::unistd::setresgid(gid, gid, gid).at(Step::SetGid)?;
-    let uid = Uid::from_raw(identity.uid);
-    nix::unistd::setresuid(uid, uid, uid).at(Step::SetUid)?;
-    let caps_errno = |_| Errno::last();
-    caps::set(None, caps::CapSet::Effective, &wanted.effective)
-        .map_err(caps_errno)
-        .at(Step::SetCapabilities)?;
-    caps::set(None, caps::CapSet::Inheritable, &wanted.inheritable)
-        .map_err(caps_errno)
-        .at(Step::SetCapabilities)?;
-    caps::set(None, caps::CapSet::Permitted, &wanted.permitted)
-        .map_err(caps_errno)
-        .at(Step::SetCapabilities)?;
-    let mut ambient: Vec<_> = wanted.ambient.iter().copied().collect();
-    ambient.sort_by_key(|c| c.index());
-    for cap in ambient {
-        sys::raise_ambient(cap).at(Step::SetAmbient)?;
+    let (gid, uid) = (credentials.gid, credentials.uid);
+    sys::set_gid_this_thread(gid).at(Step::SetGid)?;
+    sys::set_uid_this_thread(uid).at(Step::SetUid)?;
+    sys::set_capabilities(credentials.masks).at(Step::SetCapabilities)?;
+    for cap in &credentials.ambient {
+        sys::raise_ambient(*cap).at(Step::SetAmbient)?;
     }
     Ok(())
 }

@@ -98,6 +98,8 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     )
     .map_err(LaunchError::Signals)?;
 
+    // Allocated here: the child must not allocate (see child::run).
+    let readonly_later = child::ReadonlyQueue::with_capacity(prepared.readonly_capacity);
     let (pid, pidfd) = match sys::clone_process(prepared.clone_flags).map_err(LaunchError::Clone)? {
         Cloned::Child => {
             drop(parent_end);
@@ -107,6 +109,7 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
                 sync: child_end,
                 console: console.as_ref().map(|c| (&c.slave, c.slave_path.as_path())),
                 signal_mask: old_mask,
+                readonly_later,
             })
         }
         Cloned::Parent { pid, pidfd } => (pid, pidfd),
