@@ -19,7 +19,8 @@ fn init_is_pid_1_with_plan_hostname_env_argv_and_cwd() {
         &out,
         "echo $$ > /out/pid; hostname > /out/hostname; \
          tr '\\0' '\\n' < /proc/1/environ > /out/env; \
-         tr '\\0' '\\n' < /proc/1/cmdline > /out/argv; pwd > /out/cwd",
+         tr '\\0' '\\n' < /proc/1/cmdline > /out/argv; pwd > /out/cwd; \
+         (ls /proc/1/fd) > /out/fds; true",
     );
     plan.hostname = Some("probe-host".into());
     plan.process
@@ -32,6 +33,10 @@ fn init_is_pid_1_with_plan_hostname_env_argv_and_cwd() {
     assert_eq!(out.read("env"), "PATH=/bin\nGREETING=hello world\n");
     assert!(out.read("argv").starts_with("/bin/sh\n-c\necho $$"));
     assert_eq!(out.read("cwd"), "/tmp\n");
+    // Only stdin, stdout and stderr reached init (the test process has many
+    // more). Listed from a subshell: busybox sh parks stdout on fd 10 while
+    // it redirects an in-process applet.
+    assert_eq!(out.read("fds"), "0\n1\n2\n");
     // The host's hostname is untouched.
     assert_ne!(nix::unistd::gethostname().expect("hostname"), "probe-host");
 }
