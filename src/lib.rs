@@ -11,5 +11,6 @@ pub mod lifecycle;
 pub mod plan;
 pub mod state;
 pub mod storage;
-pub mod sys;
+// Every `unsafe` block of the crate, one wrapper per syscall; internal.
+mod sys;
 pub mod xml;

@@ -11,23 +11,48 @@
 //! parent as `ChildMessage::Failed { step, errno }` and the child exits.
 
 use std::convert::Infallible;
-use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::signal::SigSet;
 use nix::sys::stat::{Mode, SFlag, fstat, makedev, mknodat, umask};
 use nix::unistd::{Gid, Uid};
 
-use super::prepare::{Prepared, ResolvedSource};
-use super::protocol::{self, ChildFailure, ChildMessage, ParentMessage, Step};
+use super::prepare::{Credentials, Prepared, PreparedMount, ResolvedSource};
+use super::protocol::{self, ChildFailure, ChildMessage, ProtocolError, Step};
 use crate::plan::defaults::{
     CONSOLE_PATH, DEV_SYMLINKS, DEVICES, KERNEL_MOUNTS, MASKED_PATHS, READONLY_PATHS,
 };
-use crate::plan::{Plan, RootSource};
-use crate::sys::{self, TargetKind, fd_path};
+use crate::plan::{MountStep, Plan, RootSource, UserNamespace};
+use crate::sys::{self, FdPath, TargetKind};
+
+/// Mounts to make read-only in step 9, with room for all of them reserved
+/// by the parent: the child must not allocate (see `sys`).
+#[derive(Debug)]
+pub(super) struct ReadonlyQueue(Vec<ReadonlyLater>);
+
+impl ReadonlyQueue {
+    /// Called by the parent, before clone, with `Prepared::readonly_capacity`.
+    pub(super) fn with_capacity(capacity: usize) -> Self {
+        Self(Vec::with_capacity(capacity))
+    }
+
+    fn push(&mut self, later: ReadonlyLater) -> Result<(), ChildFailure> {
+        if self.0.len() == self.0.capacity() {
+            // Growing would allocate; the capacity is an exact upper bound,
+            // so this is a bug, reported rather than risked.
+            return Err(ChildFailure {
+                step: later.step,
+                errno: Errno::ENOSPC,
+            });
+        }
+        self.0.push(later);
+        Ok(())
+    }
+}
 
 /// What the child gets from the parent, all resolved before clone.
 #[derive(Debug)]
@@ -38,11 +63,13 @@ pub(super) struct ChildContext<'a> {
     pub prepared: &'a Prepared,
     /// The child's end of the sync socket (close-on-exec).
     pub sync: OwnedFd,
-    /// The pty slave when init gets a new console.
-    pub console: Option<&'a OwnedFd>,
+    /// The pty slave and its host path when init gets a new console.
+    pub console: Option<(&'a OwnedFd, &'a Path)>,
     /// The signal mask to restore before exec (the parent blocked the
     /// forwarded signals before clone).
     pub signal_mask: SigSet,
+    /// Reserved room for step 9's queue.
+    pub readonly_later: ReadonlyQueue,
 }
 
 /// Attaches the failing step to an errno.
@@ -57,8 +84,14 @@ impl<T> AtStep<T> for nix::Result<T> {
 }
 
 /// The child's whole life: set up, exec; on failure, report and exit.
-pub(super) fn run(context: ChildContext<'_>) -> ! {
-    let Err(failure) = set_up_and_exec(&context);
+///
+/// Nothing here allocates: the parent may be multi-threaded, and this copy
+/// of it has only the calling thread, so a lock another thread held at the
+/// clone (the allocator's, say) would never be released.
+pub(super) fn run(mut context: ChildContext<'_>) -> ! {
+    let mut readonly_later =
+        std::mem::replace(&mut context.readonly_later, ReadonlyQueue(Vec::new()));
+    let Err(failure) = set_up_and_exec(&context, &mut readonly_later);
     // If the parent is gone there is nobody to tell; exit either way.
     let _ = protocol::send_to_parent(&context.sync, ChildMessage::Failed(failure));
     sys::exit_immediately(125)
@@ -68,35 +101,38 @@ fn index(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
 }
 
+/// `/proc/self/fd/N` for a handle, on the stack.
+fn fd_path(fd: &impl AsFd) -> FdPath {
+    FdPath::new(fd.as_fd())
+}
+
 /// Flags for binding `source` at a mount target.
 const BIND: MsFlags = MsFlags::MS_BIND.union(MsFlags::MS_REC);
 
-fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
+fn set_up_and_exec(
+    ctx: &ChildContext<'_>,
+    readonly_later: &mut ReadonlyQueue,
+) -> Result<Infallible, ChildFailure> {
     let plan = ctx.plan;
     let prepared = ctx.prepared;
     // Modes in the tables are exact; the parent's umask must not mask them.
     umask(Mode::empty());
 
     // 1. Wait for the parent (sync 1): uid_map/gid_map are written.
-    match protocol::recv_from_parent(&ctx.sync) {
-        Ok(ParentMessage::Release) => {}
-        Err(_) => {
-            return Err(ChildFailure {
-                step: Step::WaitForParent,
-                errno: Errno::EPIPE,
-            });
-        }
+    if let Err(error) = protocol::recv_from_parent(&ctx.sync) {
+        let errno = match error {
+            ProtocolError::Io(errno) => errno,
+            _ => Errno::EPIPE,
+        };
+        return Err(ChildFailure {
+            step: Step::WaitForParent,
+            errno,
+        });
     }
     // 2. In a new user namespace, become its root so files we create are
     //    owned by a mapped id (an unmapped fsuid gets EOVERFLOW).
     if let Some(user) = &plan.namespaces.user {
-        if user.uid_map.iter().any(|r| r.inside == 0) && user.gid_map.iter().any(|r| r.inside == 0)
-        {
-            let root_gid = Gid::from_raw(0);
-            let root_uid = Uid::from_raw(0);
-            nix::unistd::setresgid(root_gid, root_gid, root_gid).at(Step::BecomeNamespaceRoot)?;
-            nix::unistd::setresuid(root_uid, root_uid, root_uid).at(Step::BecomeNamespaceRoot)?;
-        }
+        become_namespace_root(user)?;
     }
     // 3. Join existing namespaces (net, ipc, uts) opened by the parent.
     for (i, (kind, fd)) in prepared.joins.iter().enumerate() {
@@ -104,230 +140,31 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
     }
     // 4. Make every mount private: nothing we mount or unmount from here on
     //    propagates back to the host.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .at(Step::MakeMountsPrivate)?;
+    let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+    mount(NONE, "/", NONE, private, NONE).at(Step::MakeMountsPrivate)?;
     // 5. Mount the root: a directory is bound onto itself so it is a mount
     //    point pivot_root accepts; the shared host root is used as it is.
     let root = match &plan.root.source {
         RootSource::Directory(dir) => {
-            mount(Some(dir), dir, None::<&str>, BIND, None::<&str>).at(Step::MountRoot)?;
+            mount(Some(dir), dir, NONE, BIND, NONE).at(Step::MountRoot)?;
             sys::open_dir(dir).at(Step::MountRoot)?
         }
         RootSource::SharedHost => sys::open_dir(Path::new("/")).at(Step::MountRoot)?,
     };
-    // Read-only remounts are queued and applied last (step 11): a read-only
-    // mount made earlier would stop later steps creating mount points in it.
-    let mut readonly: Vec<(Step, OwnedFd, bool)> = Vec::new();
-
+    // Read-only remounts are queued and applied in step 9: a read-only mount
+    // made earlier would stop later steps creating mount points in it.
     // 6. User filesystems, in plan order.
     for (i, (step, ready)) in plan.mounts.iter().zip(&prepared.mounts).enumerate() {
-        let i = index(i);
-        let mut flags = MsFlags::empty();
-        let (source, fstype, data): (std::path::PathBuf, Option<&str>, Option<&std::ffi::CStr>);
-        let mut kind = ready.target_kind;
-        let _source_handle;
-        match &ready.source {
-            ResolvedSource::HostBind(path) => {
-                flags |= BIND;
-                (source, fstype, data) = (path.clone(), None, None);
-            }
-            ResolvedSource::ContainerBind(path) => {
-                let handle = sys::open_path_in_root(&root, path).at(Step::ResolveMountSource(i))?;
-                if !SFlag::from_bits_truncate(
-                    fstat(&handle).at(Step::ResolveMountSource(i))?.st_mode,
-                )
-                .contains(SFlag::S_IFDIR)
-                {
-                    kind = TargetKind::File;
-                }
-                flags |= BIND;
-                (source, fstype, data) = (fd_path(handle.as_fd()), None, None);
-                _source_handle = handle;
-            }
-            ResolvedSource::Tmpfs(options) => {
-                flags |= MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-                (source, fstype, data) = ("tmpfs".into(), Some("tmpfs"), Some(options.as_c_str()));
-            }
-            ResolvedSource::Filesystem { device, fs } => {
-                (source, fstype, data) = (device.clone(), Some(fs.name()), None);
-            }
-        }
-        // Binds get their read-only flag from a later remount; everything
-        // else is mounted read-only at once.
-        let is_bind = flags.contains(MsFlags::MS_BIND);
-        if step.readonly && !is_bind {
-            flags |= MsFlags::MS_RDONLY;
-        }
-        let target =
-            sys::make_path_in_root(&root, &step.target, kind).at(Step::ResolveMountTarget(i))?;
-        mount(Some(&source), &fd_path(target.as_fd()), fstype, flags, data)
-            .at(Step::UserMount(i))?;
-        if step.readonly && is_bind {
-            // Reopen: the old handle is the directory under the new mount.
-            let mounted =
-                sys::open_path_in_root(&root, &step.target).at(Step::ResolveMountTarget(i))?;
-            readonly.push((Step::ReadonlyUserMount(i), mounted, true));
-        }
+        mount_user_filesystem(&root, step, ready, index(i), readonly_later)?;
     }
-
-    // 7. Kernel filesystems: /proc, /sys, /dev and below (KERNEL_MOUNTS).
-    // In a user namespace mknod is refused, so host device nodes are bound;
-    // open them now, before our /dev tmpfs can hide the host's.
-    let host_devices = if plan.namespaces.user.is_some() {
-        DEVICES
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                sys::open_path_in_root(
-                    &sys::open_dir(Path::new("/dev")).at(Step::CreateDevice(index(i)))?,
-                    Path::new(d.name),
-                )
-                .at(Step::CreateDevice(index(i)))
-            })
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        Vec::new()
-    };
-    for (i, km) in KERNEL_MOUNTS.iter().enumerate() {
-        let step = Step::KernelMount(index(i));
-        let target =
-            sys::make_path_in_root(&root, Path::new(km.target), TargetKind::Directory).at(step)?;
-        let flags = MsFlags::from_bits_truncate(km.flags);
-        let result = mount(
-            Some(km.fstype),
-            &fd_path(target.as_fd()),
-            Some(km.fstype),
-            flags,
-            km.data,
-        );
-        match result {
-            // sysfs can only be mounted fresh by the owner of the network
-            // namespace; in a user namespace sharing the host's network, bind
-            // the host's /sys and make it read-only instead.
-            Err(Errno::EPERM) if km.fstype == "sysfs" && plan.namespaces.user.is_some() => {
-                mount(
-                    Some("/sys"),
-                    &fd_path(target.as_fd()),
-                    None::<&str>,
-                    BIND,
-                    None::<&str>,
-                )
-                .at(step)?;
-                let mounted = sys::open_path_in_root(&root, Path::new(km.target)).at(step)?;
-                readonly.push((step, mounted, true));
-            }
-            other => other.at(step)?,
-        }
-    }
-    for (i, path) in READONLY_PATHS.iter().enumerate() {
-        let step = Step::ReadonlyPath(index(i));
-        let target = sys::open_path_in_root(&root, Path::new(path)).at(step)?;
-        let target_path = fd_path(target.as_fd());
-        mount(
-            Some(&target_path),
-            &target_path,
-            None::<&str>,
-            BIND,
-            None::<&str>,
-        )
-        .at(step)?;
-        let mounted = sys::open_path_in_root(&root, Path::new(path)).at(step)?;
-        readonly.push((Step::ReadonlyKernelPath(index(i)), mounted, true));
-    }
-    let dev = sys::open_path_in_root(&root, Path::new("/dev")).at(Step::KernelMount(0))?;
-    let dev_dir = nix::fcntl::openat(
-        dev.as_fd(),
-        ".",
-        nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .at(Step::CreateDevice(0))?;
-    for (i, device) in DEVICES.iter().enumerate() {
-        let step = Step::CreateDevice(index(i));
-        match host_devices.get(i) {
-            None => mknodat(
-                &dev_dir,
-                device.name,
-                SFlag::S_IFCHR,
-                Mode::from_bits_truncate(device.mode),
-                makedev(u64::from(device.major), u64::from(device.minor)),
-            )
-            .at(step)?,
-            Some(host) => {
-                let target = sys::make_path_in_root(
-                    &root,
-                    &Path::new("/dev").join(device.name),
-                    TargetKind::File,
-                )
-                .at(step)?;
-                mount(
-                    Some(&fd_path(host.as_fd())),
-                    &fd_path(target.as_fd()),
-                    None::<&str>,
-                    MsFlags::MS_BIND,
-                    None::<&str>,
-                )
-                .at(step)?;
-            }
-        }
-    }
-    for (i, (name, points_to)) in DEV_SYMLINKS.iter().enumerate() {
-        nix::unistd::symlinkat(*points_to, &dev_dir, *name).at(Step::DevSymlink(index(i)))?;
-    }
-    if let Some(console) = ctx.console {
-        let target = sys::make_path_in_root(&root, Path::new(CONSOLE_PATH), TargetKind::File)
-            .at(Step::BindConsole)?;
-        mount(
-            Some(&fd_path(console.as_fd())),
-            &fd_path(target.as_fd()),
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .at(Step::BindConsole)?;
-    }
-    // Masking comes after /dev so the container's own /dev/null is used.
-    let null = sys::open_path_in_root(&root, Path::new("/dev/null")).at(Step::MaskPath(0))?;
-    for (i, path) in MASKED_PATHS.iter().enumerate() {
-        let step = Step::MaskPath(index(i));
-        let target = match sys::open_path_in_root(&root, Path::new(path)) {
-            Err(Errno::ENOENT) => continue, // not on this kernel
-            other => other.at(step)?,
-        };
-        let is_dir =
-            SFlag::from_bits_truncate(fstat(&target).at(step)?.st_mode).contains(SFlag::S_IFDIR);
-        if is_dir {
-            let hidden =
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-            mount(
-                Some("tmpfs"),
-                &fd_path(target.as_fd()),
-                Some("tmpfs"),
-                hidden,
-                Some("size=0,mode=555"),
-            )
-            .at(step)?;
-        } else {
-            mount(
-                Some(&fd_path(null.as_fd())),
-                &fd_path(target.as_fd()),
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .at(step)?;
-        }
-    }
-    drop(null);
-    drop(dev_dir);
-    drop(dev);
-
+    // 7. /proc, /sys, /dev (KERNEL_MOUNTS), read-only /proc paths, device
+    //    nodes, /dev symlinks, the console, masked paths. Host nodes that
+    //    will be bound are opened first, before our /dev hides the host's.
+    let host_nodes = HostNodes::open(plan, ctx.console.map(|(_, path)| path))?;
+    mount_kernel_filesystems(&root, readonly_later)?;
+    populate_dev(&root, &host_nodes)?;
+    mask_paths(&root)?;
+    drop(host_nodes);
     // 8. pivot_root(".", "."): the old root ends up stacked on the new one
     //    and is detached at once; nothing of the host's tree stays reachable.
     //    A shared host root has nothing to pivot to.
@@ -337,25 +174,22 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
         umount2(".", MntFlags::MNT_DETACH).at(Step::DetachOldRoot)?;
         nix::unistd::chdir("/").at(Step::DetachOldRoot)?;
     }
-
     // 9. Read-only remounts, last (mount_setattr on this namespace's mounts
-    //    only; the mounts are private, so nothing reaches the host).
-    for (step, fd, recursive) in &readonly {
-        sys::set_mount_readonly(fd, *recursive).at(*step)?;
+    //    only; they are private, so nothing reaches the host).
+    for later in &readonly_later.0 {
+        sys::set_mount_readonly(&later.mount, later.recursive).at(later.step)?;
     }
     if plan.root.readonly {
         let new_root = sys::open_dir(Path::new("/")).at(Step::ReadonlyRoot)?;
         sys::set_mount_readonly(&new_root, false).at(Step::ReadonlyRoot)?;
     }
-    drop(readonly);
     drop(root);
-
-    // 10. Hostname (UTS namespace is new or joined).
+    // 10. Hostname (the UTS namespace is new or joined).
     if let Some(name) = &plan.hostname {
         nix::unistd::sethostname(name).at(Step::SetHostname)?;
     }
     // 11. Console: a new session with the pty as controlling terminal and stdio.
-    if let Some(console) = ctx.console {
+    if let Some((console, _)) = ctx.console {
         nix::unistd::setsid().at(Step::AttachConsole)?;
         sys::set_controlling_terminal(console).at(Step::AttachConsole)?;
         nix::unistd::dup2_stdin(console).at(Step::AttachConsole)?;
@@ -363,7 +197,7 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
         nix::unistd::dup2_stderr(console).at(Step::AttachConsole)?;
     }
     // 12. Credentials and capabilities.
-    set_credentials(plan)?;
+    set_credentials(&prepared.credentials, plan.no_new_privileges)?;
     // 13. Working directory, as the final user (like a login would).
     nix::unistd::chdir(&plan.process.cwd).at(Step::ChangeDirectory)?;
     // 14. Signals back to the parent's original mask; the usual umask.
@@ -374,67 +208,297 @@ fn set_up_and_exec(ctx: &ChildContext<'_>) -> Result<Infallible, ChildFailure> {
     sys::close_fds_on_exec(3).at(Step::CloseFds)?;
     // 16. Exec init with exactly the plan's environment. On success the sync
     //     socket closes (sync 2: end of file means running).
-    let argv: &[CString] = &prepared.argv;
-    let init = argv.first().ok_or(ChildFailure {
+    Err(ChildFailure {
         step: Step::Exec,
-        errno: Errno::ENOENT,
-    })?;
-    match nix::unistd::execve(init, argv, &prepared.envp) {
-        Err(errno) => Err(ChildFailure {
-            step: Step::Exec,
-            errno,
-        }),
+        errno: sys::exec(&prepared.exec),
+    })
+}
+
+/// "No value" for mount(2)'s optional string arguments.
+const NONE: Option<&str> = None;
+
+/// A mount to make read-only in step 9.
+#[derive(Debug)]
+struct ReadonlyLater {
+    /// Reported if it fails.
+    step: Step,
+    /// A handle on the mount (opened after mounting, so it is the new mount).
+    mount: OwnedFd,
+    /// Include every mount below it.
+    recursive: bool,
+}
+
+/// Step 2.
+fn become_namespace_root(user: &UserNamespace) -> Result<(), ChildFailure> {
+    let maps_root = |map: &[crate::plan::IdMapRange]| map.iter().any(|r| r.inside == 0);
+    if !maps_root(&user.uid_map) || !maps_root(&user.gid_map) {
+        // Stay the overflow id; mounts still work, only file creation in
+        // directories not owned by a mapped id fails.
+        return Ok(());
+    }
+    let (gid, uid) = (Gid::from_raw(0), Uid::from_raw(0));
+    sys::set_gid_this_thread(gid).at(Step::BecomeNamespaceRoot)?;
+    sys::set_uid_this_thread(uid).at(Step::BecomeNamespaceRoot)
+}
+
+fn is_directory(fd: &OwnedFd) -> nix::Result<bool> {
+    Ok(SFlag::from_bits_truncate(fstat(fd)?.st_mode).contains(SFlag::S_IFDIR))
+}
+
+/// Binds `source` onto the mount point `target` (handles, via /proc/self/fd).
+fn bind(source: &impl AsFd, target: &OwnedFd, flags: MsFlags) -> nix::Result<()> {
+    let source = fd_path(source);
+    mount(
+        Some(source.as_c_str()),
+        fd_path(target).as_c_str(),
+        NONE,
+        flags,
+        NONE,
+    )
+}
+
+/// Step 6, one user filesystem.
+fn mount_user_filesystem(
+    root: &OwnedFd,
+    step: &MountStep,
+    ready: &PreparedMount,
+    i: u16,
+    readonly_later: &mut ReadonlyQueue,
+) -> Result<(), ChildFailure> {
+    let mount_failed = |errno| ChildFailure {
+        step: Step::UserMount(i),
+        errno,
+    };
+    let target_for =
+        |kind| sys::make_path_in_root(root, &step.target, kind).at(Step::ResolveMountTarget(i));
+    match &ready.source {
+        ResolvedSource::HostBind(path) => {
+            let target = target_for(ready.target_kind)?;
+            mount(Some(path), fd_path(&target).as_c_str(), NONE, BIND, NONE)
+                .map_err(mount_failed)?;
+        }
+        ResolvedSource::ContainerBind(path) => {
+            let source = sys::open_path_in_root(root, path).at(Step::ResolveMountSource(i))?;
+            let kind = match is_directory(&source).at(Step::ResolveMountSource(i))? {
+                true => TargetKind::Directory,
+                false => TargetKind::File,
+            };
+            bind(&source, &target_for(kind)?, BIND).map_err(mount_failed)?;
+        }
+        ResolvedSource::Tmpfs(options) => {
+            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+            let target = target_for(TargetKind::Directory)?;
+            let data = Some(options.as_c_str());
+            mount(
+                Some("tmpfs"),
+                fd_path(&target).as_c_str(),
+                Some("tmpfs"),
+                flags,
+                data,
+            )
+            .map_err(mount_failed)?;
+        }
+        ResolvedSource::Filesystem { device, fs } => {
+            let flags = if step.readonly {
+                MsFlags::MS_RDONLY
+            } else {
+                MsFlags::empty()
+            };
+            let target = target_for(TargetKind::Directory)?;
+            mount(
+                Some(device),
+                fd_path(&target).as_c_str(),
+                Some(fs.name()),
+                flags,
+                NONE,
+            )
+            .map_err(mount_failed)?;
+        }
+    }
+    // Binds and tmpfs become read-only in step 9, after later steps may have
+    // created mount points in them. A filesystem on a device was mounted
+    // read-only at once: its device may itself be read-only.
+    let made_readonly_later = !matches!(ready.source, ResolvedSource::Filesystem { .. });
+    if step.readonly && made_readonly_later {
+        // Reopen: the handle used above is the directory under the new mount.
+        let mount = sys::open_path_in_root(root, &step.target).at(Step::ResolveMountTarget(i))?;
+        readonly_later.push(ReadonlyLater {
+            step: Step::ReadonlyUserMount(i),
+            mount,
+            recursive: true,
+        })?;
+    }
+    Ok(())
+}
+
+const DEVICE_COUNT: usize = DEVICES.len();
+
+/// Host files bound into the container's /dev in step 7, opened before the
+/// container's /dev tmpfs can hide the host's (with a shared host root).
+#[derive(Debug)]
+struct HostNodes {
+    /// One per `DEVICES` entry in a user namespace (where mknod is refused);
+    /// all `None` otherwise. An array: the child must not allocate.
+    devices: [Option<OwnedFd>; DEVICE_COUNT],
+    /// The console pty slave, by its /dev/pts path: a bind source must be a
+    /// mount of this namespace, which the fd inherited from the parent is not.
+    console: Option<OwnedFd>,
+}
+
+impl HostNodes {
+    fn open(plan: &Plan, console: Option<&Path>) -> Result<Self, ChildFailure> {
+        let host_root = sys::open_dir(Path::new("/")).at(Step::CreateDevice(0))?;
+        let mut devices = [const { None }; DEVICE_COUNT];
+        if plan.namespaces.user.is_some() {
+            for (i, (slot, device)) in devices.iter_mut().zip(DEVICES).enumerate() {
+                let path = Path::new(device.path);
+                *slot = Some(
+                    sys::open_path_in_root(&host_root, path).at(Step::CreateDevice(index(i)))?,
+                );
+            }
+        }
+        let console = match console {
+            Some(path) => Some(sys::open_path_in_root(&host_root, path).at(Step::BindConsole)?),
+            None => None,
+        };
+        Ok(Self { devices, console })
     }
 }
 
-/// Step 12: bounding set, no_new_privs, groups, gid, uid, then the
-/// capability sets (setuid to non-root clears the effective set, so they come
-/// after it, with keepcaps preserving the permitted set across it).
-fn set_credentials(plan: &Plan) -> Result<(), ChildFailure> {
-    let wanted = &plan.capabilities;
-    let mut supported: Vec<_> = caps::runtime::thread_all_supported().into_iter().collect();
-    supported.sort_by_key(|c| c.index());
-    for cap in supported {
-        if !wanted.bounding.contains(&cap) {
-            sys::drop_from_bounding_set(cap).at(Step::DropBoundingSet)?;
+/// Step 7, kernel filesystems and read-only /proc paths.
+fn mount_kernel_filesystems(
+    root: &OwnedFd,
+    readonly_later: &mut ReadonlyQueue,
+) -> Result<(), ChildFailure> {
+    for (i, km) in KERNEL_MOUNTS.iter().enumerate() {
+        let step = Step::KernelMount(index(i));
+        let target =
+            sys::make_path_in_root(root, Path::new(km.target), TargetKind::Directory).at(step)?;
+        let flags = MsFlags::from_bits_truncate(km.flags);
+        match mount(
+            Some(km.fstype),
+            fd_path(&target).as_c_str(),
+            Some(km.fstype),
+            flags,
+            km.data,
+        ) {
+            // sysfs can only be mounted fresh by the owner of the network
+            // namespace (EPERM in a user namespace sharing the host's
+            // network), and the kernel refuses to stack the host's sysfs on
+            // itself (EBUSY with a shared host root). Either way, bind the
+            // host's /sys and make it read-only instead.
+            Err(Errno::EPERM | Errno::EBUSY) if km.fstype == "sysfs" => {
+                mount(Some("/sys"), fd_path(&target).as_c_str(), NONE, BIND, NONE).at(step)?;
+                let mount = sys::open_path_in_root(root, Path::new(km.target)).at(step)?;
+                readonly_later.push(ReadonlyLater {
+                    step,
+                    mount,
+                    recursive: true,
+                })?;
+            }
+            other => other.at(step)?,
         }
     }
-    if plan.no_new_privileges {
+    for (i, path) in READONLY_PATHS.iter().enumerate() {
+        let step = Step::ReadonlyPath(index(i));
+        let target = sys::open_path_in_root(root, Path::new(path)).at(step)?;
+        bind(&target, &target, BIND).at(step)?;
+        let mount = sys::open_path_in_root(root, Path::new(path)).at(step)?;
+        readonly_later.push(ReadonlyLater {
+            step: Step::ReadonlyKernelPath(index(i)),
+            mount,
+            recursive: true,
+        })?;
+    }
+    Ok(())
+}
+
+/// Step 7, device nodes, symlinks and the console in the container's /dev.
+fn populate_dev(root: &OwnedFd, host: &HostNodes) -> Result<(), ChildFailure> {
+    let dev_dir = sys::open_path_in_root(root, Path::new("/dev"))
+        .and_then(|dev| {
+            nix::fcntl::openat(
+                dev.as_fd(),
+                ".",
+                OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+        })
+        .at(Step::CreateDevice(0))?;
+    for (i, (device, host_node)) in DEVICES.iter().zip(&host.devices).enumerate() {
+        let step = Step::CreateDevice(index(i));
+        match host_node {
+            None => {
+                let number = makedev(u64::from(device.major), u64::from(device.minor));
+                let mode = Mode::from_bits_truncate(device.mode);
+                mknodat(&dev_dir, device.name, SFlag::S_IFCHR, mode, number).at(step)?;
+            }
+            Some(host_node) => {
+                let path = Path::new(device.path);
+                let target = sys::make_path_in_root(root, path, TargetKind::File).at(step)?;
+                bind(host_node, &target, MsFlags::MS_BIND).at(step)?;
+            }
+        }
+    }
+    for (i, (name, points_to)) in DEV_SYMLINKS.iter().enumerate() {
+        nix::unistd::symlinkat(*points_to, &dev_dir, *name).at(Step::DevSymlink(index(i)))?;
+    }
+    if let Some(console) = &host.console {
+        let target = sys::make_path_in_root(root, Path::new(CONSOLE_PATH), TargetKind::File)
+            .at(Step::BindConsole)?;
+        bind(console, &target, MsFlags::MS_BIND).at(Step::BindConsole)?;
+    }
+    Ok(())
+}
+
+/// Step 7, masked paths: after /dev, so the container's own /dev/null is used.
+fn mask_paths(root: &OwnedFd) -> Result<(), ChildFailure> {
+    let null = sys::open_path_in_root(root, Path::new("/dev/null")).at(Step::MaskPath(0))?;
+    for (i, path) in MASKED_PATHS.iter().enumerate() {
+        let step = Step::MaskPath(index(i));
+        let target = match sys::open_path_in_root(root, Path::new(path)) {
+            Err(Errno::ENOENT) => continue, // not on this kernel
+            other => other.at(step)?,
+        };
+        if is_directory(&target).at(step)? {
+            let hidden =
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            let data = Some("size=0,mode=555");
+            mount(
+                Some("tmpfs"),
+                fd_path(&target).as_c_str(),
+                Some("tmpfs"),
+                hidden,
+                data,
+            )
+            .at(step)?;
+        } else {
+            bind(&null, &target, MsFlags::MS_BIND).at(step)?;
+        }
+    }
+    Ok(())
+}
+
+/// Step 12: bounding set, no_new_privs, groups, gid, uid, then the
+/// capability sets (setuid to non-root clears the effective set, so they
+/// come after it, with keepcaps preserving the permitted set across it).
+fn set_credentials(credentials: &Credentials, no_new_privileges: bool) -> Result<(), ChildFailure> {
+    for cap in &credentials.bounding_drops {
+        sys::drop_from_bounding_set(*cap).at(Step::DropBoundingSet)?;
+    }
+    if no_new_privileges {
         nix::sys::prctl::set_no_new_privs().at(Step::NoNewPrivileges)?;
     }
     nix::sys::prctl::set_keepcaps(true).at(Step::KeepCapabilities)?;
-    let identity = &plan.process.identity;
-    let setgroups_allowed = plan
-        .namespaces
-        .user
-        .as_ref()
-        .is_none_or(|u| u.allow_setgroups);
-    if setgroups_allowed {
-        let groups: Vec<Gid> = identity
-            .supplementary_groups
-            .iter()
-            .map(|g| Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&groups).at(Step::SetGroups)?;
+    if let Some(groups) = &credentials.groups {
+        sys::set_groups_this_thread(groups).at(Step::SetGroups)?;
     }
-    let gid = Gid::from_raw(identity.gid);
-    nix::unistd::setresgid(gid, gid, gid).at(Step::SetGid)?;
-    let uid = Uid::from_raw(identity.uid);
-    nix::unistd::setresuid(uid, uid, uid).at(Step::SetUid)?;
-    let caps_errno = |_| Errno::last();
-    caps::set(None, caps::CapSet::Effective, &wanted.effective)
-        .map_err(caps_errno)
-        .at(Step::SetCapabilities)?;
-    caps::set(None, caps::CapSet::Inheritable, &wanted.inheritable)
-        .map_err(caps_errno)
-        .at(Step::SetCapabilities)?;
-    caps::set(None, caps::CapSet::Permitted, &wanted.permitted)
-        .map_err(caps_errno)
-        .at(Step::SetCapabilities)?;
-    let mut ambient: Vec<_> = wanted.ambient.iter().copied().collect();
-    ambient.sort_by_key(|c| c.index());
-    for cap in ambient {
-        sys::raise_ambient(cap).at(Step::SetAmbient)?;
+    let (gid, uid) = (credentials.gid, credentials.uid);
+    sys::set_gid_this_thread(gid).at(Step::SetGid)?;
+    sys::set_uid_this_thread(uid).at(Step::SetUid)?;
+    sys::set_capabilities(credentials.masks).at(Step::SetCapabilities)?;
+    for cap in &credentials.ambient {
+        sys::raise_ambient(*cap).at(Step::SetAmbient)?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod child;
 mod describe;
+mod notify;
 mod parent;
 mod prepare;
 pub mod protocol;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
+pub use notify::NotifyError;
 pub use parent::run_foreground;
 pub use protocol::{ChildFailure, Step};
 
@@ -106,6 +108,9 @@ pub enum LaunchError {
     /// Waiting for init failed.
     #[error("waiting for the container's init: {}", .0.desc())]
     Wait(Errno),
+    /// `$NOTIFY_SOCKET` was set but READY=1 could not be sent.
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     /// The terminal could not be put into raw mode or relayed.
     #[error("relaying the console: {}", .0.desc())]
     Console(Errno),

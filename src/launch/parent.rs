@@ -26,6 +26,11 @@ struct ChildGuard {
 }
 
 impl ChildGuard {
+    /// Init has been reaped by the supervisor.
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+
     fn reap(mut self) {
         self.armed = false;
         let _ = waitpid(self.pid, None);
@@ -56,23 +61,33 @@ impl Drop for MaskGuard {
 ///
 /// Returns init's exit status (128+N if killed by signal N). A setup failure
 /// is an error; [`LaunchError::exit_code`] gives the status to exit with.
+/// With `$NOTIFY_SOCKET` set, sends `READY=1` and `MAINPID=<init>` once
+/// init has been exec'd (the variable is not passed to init: its
+/// environment is exactly the plan's).
 ///
-/// Call from a thread that can block the forwarded signals; in a
-/// multi-threaded process other threads may receive them instead.
+/// Meant for a single-threaded process (the `domrun run` CLI). The signals
+/// are blocked in the calling thread only, so in a multi-threaded process
+/// another thread may take them; and the child, a copy of the caller made
+/// by clone3, allocates memory, which could deadlock if another thread held
+/// the allocator's lock at the moment of the clone.
 pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
+    // Steps numbered as in docs/launch.md ("Parent").
+    // 1. Validate: nothing has been touched yet.
     plan.validate()?;
     let wants_pty = match plan.console {
         ConsoleMode::Inherit => false,
         ConsoleMode::Pty => true,
         ConsoleMode::Auto => nix::unistd::isatty(std::io::stdin()).unwrap_or(false),
     };
-    // Prepare: sources, filesystems, loop devices, namespace files, strings.
+    // 2. Prepare: sources, filesystems, loop devices, namespace files, strings.
     let prepared = prepare(plan)?;
+    // 3. Console pty, sized like our terminal.
     let console = if wants_pty {
         Some(open_console()?)
     } else {
         None
     };
+    // 4. Sync socket.
     let (parent_end, child_end) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -80,8 +95,8 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
         SockFlag::SOCK_CLOEXEC,
     )
     .map_err(LaunchError::SyncSocket)?;
-    // Block the supervised signals before clone so none arriving during setup
-    // is lost; they wait in the signalfd. The child restores the old mask.
+    // 5. Block the supervised signals before clone so none arriving during
+    //    setup is lost; they wait in the signalfd. The child restores the mask.
     let old_mask = supervised_signals()
         .thread_swap_mask(SigmaskHow::SIG_BLOCK)
         .map_err(LaunchError::Signals)?;
@@ -92,6 +107,9 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     )
     .map_err(LaunchError::Signals)?;
 
+    // 6. Clone into the new namespaces. The read-only queue is allocated
+    //    here: the child must not allocate (see child::run).
+    let readonly_later = child::ReadonlyQueue::with_capacity(prepared.readonly_capacity);
     let (pid, pidfd) = match sys::clone_process(prepared.clone_flags).map_err(LaunchError::Clone)? {
         Cloned::Child => {
             drop(parent_end);
@@ -99,8 +117,9 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
                 plan,
                 prepared: &prepared,
                 sync: child_end,
-                console: console.as_ref().map(|c| &c.slave),
+                console: console.as_ref().map(|c| (&c.slave, c.slave_path.as_path())),
                 signal_mask: old_mask,
+                readonly_later,
             })
         }
         Cloned::Parent { pid, pidfd } => (pid, pidfd),
@@ -109,14 +128,14 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     drop(child_end);
     let phase = InitPhase::Cloned;
 
-    // sync 1: write the id maps while the child waits, then release it.
+    // 7. sync 1: write the id maps while the child waits, then release it.
     if let Some(user) = &plan.namespaces.user {
         write_id_maps(pid, user)?;
     }
     protocol::send_to_child(&parent_end, ParentMessage::Release)?;
     let phase = phase.next(InitEvent::Released)?;
 
-    // sync 2: a failure report, or end of file when init has been exec'd.
+    // 8. sync 2: a failure report, or end of file when init has been exec'd.
     let event = match protocol::recv_from_child(&parent_end)? {
         Some(message) => InitEvent::Message(message),
         None => InitEvent::Closed,
@@ -128,11 +147,13 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
             failure,
         });
     }
-    // Init is running. The mounts now hold the loop devices; with autoclear
+    // 9. Init is running: tell a supervising service manager, if any.
+    super::notify::notify_ready(pid)?;
+    // The mounts now hold the loop devices; with autoclear
     // they detach when the container's mount namespace goes away.
     drop(prepared);
     // The slave now belongs to init; keeping a copy would hide its hangup.
-    let master = console.map(|Console { master, slave }| {
+    let master = console.map(|Console { master, slave, .. }| {
         drop(slave);
         master
     });
@@ -140,13 +161,11 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
         Some(_) => RawTerminal::enter()?,
         None => None,
     };
-    let status = supervise(pid, &pidfd, &signals, master.as_ref());
-    // Whatever happened, init is reaped or will be by the guard.
-    if status.is_ok() {
-        let mut guard = guard;
-        guard.armed = false;
-    }
-    status
+    // 10. Supervise until init exits: forward signals, relay the console.
+    let status = supervise(pid, &pidfd, &signals, master.as_ref())?;
+    // Reaped by supervise; on an error above the guard kills and reaps init.
+    guard.disarm();
+    Ok(status)
 }
 
 fn id_map_text(ranges: &[IdMapRange]) -> String {

@@ -14,9 +14,12 @@ use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 
 use super::LaunchError;
+use crate::plan::Capability;
+use crate::plan::defaults::{KERNEL_MOUNTS, READONLY_PATHS};
 use crate::plan::fstype::probe_path;
 use crate::plan::{FsType, MountSource, NamespaceKind, Plan};
-use crate::sys::{self, LoopDevice, TargetKind};
+use crate::sys::{self, CapabilityMasks, ExecArgs, LoopDevice, TargetKind};
+use nix::unistd::{Gid, Uid};
 
 /// A user mount with its source resolved on the host side.
 #[derive(Debug)]
@@ -58,10 +61,75 @@ pub(super) struct Prepared {
     pub joins: Vec<(CloneFlags, OwnedFd)>,
     /// Flags for clone3.
     pub clone_flags: CloneFlags,
-    /// `argv` for execve.
-    pub argv: Vec<CString>,
-    /// `envp` for execve, `NAME=value`.
-    pub envp: Vec<CString>,
+    /// argv and envp for execve, pointer arrays included.
+    pub exec: ExecArgs,
+    /// Credentials and capabilities, in the form the child applies them.
+    pub credentials: Credentials,
+    /// Upper bound of read-only remounts the child queues (user mounts,
+    /// kernel filesystems, read-only paths), so its queue never grows.
+    pub readonly_capacity: usize,
+}
+
+/// Step 12's inputs, computed before clone: the child must not allocate
+/// (the HashSets of the plan would), so sets become sorted lists and masks.
+#[derive(Debug)]
+pub(super) struct Credentials {
+    /// Capabilities to drop from the bounding set, lowest first.
+    pub bounding_drops: Vec<Capability>,
+    /// Effective, permitted, inheritable, applied in one capset.
+    pub masks: CapabilityMasks,
+    /// Ambient capabilities to raise, lowest first.
+    pub ambient: Vec<Capability>,
+    /// `None` when setgroups is denied in the user namespace.
+    pub groups: Option<Vec<Gid>>,
+    /// Primary group.
+    pub gid: Gid,
+    /// User.
+    pub uid: Uid,
+}
+
+fn sorted(caps: impl IntoIterator<Item = Capability>) -> Vec<Capability> {
+    let mut caps: Vec<_> = caps.into_iter().collect();
+    caps.sort_by_key(|c| c.index());
+    caps
+}
+
+fn mask(caps: &crate::plan::CapsHashSet) -> u64 {
+    caps.iter().fold(0, |mask, cap| mask | cap.bitmask())
+}
+
+/// Sorted lists, masks and ids for the child's credential step.
+pub(super) fn credentials(plan: &Plan) -> Credentials {
+    let wanted = &plan.capabilities;
+    let supported = caps::runtime::thread_all_supported();
+    let identity = &plan.process.identity;
+    let setgroups_allowed = plan
+        .namespaces
+        .user
+        .as_ref()
+        .is_none_or(|u| u.allow_setgroups);
+    Credentials {
+        bounding_drops: sorted(
+            supported
+                .into_iter()
+                .filter(|c| !wanted.bounding.contains(c)),
+        ),
+        masks: CapabilityMasks {
+            effective: mask(&wanted.effective),
+            permitted: mask(&wanted.permitted),
+            inheritable: mask(&wanted.inheritable),
+        },
+        ambient: sorted(wanted.ambient.iter().copied()),
+        groups: setgroups_allowed.then(|| {
+            identity
+                .supplementary_groups
+                .iter()
+                .map(|g| Gid::from_raw(*g))
+                .collect()
+        }),
+        gid: Gid::from_raw(identity.gid),
+        uid: Uid::from_raw(identity.uid),
+    }
 }
 
 fn c_string(bytes: &OsStr) -> CString {
@@ -184,7 +252,7 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
         })?;
         joins.push((clone_flag(join.kind), fd));
     }
-    let argv = plan.process.argv.iter().map(|a| c_string(a)).collect();
+    let argv: Vec<CString> = plan.process.argv.iter().map(|a| c_string(a)).collect();
     let envp = plan
         .process
         .env
@@ -195,14 +263,15 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
             pair.push(value);
             c_string(&pair)
         })
-        .collect();
+        .collect::<Vec<CString>>();
     Ok(Prepared {
         mounts,
         loops,
         joins,
         clone_flags: clone_flags(plan),
-        argv,
-        envp,
+        exec: ExecArgs::new(argv, envp),
+        credentials: credentials(plan),
+        readonly_capacity: plan.mounts.len() + KERNEL_MOUNTS.len() + READONLY_PATHS.len(),
     })
 }
 
@@ -239,5 +308,48 @@ pub(super) fn describe_source(plan: &Plan, prepared: Option<&Prepared>, index: u
         (Some(MountSource::Image { file, .. }), _) => format!("image {}", file.display()),
         (Some(MountSource::Block { device, .. }), _) => device.display().to_string(),
         (None, _) => format!("mount #{index}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{NamespaceJoin, RootSource, UserNamespace};
+
+    #[test]
+    fn clone_flags_follow_the_namespace_plan() {
+        let mut plan = Plan::new(RootSource::SharedHost, vec!["/init".into()]);
+        let always =
+            CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWCGROUP;
+        assert_eq!(
+            clone_flags(&plan),
+            always | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC
+        );
+        plan.namespaces.join.push(NamespaceJoin {
+            kind: NamespaceKind::Uts,
+            path: "/proc/1/ns/uts".into(),
+        });
+        plan.namespaces.new_network = true;
+        plan.namespaces.user = Some(UserNamespace {
+            uid_map: vec![],
+            gid_map: vec![],
+            allow_setgroups: false,
+        });
+        assert_eq!(
+            clone_flags(&plan),
+            always
+                | CloneFlags::CLONE_NEWIPC
+                | CloneFlags::CLONE_NEWNET
+                | CloneFlags::CLONE_NEWUSER
+        );
+    }
+
+    #[test]
+    fn tmpfs_size_is_in_bytes() {
+        assert_eq!(
+            tmpfs_options(Some(1_048_576)).to_str(),
+            Ok("mode=1777,size=1048576")
+        );
+        assert_eq!(tmpfs_options(None).to_str(), Ok("mode=1777"));
     }
 }

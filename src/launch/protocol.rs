@@ -276,16 +276,20 @@ fn send_bytes(socket: &impl AsFd, bytes: &[u8]) -> Result<(), ProtocolError> {
     }
 }
 
+/// One received message: a buffer one byte longer than a message (so an
+/// oversized one is noticed) and the length received. On the stack: the
+/// child must not allocate.
+type Received = ([u8; MESSAGE_LEN + 1], usize);
+
 /// Receives one message; `None` at end of file.
-fn recv_bytes(socket: &impl AsFd) -> Result<Option<Vec<u8>>, ProtocolError> {
-    // One byte more than a message, so an oversized one is noticed.
+fn recv_bytes(socket: &impl AsFd) -> Result<Option<Received>, ProtocolError> {
     let mut buf = [0u8; MESSAGE_LEN + 1];
     loop {
         match recv(socket.as_fd().as_raw_fd(), &mut buf, MsgFlags::empty()) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(ProtocolError::Io(e)),
             Ok(0) => return Ok(None),
-            Ok(n) => return Ok(Some(buf[..n].to_vec())),
+            Ok(n) => return Ok(Some((buf, n))),
         }
     }
 }
@@ -299,7 +303,7 @@ pub fn send_to_child(socket: &impl AsFd, message: ParentMessage) -> Result<(), P
 pub fn recv_from_parent(socket: &impl AsFd) -> Result<ParentMessage, ProtocolError> {
     match recv_bytes(socket)? {
         None => Err(ProtocolError::ClosedEarly),
-        Some(bytes) => ParentMessage::decode(&bytes),
+        Some((buf, len)) => ParentMessage::decode(&buf[..len]),
     }
 }
 
@@ -311,7 +315,7 @@ pub fn send_to_parent(socket: &impl AsFd, message: ChildMessage) -> Result<(), P
 /// Parent: the next child message, `None` when the socket closed.
 pub fn recv_from_child(socket: &impl AsFd) -> Result<Option<ChildMessage>, ProtocolError> {
     recv_bytes(socket)?
-        .map(|bytes| ChildMessage::decode(&bytes))
+        .map(|(buf, len)| ChildMessage::decode(&buf[..len]))
         .transpose()
 }
 

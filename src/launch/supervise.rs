@@ -46,6 +46,10 @@ pub(super) struct Console {
     pub master: OwnedFd,
     /// Becomes init's stdio and /dev/console.
     pub slave: OwnedFd,
+    /// The slave's path (`/dev/pts/N`): /dev/console is bound from the path,
+    /// because a bind source must be a mount of the child's own namespace
+    /// and the slave fd's mount belongs to the parent's.
+    pub slave_path: std::path::PathBuf,
 }
 
 use crate::sys::{stdin_fd as stdin, stdout_fd as stdout};
@@ -57,9 +61,11 @@ pub(super) fn open_console() -> Result<Console, LaunchError> {
     for fd in [&pty.master, &pty.slave] {
         fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(LaunchError::OpenPty)?;
     }
+    let slave_path = nix::unistd::ttyname(&pty.slave).map_err(LaunchError::OpenPty)?;
     Ok(Console {
         master: pty.master,
         slave: pty.slave,
+        slave_path,
     })
 }
 

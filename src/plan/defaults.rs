@@ -95,6 +95,8 @@ pub const MASKED_PATHS: &[&str] = &[
 pub struct DeviceNode {
     /// File name under /dev.
     pub name: &'static str,
+    /// Absolute path, in the container and (for binds) on the host.
+    pub path: &'static str,
     /// Device major number.
     pub major: u32,
     /// Device minor number.
@@ -109,36 +111,42 @@ pub struct DeviceNode {
 pub const DEVICES: &[DeviceNode] = &[
     DeviceNode {
         name: "null",
+        path: "/dev/null",
         major: 1,
         minor: 3,
         mode: 0o666,
     },
     DeviceNode {
         name: "zero",
+        path: "/dev/zero",
         major: 1,
         minor: 5,
         mode: 0o666,
     },
     DeviceNode {
         name: "full",
+        path: "/dev/full",
         major: 1,
         minor: 7,
         mode: 0o666,
     },
     DeviceNode {
         name: "random",
+        path: "/dev/random",
         major: 1,
         minor: 8,
         mode: 0o666,
     },
     DeviceNode {
         name: "urandom",
+        path: "/dev/urandom",
         major: 1,
         minor: 9,
         mode: 0o666,
     },
     DeviceNode {
         name: "tty",
+        path: "/dev/tty",
         major: 5,
         minor: 0,
         mode: 0o666,
@@ -188,6 +196,13 @@ mod tests {
                     later.target
                 );
             }
+        }
+    }
+
+    #[test]
+    fn device_paths_match_names() {
+        for device in DEVICES {
+            assert_eq!(device.path, format!("/dev/{}", device.name));
         }
     }
 

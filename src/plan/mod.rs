@@ -168,6 +168,44 @@ pub struct MountStep {
     pub readonly: bool,
 }
 
+impl MountStep {
+    /// A recursive bind of host `path` at `target`.
+    pub fn host_bind(path: impl Into<PathBuf>, target: impl Into<PathBuf>, readonly: bool) -> Self {
+        Self {
+            source: MountSource::HostBind { path: path.into() },
+            target: target.into(),
+            readonly,
+        }
+    }
+
+    /// A tmpfs at `target` (`size_bytes: None` is the kernel default).
+    pub fn tmpfs(target: impl Into<PathBuf>, size_bytes: Option<u64>) -> Self {
+        Self {
+            source: MountSource::Tmpfs { size_bytes },
+            target: target.into(),
+            readonly: false,
+        }
+    }
+
+    /// A raw image `file` on a loop device at `target`, filesystem probed
+    /// unless given.
+    pub fn image(
+        file: impl Into<PathBuf>,
+        fs: Option<FsType>,
+        target: impl Into<PathBuf>,
+        readonly: bool,
+    ) -> Self {
+        Self {
+            source: MountSource::Image {
+                file: file.into(),
+                fs,
+            },
+            target: target.into(),
+            readonly,
+        }
+    }
+}
+
 /// What a [`MountStep`] mounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountSource {
@@ -249,17 +287,24 @@ pub struct CapabilityPlan {
 }
 
 impl CapabilityPlan {
-    /// libvirt LXC's default: every capability the running kernel knows,
+    /// libvirt LXC's default: every capability this process may grant,
     /// minus [`defaults::LIBVIRT_DROPPED_CAPABILITIES`], in the bounding,
     /// effective and permitted sets; inheritable and ambient empty.
     pub fn libvirt_default() -> Self {
         Self::all_except(defaults::LIBVIRT_DROPPED_CAPABILITIES)
     }
 
-    /// Every capability the running kernel knows except `dropped`, in the
-    /// bounding, effective and permitted sets.
+    /// Every capability this process may grant (its permitted set, which for
+    /// root is everything its own bounding set allows) except `dropped`, in
+    /// the bounding, effective and permitted sets.
+    ///
+    /// Starting from the launcher's own set rather than the kernel's list
+    /// matters when the launcher itself runs confined (a container, a
+    /// sandbox): a capability it lacks cannot be handed on, and capset would
+    /// refuse the whole set.
     pub fn all_except(dropped: &[Capability]) -> Self {
-        let mut kept = caps::runtime::thread_all_supported();
+        let mut kept = caps::read(None, caps::CapSet::Permitted)
+            .unwrap_or_else(|_| caps::runtime::thread_all_supported());
         for cap in dropped {
             kept.remove(cap);
         }

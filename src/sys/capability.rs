@@ -34,3 +34,63 @@ pub fn raise_ambient(cap: Capability) -> nix::Result<()> {
     };
     Errno::result(ret).map(drop)
 }
+
+/// The three per-thread capability sets as bit masks (bit N = capability N).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CapabilityMasks {
+    /// Effective set.
+    pub effective: u64,
+    /// Permitted set.
+    pub permitted: u64,
+    /// Inheritable set.
+    pub inheritable: u64,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Sets this thread's effective, permitted and inheritable sets in one
+/// capset call, so no intermediate state has to be valid on its own.
+pub fn set_capabilities(masks: CapabilityMasks) -> nix::Result<()> {
+    let split = |mask: u64| [(mask & 0xffff_ffff) as u32, (mask >> 32) as u32];
+    let (eff, prm, inh) = (
+        split(masks.effective),
+        split(masks.permitted),
+        split(masks.inheritable),
+    );
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [0, 1].map(|word| CapData {
+        effective: eff[word],
+        permitted: prm[word],
+        inheritable: inh[word],
+    });
+    // SAFETY: capset reads one header and, for version 3, two CapData words
+    // (the kernel's __user_cap_header_struct and __user_cap_data_struct,
+    // laid out identically via repr(C)); both live across the call. pid 0
+    // means the calling thread.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}

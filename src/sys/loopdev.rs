@@ -51,6 +51,10 @@ pub struct LoopDevice {
     /// `/dev/loopN`.
     pub path: PathBuf,
     /// Keeps the device attached until the filesystem is mounted.
+    #[expect(
+        dead_code,
+        reason = "held, never read: closing it lets autoclear detach"
+    )]
     pub fd: OwnedFd,
 }
 

@@ -1,12 +1,17 @@
 //! Thin wrappers over the syscalls nix does not offer safely. This module is
 //! the only place in the crate with `unsafe`; each block says why it is sound.
 //!
-//! Path-safe helpers (`open_in_root`, `mkdir_in_root`) live here too because
-//! they are the primitives every mount target goes through.
+//! Path-safe helpers (`open_path_in_root`, `make_path_in_root`) live here too
+//! because they are the primitives every mount target goes through.
+//!
+//! Whatever the cloned child calls from here must not allocate: in a
+//! multi-threaded caller the allocator's lock may have been held, at the
+//! moment of the clone, by a thread the child does not have.
 
 mod capability;
 mod clone;
 mod command;
+mod exec;
 mod fs;
 mod loopdev;
 mod mount;
@@ -14,12 +19,16 @@ mod process;
 mod signal;
 mod tty;
 
-pub use capability::{drop_from_bounding_set, raise_ambient};
+pub use capability::{CapabilityMasks, drop_from_bounding_set, raise_ambient, set_capabilities};
 pub use clone::{Cloned, clone_process};
 pub use command::kill_child_with_parent;
-pub use fs::{TargetKind, fd_path, make_path_in_root, open_dir, open_in_root, open_path_in_root};
+pub use exec::{ExecArgs, exec};
+pub use fs::{FdPath, TargetKind, make_path_in_root, open_dir, open_in_root, open_path_in_root};
 pub use loopdev::{LoopDevice, attach_loop};
 pub use mount::{close_fds_on_exec, set_mount_readonly};
-pub use process::{exit_immediately, stdin_fd, stdout_fd};
+pub use process::{
+    exit_immediately, set_gid_this_thread, set_groups_this_thread, set_uid_this_thread, stdin_fd,
+    stdout_fd,
+};
 pub use signal::kill_raw;
 pub use tty::{get_window_size, set_controlling_terminal, set_window_size};

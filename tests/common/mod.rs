@@ -184,3 +184,7 @@ pub fn assert_no_leaks_under(dir: &Path) {
         "leaked under {d}: mounts {mounts:?}, loop devices {loops:?}"
     );
 }
+
+mod launcher;
+#[allow(unused_imports, reason = "each test binary uses a different subset")]
+pub use launcher::*;
