@@ -75,6 +75,44 @@ pub enum Command {
     },
     /// Show a domain's id, uuid, state, resources, persistence and autostart.
     Dominfo { name: String },
+    /// Start a defined domain; returns once its init runs. With
+    /// --autostart, start every domain marked for autostart (the boot hook).
+    Start {
+        /// The domain (omit with --autostart).
+        #[arg(required_unless_present = "autostart")]
+        name: Option<String>,
+        /// Start every domain marked with `domrun autostart`.
+        #[arg(long, conflicts_with = "name")]
+        autostart: bool,
+        /// Attach to the console once started.
+        #[arg(long)]
+        console: bool,
+    },
+    /// Start a domain from a file without defining it (transient).
+    Create {
+        file: PathBuf,
+        /// Attach to the console once started.
+        #[arg(long)]
+        console: bool,
+    },
+    /// Ask a domain to shut down (its init's shutdown signal) and wait.
+    Shutdown {
+        name: String,
+        /// Seconds to wait before reporting failure.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Stop a domain's init and start it again.
+    Reboot { name: String },
+    /// Kill every process of a domain now and release everything it holds.
+    Destroy { name: String },
+    /// Attach the terminal to a running domain's console (Ctrl-] detaches).
+    Console {
+        name: String,
+        /// Take the console over from another attached client.
+        #[arg(long)]
+        force: bool,
+    },
     /// Mark a domain to be started by `domrun start --autostart`.
     Autostart {
         name: String,

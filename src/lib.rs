@@ -8,6 +8,7 @@ pub mod cgroup;
 pub mod domain;
 pub mod launch;
 pub mod lifecycle;
+pub mod monitor;
 pub mod plan;
 pub mod state;
 pub mod storage;

@@ -6,10 +6,11 @@ use clap::Parser;
 use cli::{Cli, Command};
 use domrun::domain::Domain;
 use domrun::launch::{self, ExitStatusCode};
-use domrun::lifecycle::{self, Defined, ListFilter};
+use domrun::lifecycle::{self, Defined, LifecycleError, ListFilter};
 use domrun::plan::plan_from_domain;
 use domrun::state::Root;
 use std::process::ExitCode;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -69,6 +70,37 @@ fn main() -> ExitCode {
                 }
             }))
         }
+        Command::Start {
+            autostart: true, ..
+        }
+        | Command::Start { name: None, .. } => start_autostart(&root),
+        Command::Start {
+            name: Some(name),
+            console,
+            ..
+        } => {
+            let started = lifecycle::start(&root, &name)
+                .map(|id| println!("Domain '{name}' started (id {id})"));
+            attach_if(report(started), console, &root, &name)
+        }
+        Command::Create { file, console } => match lifecycle::create(&root, &file) {
+            Ok((name, id)) => {
+                println!("Domain '{name}' created from {} (id {id})", file.display());
+                attach_if(ExitCode::SUCCESS, console, &root, &name)
+            }
+            Err(e) => report::<LifecycleError>(Err(e)),
+        },
+        Command::Shutdown { name, timeout } => report(
+            lifecycle::shutdown(&root, &name, Duration::from_secs(timeout))
+                .map(|()| println!("Domain '{name}' is shut down")),
+        ),
+        Command::Reboot { name } => report(
+            lifecycle::reboot(&root, &name).map(|()| println!("Domain '{name}' is being rebooted")),
+        ),
+        Command::Destroy { name } => {
+            report(lifecycle::destroy(&root, &name).map(|()| println!("Domain '{name}' destroyed")))
+        }
+        Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
         Command::Dominfo { name } => {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
         }
@@ -82,6 +114,38 @@ fn main() -> ExitCode {
             }))
         }
     }
+}
+
+/// `start --autostart`: one line per domain; failure if any failed.
+fn start_autostart(root: &Root) -> ExitCode {
+    match lifecycle::start_autostart(root) {
+        Ok(results) => {
+            let mut ok = true;
+            for (name, r) in results {
+                match r {
+                    Ok(id) => println!("Domain '{name}' started (id {id})"),
+                    Err(e) => {
+                        eprintln!("domrun: {name}: {e}");
+                        ok = false;
+                    }
+                }
+            }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => report::<LifecycleError>(Err(e)),
+    }
+}
+
+/// `--console` after a successful start.
+fn attach_if(code: ExitCode, console: bool, root: &Root, name: &str) -> ExitCode {
+    if console && code == ExitCode::SUCCESS {
+        return report(lifecycle::console(root, name, false));
+    }
+    code
 }
 
 /// Exit 0 on success; one line `domrun: error` and exit 1 otherwise.

@@ -200,8 +200,12 @@ fn set_up_and_exec(
     set_credentials(&prepared.credentials, plan.no_new_privileges)?;
     // 13. Working directory, as the final user (like a login would).
     nix::unistd::chdir(&plan.process.cwd).at(Step::ChangeDirectory)?;
-    // 14. Signals back to the parent's original mask; the usual umask.
+    // 14. Signals back to the parent's original mask; the usual umask. Init
+    //     dies with its supervisor (set here, after the credential change,
+    //     which clears it): a killed `domrun run` or monitor leaves no
+    //     container behind, and with it go its mounts and loop devices.
     ctx.signal_mask.thread_set_mask().at(Step::ResetSignals)?;
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).at(Step::ResetSignals)?;
     umask(Mode::from_bits_truncate(0o022));
     // 15. Only fds 0-2 reach init. Close-on-exec rather than close: the sync
     //     socket must survive a failing execve to report it.

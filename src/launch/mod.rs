@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 
 pub use notify::NotifyError;
-pub use parent::run_foreground;
+pub use parent::{Running, run_foreground, start};
 pub use protocol::{ChildFailure, Step};
 
 use crate::plan::PlanError;

@@ -2,12 +2,13 @@
 //! container's monitor in the foreground).
 
 use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::sys::signal::{SigmaskHow, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
-use nix::sys::wait::waitpid;
+use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::child::{self, ChildContext};
@@ -19,7 +20,9 @@ use super::{ExitStatusCode, LaunchError};
 use crate::plan::{ConsoleMode, IdMapRange, Plan, UserNamespace};
 use crate::sys::{self, Cloned};
 
-/// Kills and reaps the child if the parent gives up before init runs.
+/// Kills and reaps init if the parent gives up on it (an error, or a
+/// [`Running`] dropped before init was reaped).
+#[derive(Debug)]
 struct ChildGuard {
     pid: Pid,
     armed: bool,
@@ -27,7 +30,7 @@ struct ChildGuard {
 
 impl ChildGuard {
     /// Init has been reaped by the supervisor.
-    fn disarm(mut self) {
+    fn disarm_mut(&mut self) {
         self.armed = false;
     }
 
@@ -47,6 +50,7 @@ impl Drop for ChildGuard {
 }
 
 /// Restores the thread's signal mask when the launch is over.
+#[derive(Debug)]
 struct MaskGuard(nix::sys::signal::SigSet);
 
 impl Drop for MaskGuard {
@@ -55,38 +59,73 @@ impl Drop for MaskGuard {
     }
 }
 
-/// Starts the container described by `plan` and waits for its init to exit,
-/// forwarding SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
-/// to it and relaying its console when it has a pty.
+/// A container whose init has been exec'd: what supervising it needs.
+#[derive(Debug)]
+pub struct Running {
+    pid: Pid,
+    pidfd: OwnedFd,
+    /// The console pty's master, when init got a pty.
+    console: Option<OwnedFd>,
+    /// The supervised signals, blocked in this thread since before clone.
+    signals: SignalFd,
+    guard: ChildGuard,
+    _mask: MaskGuard,
+}
+
+impl Running {
+    /// Init's pid (in our pid namespace).
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Readable when init has exited; then call [`Running::wait`].
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    /// The console pty master (init's /dev/console and stdio).
+    pub fn console(&self) -> Option<BorrowedFd<'_>> {
+        self.console.as_ref().map(|c| c.as_fd())
+    }
+
+    /// SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH and
+    /// SIGCHLD sent to this process, blocked and queued here.
+    pub fn signals(&self) -> &SignalFd {
+        &self.signals
+    }
+
+    /// Reaps init (blocks until it exits).
+    pub fn wait(&mut self) -> Result<WaitStatus, LaunchError> {
+        let status = waitpid(self.pid, None).map_err(LaunchError::Wait)?;
+        if matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+            self.guard.disarm_mut();
+        }
+        Ok(status)
+    }
+}
+
+/// Starts the container described by `plan` and returns once its init has
+/// been exec'd (or with the error that stopped it). With `pty`, init gets a
+/// new pty as console and stdio, sized like our terminal; otherwise it
+/// inherits our stdio. Dropping the [`Running`] before init is reaped kills
+/// it.
 ///
-/// Returns init's exit status (128+N if killed by signal N). A setup failure
-/// is an error; [`LaunchError::exit_code`] gives the status to exit with.
 /// With `$NOTIFY_SOCKET` set, sends `READY=1` and `MAINPID=<init>` once
 /// init has been exec'd (the variable is not passed to init: its
 /// environment is exactly the plan's).
 ///
-/// Meant for a single-threaded process (the `domrun run` CLI). The signals
-/// are blocked in the calling thread only, so in a multi-threaded process
-/// another thread may take them; and the child, a copy of the caller made
-/// by clone3, allocates memory, which could deadlock if another thread held
-/// the allocator's lock at the moment of the clone.
-pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
+/// Meant for a single-threaded process (the `domrun` CLI and monitor). The
+/// signals are blocked in the calling thread only, so in a multi-threaded
+/// process another thread may take them; and the child, a copy of the
+/// caller made by clone3, must not find a lock held by another thread.
+pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     // Steps numbered as in docs/launch.md ("Parent").
     // 1. Validate: nothing has been touched yet.
     plan.validate()?;
-    let wants_pty = match plan.console {
-        ConsoleMode::Inherit => false,
-        ConsoleMode::Pty => true,
-        ConsoleMode::Auto => nix::unistd::isatty(std::io::stdin()).unwrap_or(false),
-    };
     // 2. Prepare: sources, filesystems, loop devices, namespace files, strings.
     let prepared = prepare(plan)?;
     // 3. Console pty, sized like our terminal.
-    let console = if wants_pty {
-        Some(open_console()?)
-    } else {
-        None
-    };
+    let console = if pty { Some(open_console()?) } else { None };
     // 4. Sync socket.
     let (parent_end, child_end) = socketpair(
         AddressFamily::Unix,
@@ -100,7 +139,7 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     let old_mask = supervised_signals()
         .thread_swap_mask(SigmaskHow::SIG_BLOCK)
         .map_err(LaunchError::Signals)?;
-    let _restore_mask = MaskGuard(old_mask);
+    let mask = MaskGuard(old_mask);
     let signals = SignalFd::with_flags(
         &supervised_signals(),
         SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK,
@@ -153,18 +192,46 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     // they detach when the container's mount namespace goes away.
     drop(prepared);
     // The slave now belongs to init; keeping a copy would hide its hangup.
-    let master = console.map(|Console { master, slave, .. }| {
+    let console = console.map(|Console { master, slave, .. }| {
         drop(slave);
         master
     });
-    let _raw = match &master {
+    Ok(Running {
+        pid,
+        pidfd,
+        console,
+        signals,
+        guard,
+        _mask: mask,
+    })
+}
+
+/// Starts the container described by `plan` and waits for its init to exit,
+/// forwarding SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
+/// to it and relaying its console when it has a pty (per `plan.console`).
+///
+/// Returns init's exit status (128+N if killed by signal N). A setup failure
+/// is an error; [`LaunchError::exit_code`] gives the status to exit with.
+pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
+    let wants_pty = match plan.console {
+        ConsoleMode::Inherit => false,
+        ConsoleMode::Pty => true,
+        ConsoleMode::Auto => nix::unistd::isatty(std::io::stdin()).unwrap_or(false),
+    };
+    let mut running = start(plan, wants_pty)?;
+    let _raw = match &running.console {
         Some(_) => RawTerminal::enter()?,
         None => None,
     };
     // 10. Supervise until init exits: forward signals, relay the console.
-    let status = supervise(pid, &pidfd, &signals, master.as_ref())?;
+    let status = supervise(
+        running.pid,
+        &running.pidfd,
+        &running.signals,
+        running.console.as_ref(),
+    )?;
     // Reaped by supervise; on an error above the guard kills and reaps init.
-    guard.disarm();
+    running.guard.disarm_mut();
     Ok(status)
 }
 

@@ -5,9 +5,13 @@
 //! that finds live state whose monitor is gone sweeps it ([`sweep_stale`]) and
 //! reports the domain as crashed.
 
+mod console;
 mod info;
+mod running;
 
+pub use console::console;
 pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
+pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
 
 use crate::domain::{Domain, LoadError, ParseError};
 use crate::state::{LiveState, Root, StateError, check_name};
@@ -28,6 +32,12 @@ pub enum LifecycleError {
     NotRunning(String),
     #[error("domain '{0}' is already running")]
     AlreadyRunning(String),
+    #[error("{0}")]
+    Monitor(String),
+    #[error("{0}")]
+    StartFailed(String),
+    #[error("{0}")]
+    Control(#[from] crate::monitor::control::ControlError),
     #[error("uuid {uuid} is already used by domain '{other}'")]
     UuidTaken { uuid: String, other: String },
 }
@@ -72,6 +82,7 @@ pub(crate) fn stored_uuid(root: &Root, name: &str) -> Option<String> {
 /// `domrun define FILE`: validate and store a definition.
 pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleError> {
     let mut d = Domain::load(file)?;
+    let wanted_id = d.id;
     d.make_inactive();
     check_name(&d.name)?;
     let _lock = root.lock(&d.name)?;
@@ -95,6 +106,19 @@ pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleEr
         }
     }
     root.save_definition(&d.name, &d.format_inactive())?;
+    // The id is runtime state, not part of the definition; an explicit one
+    // (an OpenVZ VEID) is kept beside it and honoured at start when free.
+    match wanted_id {
+        Some(id) => crate::state::write_atomic(
+            &root.wanted_id_file(&d.name),
+            id.to_string().as_bytes(),
+            0o600,
+        )
+        .map_err(crate::state::StateError::from)?,
+        None => {
+            crate::state::remove_optional(&root.wanted_id_file(&d.name))?;
+        }
+    }
     let running = live_state(root, &d.name)?.is_some();
     let outcome = if existing {
         Defined::Updated { running }

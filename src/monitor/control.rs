@@ -55,7 +55,11 @@ pub enum ControlError {
 
 /// Sends one request and reads the reply. `wait` bounds how long the monitor
 /// may take (a shutdown waits for init).
-pub fn request(socket: &Path, req: &Request, wait: Duration) -> Result<(Reply, UnixStream), ControlError> {
+pub fn request(
+    socket: &Path,
+    req: &Request,
+    wait: Duration,
+) -> Result<(Reply, UnixStream), ControlError> {
     let io = |source| ControlError::Io {
         path: socket.to_owned(),
         source,
@@ -137,7 +141,13 @@ mod tests {
             let (s, _) = listener.accept().unwrap();
             let req = parse_request(&read_line(&s).unwrap()).unwrap();
             assert_eq!(req, Request::Destroy);
-            send_reply(&s, &Reply::Error { message: "busy".into() }).unwrap();
+            send_reply(
+                &s,
+                &Reply::Error {
+                    message: "busy".into(),
+                },
+            )
+            .unwrap();
         });
         let err = request(&path, &Request::Destroy, Duration::from_secs(5)).unwrap_err();
         assert_eq!(err.to_string(), "busy");

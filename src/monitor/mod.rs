@@ -18,7 +18,7 @@ use crate::domain::Domain;
 use crate::lifecycle::LifecycleError;
 use crate::state::{DomainLock, Root};
 use std::io::Read;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 /// How the starting command learns the outcome: one line on a pipe,
 /// `ok ID` or `error MESSAGE`.
@@ -42,10 +42,12 @@ pub fn spawn(
 ) -> Result<u32, LifecycleError> {
     let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| LifecycleError::Monitor(format!("creating the start pipe: {}", e.desc())))?;
-    match crate::sys::fork_process()
+    // A plain fork (no new namespaces): the monitor is a copy of this
+    // single-threaded command.
+    match crate::sys::clone_process(nix::sched::CloneFlags::empty())
         .map_err(|e| LifecycleError::Monitor(format!("forking the monitor: {}", e.desc())))?
     {
-        crate::sys::Forked::Child => {
+        crate::sys::Cloned::Child => {
             drop(read_end);
             // Close our copy of the lock's descriptor without unlocking it
             // (an unlock would release the caller's lock too).
@@ -53,26 +55,21 @@ pub fn spawn(
             let code = serve::run_monitor(root.clone(), domain, id, persistent, write_end);
             crate::sys::exit_immediately(code)
         }
-        crate::sys::Forked::Parent { .. } => {
+        crate::sys::Cloned::Parent { .. } => {
             drop(write_end);
             let mut reply = String::new();
             let _ = std::fs::File::from(read_end).read_to_string(&mut reply);
             let reply = reply.trim_end();
             match reply.split_once(' ') {
-                Some(("ok", id)) => id
-                    .parse()
-                    .map_err(|_| LifecycleError::Monitor(format!("unexpected monitor reply '{reply}'"))),
+                Some(("ok", id)) => id.parse().map_err(|_| {
+                    LifecycleError::Monitor(format!("unexpected monitor reply '{reply}'"))
+                }),
                 Some(("error", message)) => Err(LifecycleError::StartFailed(message.to_owned())),
                 _ => Err(LifecycleError::Monitor(
-                    "the monitor exited before init started (see its log in the live directory)".into(),
+                    "the monitor exited before init started (see its log in the live directory)"
+                        .into(),
                 )),
             }
         }
-    }
-}
-
-impl DomainLock {
-    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
-        self.file().as_raw_fd()
     }
 }

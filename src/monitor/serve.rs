@@ -8,8 +8,7 @@ use crate::launch::{self, Running};
 use crate::plan::plan_from_domain;
 use crate::state::{LiveState, ProcessRef, Root};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -92,13 +91,21 @@ impl Monitor {
         let plan = plan_from_domain(&self.domain).map_err(|e| e.to_string())?;
         let running = launch::start(&plan, true).map_err(|e| e.to_string())?;
         let init = ProcessRef::of(running.pid().as_raw());
-        self.root.write_live(&self.state(init)).map_err(|e| e.to_string())?;
+        self.root
+            .write_live(&self.state(init))
+            .map_err(|e| e.to_string())?;
         Ok(running)
     }
 }
 
 /// The monitor process's body; returns its exit code.
-pub(super) fn run_monitor(root: Root, domain: Domain, id: u32, persistent: bool, ready: OwnedFd) -> i32 {
+pub(super) fn run_monitor(
+    root: Root,
+    domain: Domain,
+    id: u32,
+    persistent: bool,
+    ready: OwnedFd,
+) -> i32 {
     let _ = nix::unistd::setsid();
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -116,11 +123,16 @@ pub(super) fn run_monitor(root: Root, domain: Domain, id: u32, persistent: bool,
     let setup = (|| -> Result<(UnixListener, Running), String> {
         std::fs::create_dir_all(&live_dir).map_err(|e| format!("{}: {e}", live_dir.display()))?;
         redirect_stdio(&live_dir.join("monitor.log"));
-        crate::state::write_atomic(&m.root.live_xml(&m.domain.name), live.format().as_bytes(), 0o600)
-            .map_err(|e| e.to_string())?;
+        crate::state::write_atomic(
+            &m.root.live_xml(&m.domain.name),
+            live.format().as_bytes(),
+            0o600,
+        )
+        .map_err(|e| e.to_string())?;
         let socket = m.root.control_socket(&m.domain.name);
         let _ = std::fs::remove_file(&socket);
-        let listener = UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
+        let listener =
+            UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let running = m.launch()?;
         Ok((listener, running))
@@ -139,29 +151,37 @@ pub(super) fn run_monitor(root: Root, domain: Domain, id: u32, persistent: bool,
     code
 }
 
+/// The monitor has no terminal: stdin from /dev/null, its own messages to
+/// a log in the live directory.
 fn redirect_stdio(log: &std::path::Path) {
-    use std::os::fd::AsRawFd;
     let null = std::fs::File::open("/dev/null");
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log);
     if let (Ok(null), Ok(log)) = (null, log) {
-        let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
-        let _ = nix::unistd::dup2(log.as_raw_fd(), 1);
-        let _ = nix::unistd::dup2(log.as_raw_fd(), 2);
+        let _ = nix::unistd::dup2_stdin(&null);
+        let _ = nix::unistd::dup2_stdout(&log);
+        let _ = nix::unistd::dup2_stderr(&log);
     }
+}
+
+/// Writes all of `bytes` to a (blocking) descriptor.
+fn write_all_fd(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> nix::Result<()> {
+    while !bytes.is_empty() {
+        match nix::unistd::write(fd, bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Console output kept while nobody is attached, replayed on attach.
 const BACKLOG: usize = 64 * 1024;
 
 fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
-    let mut mask = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
-        mask.add(s);
-    }
-    let _ = mask.thread_block();
-    let Ok(signals) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) else {
-        return 1;
-    };
     let mut client: Option<UnixStream> = None;
     let mut backlog: Vec<u8> = Vec::new();
     let mut intent = Intent::None;
@@ -176,13 +196,14 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
             .min()
             .map(|d| d.saturating_duration_since(Instant::now()))
             .map_or(PollTimeout::NONE, |d| {
-                PollTimeout::try_from(d.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::NONE)
+                PollTimeout::try_from(d.as_millis().min(60_000) as i32 + 1)
+                    .unwrap_or(PollTimeout::NONE)
             });
         let console = running.console();
         let mut fds = vec![
             PollFd::new(running.pidfd(), PollFlags::POLLIN),
             PollFd::new(listener.as_fd(), PollFlags::POLLIN),
-            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(running.signals().as_fd(), PollFlags::POLLIN),
         ];
         if let Some(c) = console {
             fds.push(PollFd::new(c, PollFlags::POLLIN));
@@ -201,9 +222,12 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
         // reboot that took too long is forced.
         waiters.retain(|(s, deadline)| {
             if deadline.is_some_and(|d| d <= now) {
-                let _ = send_reply(s, &Reply::Error {
-                    message: format!("domain '{}' did not shut down in time", m.domain.name),
-                });
+                let _ = send_reply(
+                    s,
+                    &Reply::Error {
+                        message: format!("domain '{}' did not shut down in time", m.domain.name),
+                    },
+                );
                 return false;
             }
             true
@@ -213,37 +237,54 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
             kill_at = None;
         }
         if ready[2] {
-            while let Ok(Some(_)) = signals.read_signal() {
-                // Asked to stop (e.g. the host shutting down): shut the
-                // domain down, force it after 30 s.
-                intent = Intent::Shutdown;
-                send_signal(pid, shutdown_signal(&m.domain));
-                kill_at.get_or_insert(now + Duration::from_secs(30));
+            while let Ok(Some(info)) = running.signals().read_signal() {
+                let signo = info.ssi_signo as i32;
+                if [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signo) {
+                    // Asked to stop (e.g. the host shutting down): shut the
+                    // domain down, force it after 30 s.
+                    intent = Intent::Shutdown;
+                    send_signal(pid, shutdown_signal(&m.domain));
+                    kill_at.get_or_insert(now + Duration::from_secs(30));
+                }
             }
         }
         if ready[1] {
             while let Ok((stream, _)) = listener.accept() {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let req = read_line(&stream).map_err(|e| e.to_string()).and_then(|l| parse_request(&l));
+                let req = read_line(&stream)
+                    .map_err(|e| e.to_string())
+                    .and_then(|l| parse_request(&l));
                 match req {
                     Err(message) => {
                         let _ = send_reply(&stream, &Reply::Error { message });
                     }
                     Ok(Request::Status) => {
-                        let _ = send_reply(&stream, &Reply::Status { init_pid: pid, id: m.id });
+                        let _ = send_reply(
+                            &stream,
+                            &Reply::Status {
+                                init_pid: pid,
+                                id: m.id,
+                            },
+                        );
                     }
                     Ok(Request::Console { force }) => {
                         if console.is_none() {
-                            let _ = send_reply(&stream, &Reply::Error {
-                                message: "the domain has no console".into(),
-                            });
+                            let _ = send_reply(
+                                &stream,
+                                &Reply::Error {
+                                    message: "the domain has no console".into(),
+                                },
+                            );
                         } else if client.is_some() && !force {
-                            let _ = send_reply(&stream, &Reply::Error {
-                                message: format!(
-                                    "a console is already attached to '{}' (use --force to take it over)",
-                                    m.domain.name
-                                ),
-                            });
+                            let _ = send_reply(
+                                &stream,
+                                &Reply::Error {
+                                    message: format!(
+                                        "a console is already attached to '{}' (use --force to take it over)",
+                                        m.domain.name
+                                    ),
+                                },
+                            );
                         } else if send_reply(&stream, &Reply::Ok).is_ok() {
                             let _ = stream.set_read_timeout(None);
                             let _ = std::io::Write::write_all(&mut &stream, &backlog);
@@ -276,9 +317,9 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
                 let mut buf = [0u8; 8192];
                 match nix::unistd::read(c, &mut buf) {
                     Ok(n) if n > 0 => {
-                        let sent = client
-                            .as_ref()
-                            .is_some_and(|s| std::io::Write::write_all(&mut &*s, &buf[..n]).is_ok());
+                        let sent = client.as_ref().is_some_and(|s| {
+                            std::io::Write::write_all(&mut &*s, &buf[..n]).is_ok()
+                        });
                         if !sent {
                             client = None;
                             backlog.extend_from_slice(&buf[..n]);
@@ -297,7 +338,7 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
             let mut buf = [0u8; 8192];
             match std::io::Read::read(&mut &*s, &mut buf) {
                 Ok(n) if n > 0 => {
-                    let _ = crate::sys::write_all_fd(c, &buf[..n]);
+                    let _ = write_all_fd(c, &buf[..n]);
                 }
                 _ => client = None,
             }
@@ -312,15 +353,23 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
             let action = match (intent, reason) {
                 (Intent::Destroy | Intent::Shutdown, _) => LifecycleAction::Destroy,
                 (Intent::Reboot, _) => LifecycleAction::Restart,
-                (Intent::None, ExitReason::Poweroff) => m.domain.on_poweroff.unwrap_or(LifecycleAction::Destroy),
-                (Intent::None, ExitReason::Reboot) => m.domain.on_reboot.unwrap_or(LifecycleAction::Restart),
-                (Intent::None, ExitReason::Crash) => m.domain.on_crash.unwrap_or(LifecycleAction::Destroy),
+                (Intent::None, ExitReason::Poweroff) => {
+                    m.domain.on_poweroff.unwrap_or(LifecycleAction::Destroy)
+                }
+                (Intent::None, ExitReason::Reboot) => {
+                    m.domain.on_reboot.unwrap_or(LifecycleAction::Restart)
+                }
+                (Intent::None, ExitReason::Crash) => {
+                    m.domain.on_crash.unwrap_or(LifecycleAction::Destroy)
+                }
             };
             intent = Intent::None;
             eprintln!("domrun monitor: init ended ({status:?}): {reason:?} → {action}");
             let restart = matches!(
                 action,
-                LifecycleAction::Restart | LifecycleAction::RenameRestart | LifecycleAction::CoredumpRestart
+                LifecycleAction::Restart
+                    | LifecycleAction::RenameRestart
+                    | LifecycleAction::CoredumpRestart
             );
             if restart {
                 match m.launch() {
@@ -347,10 +396,25 @@ mod tests {
     #[test]
     fn exits_map_to_lifecycle_reasons() {
         let p = Pid::from_raw(1);
-        assert_eq!(classify_exit(WaitStatus::Exited(p, 0)), ExitReason::Poweroff);
-        assert_eq!(classify_exit(WaitStatus::Exited(p, 3)), ExitReason::Poweroff);
-        assert_eq!(classify_exit(WaitStatus::Signaled(p, Signal::SIGHUP, false)), ExitReason::Reboot);
-        assert_eq!(classify_exit(WaitStatus::Signaled(p, Signal::SIGINT, false)), ExitReason::Poweroff);
-        assert_eq!(classify_exit(WaitStatus::Signaled(p, Signal::SIGSEGV, true)), ExitReason::Crash);
+        assert_eq!(
+            classify_exit(WaitStatus::Exited(p, 0)),
+            ExitReason::Poweroff
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Exited(p, 3)),
+            ExitReason::Poweroff
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Signaled(p, Signal::SIGHUP, false)),
+            ExitReason::Reboot
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Signaled(p, Signal::SIGINT, false)),
+            ExitReason::Poweroff
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Signaled(p, Signal::SIGSEGV, true)),
+            ExitReason::Crash
+        );
     }
 }

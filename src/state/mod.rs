@@ -3,6 +3,7 @@
 //! ```text
 //! <root>/domains/NAME.xml          persistent definition (inactive XML)
 //! <root>/domains/NAME.autostart    autostart mark (empty file; not in the XML)
+//! <root>/domains/NAME.id           an explicitly requested id (OpenVZ VEID)
 //! <root>/locks/NAME.lock           flock held by every command changing NAME
 //! <root>/run/NAME/state.json       live state of a running domain
 //! <root>/run/NAME/control.sock     the domain's monitor socket
@@ -81,7 +82,15 @@ pub struct Root {
 /// A held per-domain lock; released on drop.
 #[derive(Debug)]
 pub struct DomainLock {
-    _lock: Flock<File>,
+    lock: Flock<File>,
+}
+
+impl DomainLock {
+    /// The lock file's descriptor (a forked monitor closes its copy without
+    /// unlocking: flock locks belong to the open file, shared by both).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&*self.lock)
+    }
 }
 
 impl Root {
@@ -103,6 +112,10 @@ impl Root {
 
     pub fn autostart_mark(&self, name: &str) -> PathBuf {
         self.domains_dir().join(format!("{name}.autostart"))
+    }
+
+    pub fn wanted_id_file(&self, name: &str) -> PathBuf {
+        self.domains_dir().join(format!("{name}.id"))
     }
 
     pub fn live_dir(&self, name: &str) -> PathBuf {
@@ -135,7 +148,7 @@ impl Root {
             .map_err(io(&path))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, source)| StateError::Lock { path, source })?;
-        Ok(DomainLock { _lock: lock })
+        Ok(DomainLock { lock })
     }
 
     /// Names of every defined domain, sorted. Reads file names only.
@@ -180,6 +193,7 @@ impl Root {
     pub fn remove_definition(&self, name: &str) -> Result<bool, StateError> {
         check_name(name)?;
         remove_optional(&self.autostart_mark(name))?;
+        remove_optional(&self.wanted_id_file(name))?;
         let removed = remove_optional(&self.definition(name))?;
         files::sync_dir(&self.domains_dir()).map_err(io(&self.domains_dir()))?;
         Ok(removed)
@@ -229,7 +243,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
     }
 }
 
-pub(crate) fn remove_optional(path: &Path) -> Result<bool, StateError> {
+pub fn remove_optional(path: &Path) -> Result<bool, StateError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

@@ -1,0 +1,106 @@
+//! Starting and stopping domains through their monitors.
+
+use super::{LifecycleError, live_state, stored_domain};
+use crate::domain::Domain;
+use crate::monitor::{self, control};
+use crate::state::Root;
+use std::path::Path;
+use std::time::Duration;
+
+/// `domrun start NAME`: returns the running domain's id once init has been
+/// exec'd. Under the lock, so two concurrent starts start it once.
+pub fn start(root: &Root, name: &str) -> Result<u32, LifecycleError> {
+    let lock = root.lock(name)?;
+    if live_state(root, name)?.is_some() {
+        return Err(LifecycleError::AlreadyRunning(name.to_owned()));
+    }
+    let d = stored_domain(root, name)?;
+    let id = root.allocate_id(wanted_id(root, name))?;
+    monitor::spawn(root, d, id, true, &lock)
+}
+
+/// The id a definition asked for (`<domain id=…>` at define time, kept
+/// beside it like the autostart mark: OpenVZ VEIDs).
+fn wanted_id(root: &Root, name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(root.wanted_id_file(name)).ok()?;
+    text.trim().parse().ok()
+}
+
+/// `domrun create FILE`: start a domain from a file without defining it
+/// (if it is defined, the file's version runs this time).
+pub fn create(root: &Root, file: &Path) -> Result<(String, u32), LifecycleError> {
+    let d = Domain::load(file)?;
+    crate::state::check_name(&d.name)?;
+    let lock = root.lock(&d.name)?;
+    if live_state(root, &d.name)?.is_some() {
+        return Err(LifecycleError::AlreadyRunning(d.name.clone()));
+    }
+    let persistent = root.read_definition(&d.name)?.is_some();
+    let id = root.allocate_id(d.id)?;
+    let name = d.name.clone();
+    let id = monitor::spawn(root, d, id, persistent, &lock)?;
+    Ok((name, id))
+}
+
+fn socket_of(root: &Root, name: &str) -> Result<std::path::PathBuf, LifecycleError> {
+    match live_state(root, name)? {
+        Some(_) => Ok(root.control_socket(name)),
+        None if root.read_definition(name)?.is_some() => {
+            Err(LifecycleError::NotRunning(name.to_owned()))
+        }
+        None => Err(LifecycleError::NotDefined(name.to_owned())),
+    }
+}
+
+/// `domrun shutdown NAME`: asks init to stop and waits up to `timeout`.
+pub fn shutdown(root: &Root, name: &str, timeout: Duration) -> Result<(), LifecycleError> {
+    let socket = socket_of(root, name)?;
+    let req = control::Request::Shutdown {
+        timeout_secs: timeout.as_secs(),
+    };
+    control::request(&socket, &req, timeout + Duration::from_secs(5))?;
+    wait_gone(root, name);
+    Ok(())
+}
+
+/// `domrun destroy NAME`: kills every process of the domain, releases all.
+pub fn destroy(root: &Root, name: &str) -> Result<(), LifecycleError> {
+    let socket = socket_of(root, name)?;
+    control::request(&socket, &control::Request::Destroy, Duration::from_secs(30))?;
+    wait_gone(root, name);
+    Ok(())
+}
+
+/// `domrun reboot NAME`: init is stopped and the domain started again.
+pub fn reboot(root: &Root, name: &str) -> Result<(), LifecycleError> {
+    let socket = socket_of(root, name)?;
+    control::request(&socket, &control::Request::Reboot, Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// The monitor replies just before it removes the live state and exits;
+/// wait for that so the next command sees the domain shut off.
+fn wait_gone(root: &Root, name: &str) {
+    for _ in 0..200 {
+        match root.read_live(name) {
+            Ok(Some(s)) if s.monitor.is_alive() => std::thread::sleep(Duration::from_millis(10)),
+            _ => return,
+        }
+    }
+}
+
+/// One domain's outcome in `start --autostart`: its id, or why it failed.
+pub type AutostartOutcome = (String, Result<u32, LifecycleError>);
+
+/// `domrun start --autostart`: starts every domain marked for autostart
+/// that is not running; returns each name with its outcome.
+pub fn start_autostart(root: &Root) -> Result<Vec<AutostartOutcome>, LifecycleError> {
+    let mut out = Vec::new();
+    for name in root.defined_names()? {
+        if root.is_autostart(&name) && live_state(root, &name)?.is_none() {
+            let r = start(root, &name);
+            out.push((name, r));
+        }
+    }
+    Ok(out)
+}
