@@ -249,7 +249,10 @@ impl<'a> TreeBuilder<'a> {
         match (self.root, self.stack.pop()) {
             (_, Some(open)) => Err(ReadError::Syntax {
                 pos: end,
-                message: format!("element <{}> is not closed", open.name),
+                message: format!(
+                    "the document ends but <{}> (opened at {}) is not closed",
+                    open.name, open.pos
+                ),
             }),
             (Some(root), None) => Ok(root),
             (None, None) => Err(ReadError::Empty { pos: end }),
@@ -257,10 +260,31 @@ impl<'a> TreeBuilder<'a> {
     }
 
     fn syntax_error(&self, pos: Pos, e: quick_xml::Error) -> ReadError {
+        use quick_xml::errors::IllFormedError;
         use quick_xml::escape::EscapeError;
         match e {
             quick_xml::Error::Escape(EscapeError::UnrecognizedEntity(_, name)) => {
                 ReadError::Entity { pos, name }
+            }
+            // Say where the element that should have been closed was opened:
+            // that is where the user has to look.
+            quick_xml::Error::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => {
+                let opened = match self.stack.last() {
+                    Some(open) if open.name == expected => format!(" (opened at {})", open.pos),
+                    _ => String::new(),
+                };
+                ReadError::Syntax {
+                    pos,
+                    message: format!(
+                        "</{found}> found where </{expected}> was expected: <{expected}>{opened} is not closed"
+                    ),
+                }
+            }
+            quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(found)) => {
+                ReadError::Syntax {
+                    pos,
+                    message: format!("</{found}> closes no open element"),
+                }
             }
             other => ReadError::Syntax {
                 pos,
@@ -456,6 +480,20 @@ mod tests {
                 limit: 10
             }
         ));
+    }
+
+    #[test]
+    fn unclosed_elements_name_where_they_were_opened() {
+        let err = read("<a>\n  <b>\n</a>").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3:1: malformed XML: </a> found where </b> was expected: <b> (opened at 2:3) is not closed"
+        );
+        let err = read("<a>\n  <b>\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3:1: malformed XML: the document ends but <b> (opened at 2:3) is not closed"
+        );
     }
 
     #[test]
