@@ -180,7 +180,7 @@ impl<'a> Cursor<'a> {
         let text = self.text();
         T::from_xml(&text).map_err(|expected| {
             self.error(ParseErrorKind::InvalidValue {
-                what: format!("<{}> value", self.el.name),
+                what: format!("<{}>", self.el.name),
                 value: text.clone(),
                 expected,
             })
