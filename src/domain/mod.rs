@@ -16,6 +16,7 @@ mod error;
 mod features;
 mod misc;
 mod os;
+mod positions;
 mod tuning;
 pub mod units;
 mod uuid;
@@ -30,6 +31,7 @@ pub use misc::{
     Clock, IdMap, IdMapEntry, LifecycleAction, LxcNamespace, NamespaceShare, SecLabel, ShareKind,
 };
 pub use os::{BootDev, Loader, Os, OsType};
+pub use positions::Positions;
 pub use tuning::{
     BlkioDevice, BlkioTune, CpuTune, MaxMemory, MemTune, NumaMemory, NumaTune, Placement, Resource,
     Vcpu,
@@ -104,6 +106,9 @@ pub struct Domain {
     pub lxc_namespace: Option<LxcNamespace>,
     /// Unknown attributes (namespace declarations among them) and elements.
     pub extras: Extras,
+    /// Where each element was in the parsed document (for validation
+    /// messages); empty for a domain built in code. Not part of equality.
+    pub positions: Positions,
 }
 
 /// The known children of `<domain>`, in libvirt's formatting order.
@@ -143,7 +148,9 @@ impl Domain {
 
     pub fn parse_with_limits(text: &[u8], limits: &Limits) -> Result<Domain, ParseError> {
         let root = xml::read_document(text, limits).map_err(ParseError::from_read)?;
-        Domain::from_element(&root)
+        let mut d = Domain::from_element(&root)?;
+        d.positions = Positions::of_tree(&root);
+        Ok(d)
     }
 
     /// Reads, parses, defaults and validates a file: what every command that
@@ -267,6 +274,7 @@ impl Domain {
             seclabels,
             lxc_namespace,
             extras,
+            positions: Positions::default(),
         })
     }
 
