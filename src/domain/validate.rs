@@ -165,6 +165,9 @@ impl Domain {
         if c.errors.is_empty() {
             Ok(())
         } else {
+            // In document order, as an editor walks them (stable: errors
+            // without a position keep the order the checks found them in).
+            c.errors.sort_by_key(|e| e.pos);
             Err(ValidateErrors {
                 file: None,
                 errors: c.errors,
@@ -287,11 +290,20 @@ impl Domain {
             );
         }
         for (k, (name, _)) in os.initenv.iter().enumerate() {
-            if name.is_empty() || name.contains('=') || name.contains('\0') {
+            let problem = if name.is_empty() {
+                Some("is empty")
+            } else if name.contains('=') {
+                Some("contains '='")
+            } else if name.contains('\0') {
+                Some("contains a NUL character")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
                 c.err(
                     format!("/domain/os/initenv[{}]", k + 1),
                     format!(
-                        "environment variable name '{}' is empty or contains '=' or NUL",
+                        "environment variable name '{}' {problem}",
                         name.escape_default()
                     ),
                 );
@@ -428,7 +440,7 @@ fn check_ip(c: &mut Checker<'_>, path: &str, address: &str, prefix: Option<u32>)
             {
                 c.err(
                     path,
-                    format!("prefix {p} is larger than {max} for {address}"),
+                    format!("prefix {p} is too long for {address}: at most {max}"),
                 );
             }
         }
