@@ -40,6 +40,10 @@ pub enum ReadError {
     TooLarge { size: usize, limit: usize },
     #[error("{pos}: invalid UTF-8 (documents must be UTF-8 encoded)")]
     Utf8 { pos: Pos },
+    #[error(
+        "{pos}: character U+{code:04X} is not allowed in XML (control characters other than tab, newline and carriage return, and U+FFFE/U+FFFF)"
+    )]
+    InvalidChar { pos: Pos, code: u32 },
     #[error("{pos}: unsupported encoding '{encoding}' (only UTF-8 is accepted)")]
     Encoding { pos: Pos, encoding: String },
     #[error("{pos}: DOCTYPE declarations are not accepted (no DTDs or entity declarations)")]
@@ -76,6 +80,7 @@ impl ReadError {
         match self {
             ReadError::TooLarge { .. } => Pos::default(),
             ReadError::Utf8 { pos }
+            | ReadError::InvalidChar { pos, .. }
             | ReadError::Encoding { pos, .. }
             | ReadError::Doctype { pos }
             | ReadError::Entity { pos, .. }
@@ -135,6 +140,11 @@ fn utf8_error_pos(bytes: &[u8], valid_up_to: usize) -> Pos {
     LineIndex::new(prefix).pos(valid_up_to)
 }
 
+/// XML 1.0's `Char` production (surrogates cannot occur in a `str`).
+fn is_xml_char(c: char) -> bool {
+    !matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
 /// Reads one document: exactly one root element, optional XML declaration,
 /// comments and processing instructions (which are dropped).
 pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Element, ReadError> {
@@ -147,6 +157,15 @@ pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Element, ReadError
     let text = std::str::from_utf8(bytes).map_err(|e| ReadError::Utf8 {
         pos: utf8_error_pos(bytes, e.valid_up_to()),
     })?;
+    // XML 1.0 forbids most control characters even raw; libvirt (libxml2)
+    // refuses them, and they could not be written back.
+    if let Some(i) = text.find(|c: char| !is_xml_char(c)) {
+        let code = text[i..].chars().next().map_or(0, u32::from);
+        return Err(ReadError::InvalidChar {
+            pos: LineIndex::new(text).pos(i),
+            code,
+        });
+    }
     // A byte-order mark is allowed before the declaration, nothing else.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     TreeBuilder::new(text, limits).run()
@@ -368,6 +387,13 @@ impl<'a> TreeBuilder<'a> {
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|err| self.syntax_error(apos, err))?
                 .into_owned();
+            // The raw text was checked; a character reference like &#1; was not.
+            if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+                return Err(ReadError::InvalidChar {
+                    pos: apos,
+                    code: u32::from(c),
+                });
+            }
             attrs.push(Attr {
                 name: key,
                 value,
@@ -395,6 +421,10 @@ fn resolve_reference(r: &quick_xml::events::BytesRef<'_>, pos: Pos) -> Result<St
     let name = std::ops::Deref::deref(r).to_string();
     if r.is_char_ref() {
         return match r.resolve_char_ref() {
+            Ok(Some(c)) if !is_xml_char(c) => Err(ReadError::InvalidChar {
+                pos,
+                code: u32::from(c),
+            }),
             Ok(Some(c)) => Ok(c.to_string()),
             _ => Err(ReadError::Syntax {
                 pos,
@@ -494,6 +524,35 @@ mod tests {
             err.to_string(),
             "3:1: malformed XML: the document ends but <b> (opened at 2:3) is not closed"
         );
+    }
+
+    #[test]
+    fn refuses_characters_xml_forbids() {
+        let err = read("<a>\n x\u{0}</a>").unwrap_err();
+        assert_eq!(
+            err,
+            ReadError::InvalidChar {
+                pos: Pos { line: 2, col: 3 },
+                code: 0
+            }
+        );
+        assert!(
+            err.to_string()
+                .starts_with("2:3: character U+0000 is not allowed"),
+            "{err}"
+        );
+        let err = read("<a>&#1;</a>").unwrap_err();
+        assert!(
+            matches!(err, ReadError::InvalidChar { code: 1, .. }),
+            "{err}"
+        );
+        let err = read("<a b='&#x1b;'/>").unwrap_err();
+        assert!(
+            matches!(err, ReadError::InvalidChar { code: 0x1b, .. }),
+            "{err}"
+        );
+        // Tab, newline, carriage return (also as references) are fine.
+        assert!(read("<a b='&#9;&#10;&#13;'>\t\r\n&#13;</a>").is_ok());
     }
 
     #[test]
