@@ -16,7 +16,8 @@ pub fn check(data: &[u8]) {
             return;
         }
     };
-    d.apply_defaults().expect("defaults apply to a parsed domain");
+    d.apply_defaults()
+        .expect("defaults apply to a parsed domain");
     let valid = match d.validate() {
         Ok(()) => true,
         Err(e) => {

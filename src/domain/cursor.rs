@@ -266,7 +266,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// Everything not taken: unknown attributes, and unknown child elements
-    /// anchored to the known element before them. `known` lists the names the
+    /// anchored to the known element before them (a repeat of a known
+    /// element: to the element of its name). `known` lists the names the
     /// formatter anchors on.
     pub fn finish(self, known: &'static [&'static str]) -> Extras {
         let attrs = self
@@ -286,7 +287,12 @@ impl<'a> Cursor<'a> {
                     anchor = Some(k);
                 }
             } else {
-                children.push((anchor, e.clone()));
+                // A repeat of a known element (a second <memory>) is kept
+                // right after the one that was modelled: anchored anywhere
+                // earlier, it would be printed first and be the one modelled
+                // on the next read, so formatting would not be a fixed point.
+                let at = known.iter().find(|k| **k == e.name).copied();
+                children.push((at.or(anchor), e.clone()));
             }
         }
         Extras { attrs, children }

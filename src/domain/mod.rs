@@ -430,3 +430,31 @@ pub enum LoadError {
     #[error("{0}")]
     Invalid(ValidateErrors),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format_of(text: &str) -> String {
+        let mut d = Domain::parse(text.as_bytes()).unwrap();
+        d.apply_defaults().unwrap();
+        d.format()
+    }
+
+    /// Found by fuzzing: a repeated known element that followed a sibling
+    /// printed before the modelled one overtook it on the next read.
+    #[test]
+    fn a_repeated_element_stays_after_the_modelled_one() {
+        let doc = "<domain type='lxc'><name>a</name>\
+            <memory unit='MiB'>512</memory><uuid>8369f1ac-7e46-e869-4ca5-759d51478066</uuid>\
+            <memory unit='GiB'>1</memory><os><type>exe</type></os></domain>";
+        let once = format_of(doc);
+        assert!(
+            once.contains(
+                "  <memory unit='KiB'>524288</memory>\n  <memory unit='GiB'>1</memory>\n"
+            ),
+            "{once}"
+        );
+        assert_eq!(format_of(&once), once);
+    }
+}
