@@ -83,6 +83,26 @@ impl FromXml for bool {
     }
 }
 
+/// libvirt's strict `on`/`off` switch (virTristateSwitch without `default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnOff(pub bool);
+
+impl FromXml for OnOff {
+    fn from_xml(s: &str) -> Result<Self, String> {
+        match s {
+            "on" => Ok(OnOff(true)),
+            "off" => Ok(OnOff(false)),
+            _ => Err("on or off".into()),
+        }
+    }
+}
+
+impl OnOff {
+    pub fn as_str(self) -> &'static str {
+        if self.0 { "on" } else { "off" }
+    }
+}
+
 /// The parse state of one element.
 #[derive(Debug)]
 pub struct Cursor<'a> {

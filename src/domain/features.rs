@@ -1,6 +1,6 @@
 //! `<features>`: `privnet`, the LXC capability policy, and VM features (kept).
 
-use super::cursor::{Cursor, Extras, FromXml, string_enum};
+use super::cursor::{Cursor, Extras, OnOff, string_enum};
 use super::error::{ParseError, ParseErrorKind};
 use crate::xml::{Attr, Element, Writer};
 
@@ -124,23 +124,10 @@ fn rank(name: &str) -> Option<usize> {
     FEATURE_ORDER.iter().position(|n| *n == name)
 }
 
-/// A capability toggle's `state='on|off'`.
-struct State(bool);
-
-impl FromXml for State {
-    fn from_xml(s: &str) -> Result<Self, String> {
-        match s {
-            "on" => Ok(State(true)),
-            "off" => Ok(State(false)),
-            _ => Err("on or off".into()),
-        }
-    }
-}
-
 fn parse_state(c: &mut Cursor<'_>) -> Result<bool, ParseError> {
     // Through parse_attr, so a bad value is located at the attribute.
-    match c.parse_attr::<State>("state")? {
-        Some(State(on)) => Ok(on),
+    match c.parse_attr::<OnOff>("state")? {
+        Some(OnOff(on)) => Ok(on),
         None => Err(c.error(ParseErrorKind::MissingAttr {
             name: "state",
             hint: " (on or off)".into(),

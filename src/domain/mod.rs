@@ -84,6 +84,10 @@ pub struct Domain {
     pub max_memory: Option<MaxMemory>,
     /// `<memory>` in KiB.
     pub memory: Option<u64>,
+    /// `<memory dumpCore='on|off'>`: whether guest memory goes into core dumps.
+    pub memory_dump_core: Option<bool>,
+    /// Other attributes of `<memory>`, kept.
+    pub memory_attrs: Vec<xml::Attr>,
     /// `<currentMemory>` in KiB (defaults to `memory`).
     pub current_memory: Option<u64>,
     pub blkiotune: Option<BlkioTune>,
@@ -202,7 +206,14 @@ impl Domain {
         let description = c.child("description").map(|t| t.element().text());
         let metadata = c.child("metadata").map(|m| m.element().clone());
         let max_memory = c.child("maxMemory").map(MaxMemory::parse).transpose()?;
-        let memory = units::child_kib(&mut c, "memory")?;
+        let (memory, memory_dump_core, memory_attrs) = match c.child("memory") {
+            Some(mut m) => {
+                let dump_core = m.parse_attr::<cursor::OnOff>("dumpCore")?.map(|d| d.0);
+                let kib = units::element_kib(&mut m, "unit")?;
+                (Some(kib), dump_core, m.finish(&[]).attrs)
+            }
+            None => (None, None, Vec::new()),
+        };
         let current_memory = units::child_kib(&mut c, "currentMemory")?;
         let blkiotune = c.child("blkiotune").map(BlkioTune::parse).transpose()?;
         let memtune = c.child("memtune").map(MemTune::parse).transpose()?;
@@ -254,6 +265,8 @@ impl Domain {
             metadata,
             max_memory,
             memory,
+            memory_dump_core,
+            memory_attrs,
             current_memory,
             blkiotune,
             memtune,
@@ -324,16 +337,24 @@ impl Domain {
                 m.format(w);
             }
             x.after(w, "maxMemory");
-            for (name, kib) in [
-                ("memory", self.memory),
-                ("currentMemory", self.current_memory),
-            ] {
-                if let Some(kib) = kib {
-                    let t = w.tag(name).attr("unit", "KiB");
-                    w.text(t, &kib.to_string());
-                }
-                x.after(w, name);
+            if let Some(kib) = self.memory {
+                // libvirt prints dumpCore before the unit.
+                let t = w
+                    .tag("memory")
+                    .opt_attr(
+                        "dumpCore",
+                        self.memory_dump_core.map(|d| cursor::OnOff(d).as_str()),
+                    )
+                    .attr("unit", "KiB")
+                    .extra_attrs(&self.memory_attrs);
+                w.text(t, &kib.to_string());
             }
+            x.after(w, "memory");
+            if let Some(kib) = self.current_memory {
+                let t = w.tag("currentMemory").attr("unit", "KiB");
+                w.text(t, &kib.to_string());
+            }
+            x.after(w, "currentMemory");
             if let Some(b) = &self.blkiotune {
                 b.format(w);
             }
@@ -456,5 +477,24 @@ mod tests {
             "{once}"
         );
         assert_eq!(format_of(&once), once);
+    }
+
+    #[test]
+    fn memory_keeps_dump_core_and_unknown_attributes() {
+        let doc = "<domain type='lxc'><name>a</name>\
+            <memory unit='MiB' x:y='1' dumpCore='off'>512</memory><os><type>exe</type></os></domain>";
+        let once = format_of(doc);
+        assert!(
+            once.contains("  <memory dumpCore='off' unit='KiB' x:y='1'>524288</memory>\n"),
+            "{once}"
+        );
+        assert_eq!(format_of(&once), once);
+        let bad = "<domain type='lxc'><name>a</name>\
+            <memory dumpCore='yes'>1</memory><os><type>exe</type></os></domain>";
+        let err = Domain::parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "1:42: /domain/memory: invalid value 'yes' for attribute 'dumpCore': expected on or off"
+        );
     }
 }
