@@ -78,7 +78,7 @@ struct Iface {
 #[derive(Debug, Clone)]
 struct Spec {
     name: String,
-    memory: (u32, usize),
+    memory: (u32, usize, Option<bool>),
     vcpu: u8,
     init: String,
     args: Vec<String>,
@@ -139,7 +139,7 @@ fn spec() -> impl Strategy<Value = Spec> {
     (
         (
             "[a-z][a-z0-9_.-]{0,10}",
-            (1..1000u32, 0..UNITS.len()),
+            (1..1000u32, 0..UNITS.len(), prop::option::of(any::<bool>())),
             1..64u8,
             text(),
             prop::collection::vec(text(), 0..4),
@@ -222,8 +222,16 @@ fn render(s: &Spec) -> (String, usize, usize) {
             esc_text(m)
         ));
     }
-    let (value, unit) = s.memory;
-    children.push(format!("<memory unit='{}'>{value}</memory>", UNITS[unit]));
+    let (value, unit, dump_core) = s.memory;
+    let dump_core = match dump_core {
+        Some(true) => " dumpCore='on'",
+        Some(false) => " dumpCore='off'",
+        None => "",
+    };
+    children.push(format!(
+        "<memory unit='{}'{dump_core}>{value}</memory>",
+        UNITS[unit]
+    ));
     children.push(format!("<vcpu>{}</vcpu>", s.vcpu));
     let mut os = format!(
         "<os{os_attr}>\n    <type>exe</type>\n    <init>{}</init>\n",
@@ -382,6 +390,7 @@ proptest! {
         // The model itself carries the values through, special characters
         // and all.
         prop_assert_eq!(again.os.init.as_deref(), Some(s.init.as_str()));
+        prop_assert_eq!(again.memory_dump_core, s.memory.2);
         prop_assert_eq!(&again.os.initargs, &s.args);
         prop_assert_eq!(&again.os.initenv, &s.env);
         prop_assert_eq!(again.devices.filesystems().count(), s.filesystems.len());
