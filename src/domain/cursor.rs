@@ -180,13 +180,15 @@ impl<'a> Cursor<'a> {
             })
     }
 
-    /// Takes and parses a required attribute.
+    /// Takes and parses a required attribute. When it is missing, the error
+    /// says what it may be (the accepted values of an enum, an integer's range).
     pub fn require_attr<T: FromXml>(&mut self, name: &'static str) -> Result<T, ParseError> {
         self.parse_attr(name)?.ok_or_else(|| {
-            self.error(ParseErrorKind::MissingAttr {
-                name,
-                hint: String::new(),
-            })
+            let hint = match T::from_xml("") {
+                Err(expected) => format!(": expected {expected}"),
+                Ok(_) => String::new(),
+            };
+            self.error(ParseErrorKind::MissingAttr { name, hint })
         })
     }
 

@@ -343,7 +343,10 @@ impl Domain {
                         );
                     }
                     match &fs.target {
-                        None => c.err(&path, "missing <target dir='…'/>"),
+                        None => c.err(
+                            &path,
+                            "missing <target dir='…'/>: where the filesystem appears in the container",
+                        ),
                         Some(t) if !is_absolute_clean(t) => c.err(
                             format!("{path}/target"),
                             format!("target dir '{t}' must be an absolute path without '..'"),
