@@ -93,6 +93,9 @@ struct Spec {
     os_attr: Option<String>,
     os_extra: bool,
     unknown_device: bool,
+    /// An unknown attribute on the leaf elements <name>, <init>, every
+    /// <initarg> and <initenv>, and <memory>.
+    leaf_attr: Option<String>,
 }
 
 fn fs() -> impl Strategy<Value = Fs> {
@@ -154,6 +157,7 @@ fn spec() -> impl Strategy<Value = Spec> {
             prop::option::of(text()),
             any::<bool>(),
             any::<bool>(),
+            prop::option::of(text()),
         ),
     )
         .prop_map(
@@ -167,6 +171,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                     os_attr,
                     os_extra,
                     unknown_device,
+                    leaf_attr,
                 ),
             )| Spec {
                 name,
@@ -183,6 +188,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 os_attr,
                 os_extra,
                 unknown_device,
+                leaf_attr,
             },
         )
 }
@@ -207,6 +213,8 @@ fn render(s: &Spec) -> (String, usize, usize) {
         }
         None => String::new(),
     };
+    let leaves = 3 + s.args.len() + s.env.len();
+    let leaf: Vec<String> = (0..leaves).map(|_| attr(&s.leaf_attr)).collect();
     let root_attr = attr(&s.root_attr);
     let os_attr = attr(&s.os_attr);
     let fs_attrs: Vec<String> = s.filesystems.iter().map(|f| attr(&f.extra_attr)).collect();
@@ -214,7 +222,7 @@ fn render(s: &Spec) -> (String, usize, usize) {
 
     // <domain>'s children, each a slot that unknown elements may follow.
     let mut children: Vec<String> = Vec::new();
-    children.push(format!("<name>{}</name>", esc_text(&s.name)));
+    children.push(format!("<name{}>{}</name>", leaf[0], esc_text(&s.name)));
     if let Some(m) = &s.metadata {
         children.push(format!(
             "<metadata>\n    <app:info xmlns:app=\"http://example.org/app/1.0\"><app:v k=\"{}\">{}</app:v></app:info>\n  </metadata>",
@@ -229,25 +237,31 @@ fn render(s: &Spec) -> (String, usize, usize) {
         None => "",
     };
     children.push(format!(
-        "<memory unit='{}'{dump_core}>{value}</memory>",
-        UNITS[unit]
+        "<memory unit='{}'{dump_core}{}>{value}</memory>",
+        UNITS[unit], leaf[1]
     ));
     children.push(format!("<vcpu>{}</vcpu>", s.vcpu));
     let mut os = format!(
-        "<os{os_attr}>\n    <type>exe</type>\n    <init>{}</init>\n",
+        "<os{os_attr}>\n    <type>exe</type>\n    <init{}>{}</init>\n",
+        leaf[2],
         esc_text(&s.init)
     );
-    for a in &s.args {
-        os.push_str(&format!("    <initarg>{}</initarg>\n", esc_text(a)));
+    for (i, a) in s.args.iter().enumerate() {
+        os.push_str(&format!(
+            "    <initarg{}>{}</initarg>\n",
+            leaf[3 + i],
+            esc_text(a)
+        ));
     }
     if s.os_extra {
         n_el += 1;
         os.push_str(&format!("    {}\n", unknown("os")));
     }
-    for (k, v) in &s.env {
+    for (i, (k, v)) in s.env.iter().enumerate() {
         os.push_str(&format!(
-            "    <initenv name='{}'>{}</initenv>\n",
+            "    <initenv name='{}'{}>{}</initenv>\n",
             esc_attr(k),
+            leaf[3 + s.args.len() + i],
             esc_text(v)
         ));
     }

@@ -157,7 +157,7 @@ impl Features {
                 }
                 _ => {
                     last_rank = rank(name).unwrap_or(last_rank);
-                    f.others.push((last_rank, child.element().clone()));
+                    f.others.push((last_rank, child.verbatim()));
                 }
             }
         }
@@ -205,7 +205,7 @@ fn parse_caps(mut c: Cursor<'_>) -> Result<CapsFeature, ParseError> {
                     None => toggles.push((cap, on)),
                 }
             }
-            None => unknown.push((None, t.element().clone())),
+            None => unknown.push((None, t.verbatim())),
         }
     }
     toggles.sort_by_key(|(cap, _)| Capability::ALL.iter().position(|c| c == cap));
@@ -232,7 +232,8 @@ fn format_caps(caps: &CapsFeature, w: &mut Writer) {
         for (cap, on) in &caps.toggles {
             let t = w
                 .tag(cap.as_str())
-                .attr("state", if *on { "on" } else { "off" });
+                .attr("state", if *on { "on" } else { "off" })
+                .extra_attrs(caps.extras.attrs_of(cap.as_str(), 1));
             w.empty(t);
         }
         caps.extras.leading(w);

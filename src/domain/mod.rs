@@ -204,7 +204,7 @@ impl Domain {
         let uuid = c.child_text("uuid")?;
         let title = c.child("title").map(|t| t.element().text());
         let description = c.child("description").map(|t| t.element().text());
-        let metadata = c.child("metadata").map(|m| m.element().clone());
+        let metadata = c.child("metadata").map(|m| m.verbatim());
         let max_memory = c.child("maxMemory").map(MaxMemory::parse).transpose()?;
         let (memory, memory_dump_core, memory_attrs) = match c.child("memory") {
             Some(mut m) => {
@@ -314,17 +314,17 @@ impl Domain {
         let tag = tag.extra_attrs(&x.attrs);
         w.children(tag, |w| {
             x.leading(w);
-            let t = w.tag("name");
+            let t = w.tag("name").extra_attrs(x.attrs_of("name", 1));
             w.text(t, &self.name);
             x.after(w, "name");
             if let Some(u) = &self.uuid {
-                let t = w.tag("uuid");
+                let t = w.tag("uuid").extra_attrs(x.attrs_of("uuid", 1));
                 w.text(t, &u.to_string());
             }
             x.after(w, "uuid");
             for (name, value) in [("title", &self.title), ("description", &self.description)] {
                 if let Some(v) = value {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(x.attrs_of(name, 1));
                     w.text(t, v);
                 }
                 x.after(w, name);
@@ -351,7 +351,10 @@ impl Domain {
             }
             x.after(w, "memory");
             if let Some(kib) = self.current_memory {
-                let t = w.tag("currentMemory").attr("unit", "KiB");
+                let t = w
+                    .tag("currentMemory")
+                    .attr("unit", "KiB")
+                    .extra_attrs(x.attrs_of("currentMemory", 1));
                 w.text(t, &kib.to_string());
             }
             x.after(w, "currentMemory");
@@ -384,7 +387,7 @@ impl Domain {
                 ("bootloader_args", &self.bootloader_args),
             ] {
                 if let Some(v) = value {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(x.attrs_of(name, 1));
                     w.text(t, v);
                 }
                 x.after(w, name);
@@ -409,7 +412,7 @@ impl Domain {
                 ("on_crash", self.on_crash),
             ] {
                 if let Some(a) = action {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(x.attrs_of(name, 1));
                     w.text(t, a.as_str());
                 }
                 x.after(w, name);
@@ -476,6 +479,31 @@ mod tests {
             ),
             "{once}"
         );
+        assert_eq!(format_of(&once), once);
+    }
+
+    #[test]
+    fn unknown_attributes_of_leaf_elements_are_kept() {
+        let doc = "<domain type='lxc'><name a='1'>n</name><title b='2'>t</title>\
+            <os><type>exe</type><init c='3'>/i</init><initarg d='4'>x</initarg>\
+            <initarg e='5'>y</initarg><boot dev='hd' f='6'/></os>\
+            <idmap><uid start='0' target='1' count='1' g='7'/></idmap>\
+            <on_crash h='8'>destroy</on_crash>\
+            <devices><emulator i='9'>/e</emulator></devices></domain>";
+        let once = format_of(doc);
+        for kept in [
+            "<name a='1'>n</name>",
+            "<title b='2'>t</title>",
+            "<init c='3'>/i</init>",
+            "<initarg d='4'>x</initarg>",
+            "<initarg e='5'>y</initarg>",
+            "<boot dev='hd' f='6'/>",
+            "<uid start='0' target='1' count='1' g='7'/>",
+            "<on_crash h='8'>destroy</on_crash>",
+            "<emulator i='9'>/e</emulator>",
+        ] {
+            assert!(once.contains(kept), "{kept} lost:\n{once}");
+        }
         assert_eq!(format_of(&once), once);
     }
 

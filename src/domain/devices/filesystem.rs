@@ -224,7 +224,7 @@ impl Filesystem {
             }
             x.after(w, "target");
             if self.readonly {
-                w.empty(w.tag("readonly"));
+                w.empty(w.tag("readonly").extra_attrs(x.attrs_of("readonly", 1)));
             }
             x.after(w, "readonly");
             for (name, v) in [
@@ -232,7 +232,10 @@ impl Filesystem {
                 ("space_soft_limit", self.space_soft_limit),
             ] {
                 if let Some(bytes) = v {
-                    let t = w.tag(name).attr("unit", "bytes");
+                    let t = w
+                        .tag(name)
+                        .attr("unit", "bytes")
+                        .extra_attrs(x.attrs_of(name, 1));
                     w.text(t, &bytes.to_string());
                 }
                 x.after(w, name);
