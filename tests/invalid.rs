@@ -234,3 +234,25 @@ fn ten_thousand_attributes_under_a_raised_limit_round_trip() {
     let out = d.format();
     assert!(out.contains(" a0='0'") && out.contains(" a9999='9999'"));
 }
+
+/// Deep nesting of long names with many leaves below: nothing the parser
+/// keeps per element may grow with depth times name length (element paths
+/// as strings would make this document cost gigabytes).
+#[test]
+fn long_names_deeply_nested_with_many_leaves_parse_quickly() {
+    let name = "n".repeat(100_000);
+    let depth = 60;
+    let mut doc = String::from("<domain type='lxc'><name>x</name><metadata>");
+    for _ in 0..depth {
+        doc.push_str(&format!("<{name}>"));
+    }
+    doc.push_str(&"<x/>".repeat(10_000));
+    for _ in 0..depth {
+        doc.push_str(&format!("</{name}>"));
+    }
+    doc.push_str("</metadata><os><type>exe</type></os></domain>");
+    let start = Instant::now();
+    let d = Domain::parse(doc.as_bytes()).unwrap();
+    assert!(start.elapsed() < QUICK, "took {:?}", start.elapsed());
+    assert!(d.metadata.is_some());
+}

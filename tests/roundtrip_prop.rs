@@ -1,6 +1,6 @@
-//! Property: for random valid-ish domain documents, formatting is a fixed
-//! point (`format(parse(format(x))) == format(x)`), and nothing domrun does
-//! not model is lost: every unknown element and attribute inserted by the
+//! Property: for random valid-ish domain documents (512 per run), formatting
+//! is a fixed point (`format(parse(format(x))) == format(x)`), and nothing
+//! domrun does not model is lost: every unknown element and attribute inserted by the
 //! generator, and the foreign-namespace metadata, is in the output.
 //!
 //! The generator writes XML text directly (not through domrun's writer), with
@@ -377,7 +377,7 @@ proptest! {
     // No failure persistence: a failing case is printed in full, and an
     // integration test has no src/ directory to store regressions beside.
     #![proptest_config(ProptestConfig {
-        cases: 1000,
+        cases: 512,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

@@ -4,14 +4,45 @@
 use crate::xml::{Element, Pos};
 use std::collections::HashMap;
 
-/// Element positions by path: `/domain/devices[1]/filesystem[2]/target[1]`.
+/// Element positions, as a tree mirroring the document's elements, indexed
+/// by name: `/domain/devices/filesystem[2]/target` is found in a few hash
+/// lookups, and memory stays proportional to the document (no path strings,
+/// which would grow with depth times name length).
 ///
 /// Positions say where a domain came from, not what it is: two domains that
 /// differ only in layout compare equal, so this type's `==` is always true.
 /// A domain built in code has none, and every lookup answers `0:0` (unknown).
 #[derive(Debug, Clone, Default)]
 pub struct Positions {
-    map: HashMap<String, Pos>,
+    root: Option<(String, PosNode)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PosNode {
+    pos: Pos,
+    /// Child elements by name, in document order.
+    children: HashMap<String, Vec<PosNode>>,
+}
+
+impl PosNode {
+    /// Recursion is bounded by the reader's depth limit (as is dropping the
+    /// element tree itself).
+    fn of(el: &Element) -> PosNode {
+        let mut children: HashMap<String, Vec<PosNode>> = HashMap::new();
+        for child in el.elements() {
+            let node = PosNode::of(child);
+            match children.get_mut(child.name.as_str()) {
+                Some(v) => v.push(node),
+                None => {
+                    children.insert(child.name.clone(), vec![node]);
+                }
+            }
+        }
+        PosNode {
+            pos: el.pos,
+            children,
+        }
+    }
 }
 
 impl PartialEq for Positions {
@@ -22,53 +53,53 @@ impl PartialEq for Positions {
 
 impl Eq for Positions {}
 
-impl Positions {
-    /// Records every element of the document rooted at `root`, with the
-    /// XPath-style numbering the parser's error paths use.
-    pub(crate) fn of_tree(root: &Element) -> Positions {
-        let mut map = HashMap::new();
-        let root_path = format!("/{}", root.name);
-        map.insert(root_path.clone(), root.pos);
-        // An explicit stack: the reader's depth cap is configurable.
-        let mut stack = vec![(root, root_path)];
-        while let Some((el, path)) = stack.pop() {
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            for child in el.elements() {
-                let n = counts.entry(child.name.as_str()).or_insert(0);
-                *n += 1;
-                let p = format!("{path}/{}[{n}]", child.name);
-                map.insert(p.clone(), child.pos);
-                if child.elements().next().is_some() {
-                    stack.push((child, p));
-                }
-            }
+/// `name[3]` → (`name`, 3); `name` → (`name`, 1).
+fn step(s: &str) -> (&str, usize) {
+    if let Some(open) = s
+        .strip_suffix(']')
+        .and_then(|t| t.rfind('[').map(|i| (t, i)))
+    {
+        let (t, i) = open;
+        if let Ok(n) = t[i + 1..].parse() {
+            return (&t[..i], n);
         }
-        Positions { map }
+    }
+    (s, 1)
+}
+
+impl Positions {
+    /// Records every element of the document rooted at `root`.
+    pub(crate) fn of_tree(root: &Element) -> Positions {
+        Positions {
+            root: Some((root.name.clone(), PosNode::of(root))),
+        }
     }
 
-    /// The position of the element at `path` (a step without an index means
-    /// the first: `/domain/os/init` is `/domain/os[1]/init[1]`), or, when it is
-    /// absent (a missing element), of its nearest ancestor that exists.
+    /// The position of the element at `path` (XPath-style numbering; a step
+    /// without an index means the first: `/domain/os/init` is
+    /// `/domain/os[1]/init[1]`), or, when it is absent (a missing element),
+    /// of its nearest ancestor that exists.
     pub fn get(&self, path: &str) -> Pos {
-        if self.map.is_empty() {
+        let Some((root_name, root)) = &self.root else {
             return Pos::default();
+        };
+        let mut steps = path.split('/').filter(|s| !s.is_empty());
+        match steps.next().map(step) {
+            Some((name, 1)) if name == root_name => {}
+            _ => return Pos::default(),
         }
-        let mut steps: Vec<String> = Vec::new();
-        for (i, step) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
-            if i == 0 || step.ends_with(']') {
-                steps.push(step.to_owned());
-            } else {
-                steps.push(format!("{step}[1]"));
+        let mut node = root;
+        for s in steps {
+            let (name, n) = step(s);
+            match n
+                .checked_sub(1)
+                .and_then(|i| node.children.get(name)?.get(i))
+            {
+                Some(child) => node = child,
+                None => break,
             }
         }
-        while !steps.is_empty() {
-            let key = format!("/{}", steps.join("/"));
-            if let Some(p) = self.map.get(&key) {
-                return *p;
-            }
-            steps.pop();
-        }
-        Pos::default()
+        node.pos
     }
 }
 
