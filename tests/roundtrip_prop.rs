@@ -1,7 +1,8 @@
 //! Property: for random valid-ish domain documents (512 per run), formatting
 //! is a fixed point (`format(parse(format(x))) == format(x)`), and nothing
-//! domrun does not model is lost: every unknown element and attribute inserted by the
-//! generator, and the foreign-namespace metadata, is in the output.
+//! domrun does not model is lost: every unknown element and attribute
+//! inserted by the generator, and the foreign-namespace metadata, is in the
+//! output.
 //!
 //! The generator writes XML text directly (not through domrun's writer), with
 //! XML-special characters (`< & ' " >`), white space and non-ASCII text in
