@@ -145,6 +145,24 @@ fn is_xml_char(c: char) -> bool {
     !matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// XML's `Name` production, exact for ASCII; non-ASCII letters are taken
+/// as name characters (the spec's ranges are nearly all of them).
+fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':' || !c.is_ascii();
+    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// `s` quoted for an error message, shortened if long.
+fn quoted_name(s: &str) -> String {
+    let short: String = s.chars().take(40).collect();
+    let more = if short.len() < s.len() { "…" } else { "" };
+    format!("'{}{more}'", short.escape_debug())
+}
+
 /// Reads one document: exactly one root element, optional XML declaration,
 /// comments and processing instructions (which are dropped).
 pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Element, ReadError> {
@@ -361,6 +379,12 @@ impl<'a> TreeBuilder<'a> {
             });
         }
         let name = e.name().as_ref().to_owned();
+        if !is_xml_name(&name) {
+            return Err(ReadError::Syntax {
+                pos,
+                message: format!("invalid element name {}", quoted_name(&name)),
+            });
+        }
         let mut attrs: Vec<Attr> = Vec::new();
         for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| ReadError::Syntax {
@@ -369,6 +393,12 @@ impl<'a> TreeBuilder<'a> {
             })?;
             let key = attr.key.as_ref().to_owned();
             let apos = self.lines.pos(self.offset_of(attr.key.as_ref()));
+            if !is_xml_name(&key) {
+                return Err(ReadError::Syntax {
+                    pos: apos,
+                    message: format!("invalid attribute name {} on <{name}>", quoted_name(&key)),
+                });
+            }
             if attrs.len() >= self.limits.max_attrs {
                 return Err(ReadError::TooManyAttrs {
                     pos,
@@ -553,6 +583,21 @@ mod tests {
         );
         // Tab, newline, carriage return (also as references) are fine.
         assert!(read("<a b='&#9;&#10;&#13;'>\t\r\n&#13;</a>").is_ok());
+    }
+
+    #[test]
+    fn refuses_invalid_names() {
+        // Found by fuzzing: `<\r/>` was an element with an empty name.
+        let err = read("<a>\n <\r/></a>").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "2:2: malformed XML: invalid element name ''"
+        );
+        let err = read("<a><b<c/></a>").unwrap_err();
+        assert!(matches!(err, ReadError::Syntax { .. }), "{err}");
+        assert!(read("<a><1b/></a>").is_err());
+        assert!(read("<a b<='1'/>").is_err());
+        assert!(read("<lxc:a x.y-z_0='1'><é/></lxc:a>").is_ok());
     }
 
     #[test]
