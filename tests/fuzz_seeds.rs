@@ -34,5 +34,5 @@ fn fuzz_seed_corpus_passes() {
 
 #[test]
 fn invalid_documents_pass_the_fuzz_property() {
-    assert!(replay("tests/invalid") >= 32);
+    assert!(replay("tests/invalid") >= 33);
 }
