@@ -8,6 +8,9 @@
 
 use super::error::{ParseError, ParseErrorKind};
 use crate::xml::{Attr, Element, Node, Pos, Writer};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
 
 /// What a parser did not model: printed back verbatim by the formatter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,11 +19,24 @@ pub struct Extras {
     /// Unknown children, each after the known child element it followed
     /// (`None`: before every known child).
     pub children: Vec<(Option<&'static str>, Element)>,
+    /// Unknown attributes of known children that have no extras of their
+    /// own (`<name foo='1'>`, `<initarg foo='1'>`): child name, its 1-based
+    /// position among same-name siblings, the attributes.
+    pub child_attrs: Vec<(String, usize, Vec<Attr>)>,
 }
 
 impl Extras {
     pub fn is_empty(&self) -> bool {
-        self.attrs.is_empty() && self.children.is_empty()
+        self.attrs.is_empty() && self.children.is_empty() && self.child_attrs.is_empty()
+    }
+
+    /// The unknown attributes of the `nth` (1-based) known child `name`,
+    /// for the formatter to print back on it.
+    pub fn attrs_of(&self, name: &str, nth: usize) -> &[Attr] {
+        self.child_attrs
+            .iter()
+            .find(|(n, i, _)| n == name && *i == nth)
+            .map_or(&[], |(_, _, a)| a.as_slice())
     }
 
     /// Writes the unknown children that followed the known child `anchor`.
@@ -83,27 +99,77 @@ impl FromXml for bool {
     }
 }
 
+/// libvirt's strict `on`/`off` switch (virTristateSwitch without `default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnOff(pub bool);
+
+impl FromXml for OnOff {
+    fn from_xml(s: &str) -> Result<Self, String> {
+        match s {
+            "on" => Ok(OnOff(true)),
+            "off" => Ok(OnOff(false)),
+            _ => Err("on or off".into()),
+        }
+    }
+}
+
+impl OnOff {
+    pub fn as_str(self) -> &'static str {
+        if self.0 { "on" } else { "off" }
+    }
+}
+
+/// The attributes some parser has read, by address, shared by every cursor
+/// of one document: a parent's [`Cursor::finish`] uses it to find what nobody
+/// read on its leaf children.
+type Taken = Rc<RefCell<HashSet<usize>>>;
+
+fn key(a: &Attr) -> usize {
+    std::ptr::from_ref(a) as usize
+}
+
 /// The parse state of one element.
 #[derive(Debug)]
 pub struct Cursor<'a> {
     el: &'a Element,
     path: String,
-    attr_used: Vec<bool>,
+    taken: Taken,
     child_used: Vec<bool>,
 }
 
 impl<'a> Cursor<'a> {
     pub fn root(el: &'a Element) -> Self {
-        Cursor::with_path(el, format!("/{}", el.name))
+        Cursor {
+            el,
+            path: format!("/{}", el.name),
+            taken: Taken::default(),
+            child_used: vec![false; el.children.len()],
+        }
     }
 
-    fn with_path(el: &'a Element, path: String) -> Self {
+    fn with_path(&self, el: &'a Element, path: String) -> Self {
         Cursor {
             el,
             path,
-            attr_used: vec![false; el.attrs.len()],
+            taken: Rc::clone(&self.taken),
             child_used: vec![false; el.children.len()],
         }
+    }
+
+    fn take(&self, a: &Attr) {
+        self.taken.borrow_mut().insert(key(a));
+    }
+
+    fn is_taken(&self, a: &Attr) -> bool {
+        self.taken.borrow().contains(&key(a))
+    }
+
+    /// The element, to be kept verbatim: its attributes count as read.
+    pub fn verbatim(&self) -> Element {
+        for a in &self.el.attrs {
+            self.take(a);
+        }
+        self.el.clone()
     }
 
     pub fn element(&self) -> &'a Element {
@@ -135,7 +201,7 @@ impl<'a> Cursor<'a> {
     /// Takes an attribute's raw value.
     pub fn attr(&mut self, name: &str) -> Option<&'a str> {
         let i = self.attr_index(name)?;
-        self.attr_used[i] = true;
+        self.take(&self.el.attrs[i]);
         Some(self.el.attrs[i].value.as_str())
     }
 
@@ -144,8 +210,8 @@ impl<'a> Cursor<'a> {
         let Some(i) = self.attr_index(name) else {
             return Ok(None);
         };
-        self.attr_used[i] = true;
         let a = &self.el.attrs[i];
+        self.take(a);
         T::from_xml(&a.value)
             .map(Some)
             .map_err(|expected| ParseError {
@@ -160,13 +226,15 @@ impl<'a> Cursor<'a> {
             })
     }
 
-    /// Takes and parses a required attribute.
+    /// Takes and parses a required attribute. When it is missing, the error
+    /// says what it may be (the accepted values of an enum, an integer's range).
     pub fn require_attr<T: FromXml>(&mut self, name: &'static str) -> Result<T, ParseError> {
         self.parse_attr(name)?.ok_or_else(|| {
-            self.error(ParseErrorKind::MissingAttr {
-                name,
-                hint: String::new(),
-            })
+            let hint = match T::from_xml("") {
+                Err(expected) => format!(": expected {expected}"),
+                Ok(_) => String::new(),
+            };
+            self.error(ParseErrorKind::MissingAttr { name, hint })
         })
     }
 
@@ -180,7 +248,7 @@ impl<'a> Cursor<'a> {
         let text = self.text();
         T::from_xml(&text).map_err(|expected| {
             self.error(ParseErrorKind::InvalidValue {
-                what: format!("<{}> value", self.el.name),
+                what: format!("<{}>", self.el.name),
                 value: text.clone(),
                 expected,
             })
@@ -200,7 +268,7 @@ impl<'a> Cursor<'a> {
                 _ => None,
             })?;
         self.child_used[i] = true;
-        Some(Cursor::with_path(el, format!("{}/{}", self.path, name)))
+        Some(self.with_path(el, format!("{}/{}", self.path, name)))
     }
 
     /// Takes every child element called `name`, in document order; paths are
@@ -215,10 +283,7 @@ impl<'a> Cursor<'a> {
                 n += 1;
                 if !self.child_used[i] {
                     self.child_used[i] = true;
-                    out.push(Cursor::with_path(
-                        e,
-                        format!("{}/{}[{}]", self.path, name, n),
-                    ));
+                    out.push(self.with_path(e, format!("{}/{}[{}]", self.path, name, n)));
                 }
             }
         }
@@ -243,10 +308,7 @@ impl<'a> Cursor<'a> {
                     }
                 };
                 self.child_used[i] = true;
-                out.push(Cursor::with_path(
-                    e,
-                    format!("{}/{}[{}]", self.path, e.name, n),
-                ));
+                out.push(self.with_path(e, format!("{}/{}[{}]", self.path, e.name, n)));
             }
         }
         out
@@ -266,30 +328,68 @@ impl<'a> Cursor<'a> {
     }
 
     /// Everything not taken: unknown attributes, and unknown child elements
-    /// anchored to the known element before them. `known` lists the names the
+    /// anchored to the known element before them (a repeat of a known
+    /// element: to the element of its name). `known` lists the names the
     /// formatter anchors on.
     pub fn finish(self, known: &'static [&'static str]) -> Extras {
         let attrs = self
             .el
             .attrs
             .iter()
-            .zip(&self.attr_used)
-            .filter(|(_, used)| !**used)
-            .map(|(a, _)| a.clone())
+            .filter(|a| !self.is_taken(a))
+            .cloned()
             .collect();
+        // Kept as extras now: nobody else is to keep them.
+        for a in &self.el.attrs {
+            self.take(a);
+        }
         let mut children = Vec::new();
+        let mut child_attrs = Vec::new();
         let mut anchor: Option<&'static str> = None;
+        let mut counts: Vec<(&str, usize)> = Vec::new();
         for (node, used) in self.el.children.iter().zip(&self.child_used) {
             let Node::Element(e) = node else { continue };
+            let nth = match counts.iter_mut().find(|(k, _)| *k == e.name) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    counts.push((&e.name, 1));
+                    1
+                }
+            };
             if *used {
                 if let Some(k) = known.iter().find(|k| **k == e.name) {
                     anchor = Some(k);
                 }
+                // A leaf child's parser read what it knows; the rest is kept.
+                let unread: Vec<Attr> = e
+                    .attrs
+                    .iter()
+                    .filter(|a| !self.is_taken(a))
+                    .cloned()
+                    .collect();
+                if !unread.is_empty() {
+                    for a in &e.attrs {
+                        self.take(a);
+                    }
+                    child_attrs.push((e.name.clone(), nth, unread));
+                }
             } else {
-                children.push((anchor, e.clone()));
+                // A repeat of a known element (a second <memory>) is kept
+                // right after the one that was modelled: anchored anywhere
+                // earlier, it would be printed first and be the one modelled
+                // on the next read, so formatting would not be a fixed point.
+                let at = known.iter().find(|k| **k == e.name).copied();
+                children.push((at.or(anchor), e.clone()));
             }
         }
-        Extras { attrs, children }
+        Extras {
+            attrs,
+            children,
+            child_attrs,
+        }
     }
 }
 

@@ -26,8 +26,9 @@ pub enum ParseErrorKind {
     MissingAttr { name: &'static str, hint: String },
     #[error("missing element <{name}>{hint}")]
     MissingElement { name: &'static str, hint: String },
-    #[error("invalid {what} '{value}': expected {expected}")]
+    #[error("invalid value '{value}' for {what}: expected {expected}")]
     InvalidValue {
+        /// `attribute 'type'` or `<memory>`.
         what: String,
         value: String,
         expected: String,

@@ -1,6 +1,6 @@
 //! `<features>`: `privnet`, the LXC capability policy, and VM features (kept).
 
-use super::cursor::{Cursor, Extras, string_enum};
+use super::cursor::{Cursor, Extras, OnOff, string_enum};
 use super::error::{ParseError, ParseErrorKind};
 use crate::xml::{Attr, Element, Writer};
 
@@ -125,14 +125,9 @@ fn rank(name: &str) -> Option<usize> {
 }
 
 fn parse_state(c: &mut Cursor<'_>) -> Result<bool, ParseError> {
-    match c.attr("state") {
-        Some("on") => Ok(true),
-        Some("off") => Ok(false),
-        Some(other) => Err(c.error(ParseErrorKind::InvalidValue {
-            what: "attribute 'state'".into(),
-            value: other.into(),
-            expected: "on or off".into(),
-        })),
+    // Through parse_attr, so a bad value is located at the attribute.
+    match c.parse_attr::<OnOff>("state")? {
+        Some(OnOff(on)) => Ok(on),
         None => Err(c.error(ParseErrorKind::MissingAttr {
             name: "state",
             hint: " (on or off)".into(),
@@ -162,7 +157,7 @@ impl Features {
                 }
                 _ => {
                     last_rank = rank(name).unwrap_or(last_rank);
-                    f.others.push((last_rank, child.element().clone()));
+                    f.others.push((last_rank, child.verbatim()));
                 }
             }
         }
@@ -210,7 +205,7 @@ fn parse_caps(mut c: Cursor<'_>) -> Result<CapsFeature, ParseError> {
                     None => toggles.push((cap, on)),
                 }
             }
-            None => unknown.push((None, t.element().clone())),
+            None => unknown.push((None, t.verbatim())),
         }
     }
     toggles.sort_by_key(|(cap, _)| Capability::ALL.iter().position(|c| c == cap));
@@ -237,7 +232,8 @@ fn format_caps(caps: &CapsFeature, w: &mut Writer) {
         for (cap, on) in &caps.toggles {
             let t = w
                 .tag(cap.as_str())
-                .attr("state", if *on { "on" } else { "off" });
+                .attr("state", if *on { "on" } else { "off" })
+                .extra_attrs(caps.extras.attrs_of(cap.as_str(), 1));
             w.empty(t);
         }
         caps.extras.leading(w);

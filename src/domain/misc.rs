@@ -50,12 +50,13 @@ impl IdMap {
         w.children(t, |w| {
             self.extras.leading(w);
             for (name, ranges) in [("uid", &self.uid), ("gid", &self.gid)] {
-                for r in ranges {
+                for (i, r) in ranges.iter().enumerate() {
                     let t = w
                         .tag(name)
                         .attr("start", r.start)
                         .attr("target", r.target)
-                        .attr("count", r.count);
+                        .attr("count", r.count)
+                        .extra_attrs(self.extras.attrs_of(name, i + 1));
                     w.empty(t);
                 }
                 self.extras.after(w, name);
@@ -152,7 +153,7 @@ impl SecLabel {
                 .zip([&self.label, &self.imagelabel, &self.baselabel])
             {
                 if let Some(v) = v {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(self.extras.attrs_of(name, 1));
                     w.text(t, v);
                 }
                 self.extras.after(w, name);
@@ -235,7 +236,11 @@ impl LxcNamespace {
             ] {
                 if let Some(s) = s {
                     let el = format!("{prefix}:{what}");
-                    let t = w.tag(&el).attr("type", s.kind).attr("value", &s.value);
+                    let t = w
+                        .tag(&el)
+                        .attr("type", s.kind)
+                        .attr("value", &s.value)
+                        .extra_attrs(self.extras.attrs_of(&el, 1));
                     w.empty(t);
                 }
             }

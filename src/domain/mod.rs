@@ -16,6 +16,7 @@ mod error;
 mod features;
 mod misc;
 mod os;
+mod positions;
 mod tuning;
 pub mod units;
 mod uuid;
@@ -30,6 +31,7 @@ pub use misc::{
     Clock, IdMap, IdMapEntry, LifecycleAction, LxcNamespace, NamespaceShare, SecLabel, ShareKind,
 };
 pub use os::{BootDev, Loader, Os, OsType};
+pub use positions::Positions;
 pub use tuning::{
     BlkioDevice, BlkioTune, CpuTune, MaxMemory, MemTune, NumaMemory, NumaTune, Placement, Resource,
     Vcpu,
@@ -82,6 +84,10 @@ pub struct Domain {
     pub max_memory: Option<MaxMemory>,
     /// `<memory>` in KiB.
     pub memory: Option<u64>,
+    /// `<memory dumpCore='on|off'>`: whether guest memory goes into core dumps.
+    pub memory_dump_core: Option<bool>,
+    /// Other attributes of `<memory>`, kept.
+    pub memory_attrs: Vec<xml::Attr>,
     /// `<currentMemory>` in KiB (defaults to `memory`).
     pub current_memory: Option<u64>,
     pub blkiotune: Option<BlkioTune>,
@@ -104,6 +110,9 @@ pub struct Domain {
     pub lxc_namespace: Option<LxcNamespace>,
     /// Unknown attributes (namespace declarations among them) and elements.
     pub extras: Extras,
+    /// Where each element was in the parsed document (for validation
+    /// messages); empty for a domain built in code. Not part of equality.
+    pub positions: Positions,
 }
 
 /// The known children of `<domain>`, in libvirt's formatting order.
@@ -143,7 +152,9 @@ impl Domain {
 
     pub fn parse_with_limits(text: &[u8], limits: &Limits) -> Result<Domain, ParseError> {
         let root = xml::read_document(text, limits).map_err(ParseError::from_read)?;
-        Domain::from_element(&root)
+        let mut d = Domain::from_element(&root)?;
+        d.positions = Positions::of_tree(&root);
+        Ok(d)
     }
 
     /// Reads, parses, defaults and validates a file: what every command that
@@ -193,9 +204,16 @@ impl Domain {
         let uuid = c.child_text("uuid")?;
         let title = c.child("title").map(|t| t.element().text());
         let description = c.child("description").map(|t| t.element().text());
-        let metadata = c.child("metadata").map(|m| m.element().clone());
+        let metadata = c.child("metadata").map(|m| m.verbatim());
         let max_memory = c.child("maxMemory").map(MaxMemory::parse).transpose()?;
-        let memory = units::child_kib(&mut c, "memory")?;
+        let (memory, memory_dump_core, memory_attrs) = match c.child("memory") {
+            Some(mut m) => {
+                let dump_core = m.parse_attr::<cursor::OnOff>("dumpCore")?.map(|d| d.0);
+                let kib = units::element_kib(&mut m, "unit")?;
+                (Some(kib), dump_core, m.finish(&[]).attrs)
+            }
+            None => (None, None, Vec::new()),
+        };
         let current_memory = units::child_kib(&mut c, "currentMemory")?;
         let blkiotune = c.child("blkiotune").map(BlkioTune::parse).transpose()?;
         let memtune = c.child("memtune").map(MemTune::parse).transpose()?;
@@ -247,6 +265,8 @@ impl Domain {
             metadata,
             max_memory,
             memory,
+            memory_dump_core,
+            memory_attrs,
             current_memory,
             blkiotune,
             memtune,
@@ -267,6 +287,7 @@ impl Domain {
             seclabels,
             lxc_namespace,
             extras,
+            positions: Positions::default(),
         })
     }
 
@@ -293,17 +314,17 @@ impl Domain {
         let tag = tag.extra_attrs(&x.attrs);
         w.children(tag, |w| {
             x.leading(w);
-            let t = w.tag("name");
+            let t = w.tag("name").extra_attrs(x.attrs_of("name", 1));
             w.text(t, &self.name);
             x.after(w, "name");
             if let Some(u) = &self.uuid {
-                let t = w.tag("uuid");
+                let t = w.tag("uuid").extra_attrs(x.attrs_of("uuid", 1));
                 w.text(t, &u.to_string());
             }
             x.after(w, "uuid");
             for (name, value) in [("title", &self.title), ("description", &self.description)] {
                 if let Some(v) = value {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(x.attrs_of(name, 1));
                     w.text(t, v);
                 }
                 x.after(w, name);
@@ -316,16 +337,27 @@ impl Domain {
                 m.format(w);
             }
             x.after(w, "maxMemory");
-            for (name, kib) in [
-                ("memory", self.memory),
-                ("currentMemory", self.current_memory),
-            ] {
-                if let Some(kib) = kib {
-                    let t = w.tag(name).attr("unit", "KiB");
-                    w.text(t, &kib.to_string());
-                }
-                x.after(w, name);
+            if let Some(kib) = self.memory {
+                // libvirt prints dumpCore before the unit.
+                let t = w
+                    .tag("memory")
+                    .opt_attr(
+                        "dumpCore",
+                        self.memory_dump_core.map(|d| cursor::OnOff(d).as_str()),
+                    )
+                    .attr("unit", "KiB")
+                    .extra_attrs(&self.memory_attrs);
+                w.text(t, &kib.to_string());
             }
+            x.after(w, "memory");
+            if let Some(kib) = self.current_memory {
+                let t = w
+                    .tag("currentMemory")
+                    .attr("unit", "KiB")
+                    .extra_attrs(x.attrs_of("currentMemory", 1));
+                w.text(t, &kib.to_string());
+            }
+            x.after(w, "currentMemory");
             if let Some(b) = &self.blkiotune {
                 b.format(w);
             }
@@ -355,7 +387,7 @@ impl Domain {
                 ("bootloader_args", &self.bootloader_args),
             ] {
                 if let Some(v) = value {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(x.attrs_of(name, 1));
                     w.text(t, v);
                 }
                 x.after(w, name);
@@ -380,7 +412,7 @@ impl Domain {
                 ("on_crash", self.on_crash),
             ] {
                 if let Some(a) = action {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(x.attrs_of(name, 1));
                     w.text(t, a.as_str());
                 }
                 x.after(w, name);
@@ -421,4 +453,76 @@ pub enum LoadError {
     },
     #[error("{0}")]
     Invalid(ValidateErrors),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format_of(text: &str) -> String {
+        let mut d = Domain::parse(text.as_bytes()).unwrap();
+        d.apply_defaults().unwrap();
+        d.format()
+    }
+
+    /// Found by fuzzing: a repeated known element that followed a sibling
+    /// printed before the modelled one overtook it on the next read.
+    #[test]
+    fn a_repeated_element_stays_after_the_modelled_one() {
+        let doc = "<domain type='lxc'><name>a</name>\
+            <memory unit='MiB'>512</memory><uuid>8369f1ac-7e46-e869-4ca5-759d51478066</uuid>\
+            <memory unit='GiB'>1</memory><os><type>exe</type></os></domain>";
+        let once = format_of(doc);
+        assert!(
+            once.contains(
+                "  <memory unit='KiB'>524288</memory>\n  <memory unit='GiB'>1</memory>\n"
+            ),
+            "{once}"
+        );
+        assert_eq!(format_of(&once), once);
+    }
+
+    #[test]
+    fn unknown_attributes_of_leaf_elements_are_kept() {
+        let doc = "<domain type='lxc'><name a='1'>n</name><title b='2'>t</title>\
+            <os><type>exe</type><init c='3'>/i</init><initarg d='4'>x</initarg>\
+            <initarg e='5'>y</initarg><boot dev='hd' f='6'/></os>\
+            <idmap><uid start='0' target='1' count='1' g='7'/></idmap>\
+            <on_crash h='8'>destroy</on_crash>\
+            <devices><emulator i='9'>/e</emulator></devices></domain>";
+        let once = format_of(doc);
+        for kept in [
+            "<name a='1'>n</name>",
+            "<title b='2'>t</title>",
+            "<init c='3'>/i</init>",
+            "<initarg d='4'>x</initarg>",
+            "<initarg e='5'>y</initarg>",
+            "<boot dev='hd' f='6'/>",
+            "<uid start='0' target='1' count='1' g='7'/>",
+            "<on_crash h='8'>destroy</on_crash>",
+            "<emulator i='9'>/e</emulator>",
+        ] {
+            assert!(once.contains(kept), "{kept} lost:\n{once}");
+        }
+        assert_eq!(format_of(&once), once);
+    }
+
+    #[test]
+    fn memory_keeps_dump_core_and_unknown_attributes() {
+        let doc = "<domain type='lxc'><name>a</name>\
+            <memory unit='MiB' x:y='1' dumpCore='off'>512</memory><os><type>exe</type></os></domain>";
+        let once = format_of(doc);
+        assert!(
+            once.contains("  <memory dumpCore='off' unit='KiB' x:y='1'>524288</memory>\n"),
+            "{once}"
+        );
+        assert_eq!(format_of(&once), once);
+        let bad = "<domain type='lxc'><name>a</name>\
+            <memory dumpCore='yes'>1</memory><os><type>exe</type></os></domain>";
+        let err = Domain::parse(bad.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "1:42: /domain/memory: invalid value 'yes' for attribute 'dumpCore': expected on or off"
+        );
+    }
 }

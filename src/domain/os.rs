@@ -186,19 +186,22 @@ impl Os {
             x.after(w, "type");
             let text = |w: &mut Writer, name: &str, v: &Option<String>| {
                 if let Some(v) = v {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(x.attrs_of(name, 1));
                     w.text(t, v);
                 }
                 x.after(w, name);
             };
             text(w, "init", &self.init);
-            for a in &self.initargs {
-                let t = w.tag("initarg");
+            for (i, a) in self.initargs.iter().enumerate() {
+                let t = w.tag("initarg").extra_attrs(x.attrs_of("initarg", i + 1));
                 w.text(t, a);
             }
             x.after(w, "initarg");
-            for (name, value) in &self.initenv {
-                let t = w.tag("initenv").attr("name", name);
+            for (i, (name, value)) in self.initenv.iter().enumerate() {
+                let t = w
+                    .tag("initenv")
+                    .attr("name", name)
+                    .extra_attrs(x.attrs_of("initenv", i + 1));
                 w.text(t, value);
             }
             x.after(w, "initenv");
@@ -224,8 +227,11 @@ impl Os {
             text(w, "initrd", &self.initrd);
             text(w, "cmdline", &self.cmdline);
             text(w, "dtb", &self.dtb);
-            for b in &self.boot {
-                let t = w.tag("boot").attr("dev", b);
+            for (i, b) in self.boot.iter().enumerate() {
+                let t = w
+                    .tag("boot")
+                    .attr("dev", b)
+                    .extra_attrs(x.attrs_of("boot", i + 1));
                 w.empty(t);
             }
             x.after(w, "boot");

@@ -75,7 +75,10 @@ impl MemTune {
             self.extras.leading(w);
             for (name, v) in MEMTUNE.iter().zip(values) {
                 if let Some(kib) = v {
-                    let t = w.tag(name).attr("unit", "KiB");
+                    let t = w
+                        .tag(name)
+                        .attr("unit", "KiB")
+                        .extra_attrs(self.extras.attrs_of(name, 1));
                     w.text(t, &kib.to_string());
                 }
                 self.extras.after(w, name);
@@ -182,7 +185,7 @@ impl CpuTune {
             self.extras.leading(w);
             for (name, v) in CPUTUNE.iter().zip(values) {
                 if let Some(v) = v {
-                    let t = w.tag(name);
+                    let t = w.tag(name).extra_attrs(self.extras.attrs_of(name, 1));
                     w.text(t, &v);
                 }
                 self.extras.after(w, name);
@@ -247,7 +250,9 @@ impl BlkioTune {
         w.children(t, |w| {
             self.extras.leading(w);
             if let Some(v) = self.weight {
-                let t = w.tag("weight");
+                let t = w
+                    .tag("weight")
+                    .extra_attrs(self.extras.attrs_of("weight", 1));
                 w.text(t, &v.to_string());
             }
             self.extras.after(w, "weight");
@@ -265,7 +270,7 @@ impl BlkioTune {
                     d.extras.leading(w);
                     for (name, v) in BLKIO_DEVICE.iter().zip(values) {
                         if let Some(v) = v {
-                            let t = w.tag(name);
+                            let t = w.tag(name).extra_attrs(d.extras.attrs_of(name, 1));
                             w.text(t, &v);
                         }
                         d.extras.after(w, name);
@@ -358,7 +363,9 @@ impl Resource {
         w.children(t, |w| {
             self.extras.leading(w);
             if let Some(p) = &self.partition {
-                let t = w.tag("partition");
+                let t = w
+                    .tag("partition")
+                    .extra_attrs(self.extras.attrs_of("partition", 1));
                 w.text(t, p);
             }
             self.extras.after(w, "partition");

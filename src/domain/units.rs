@@ -70,7 +70,7 @@ pub fn element_kib(c: &mut Cursor<'_>, unit_attr: &str) -> Result<u64, ParseErro
             let (what, value) = if unit.is_some_and(|u| unit_bytes(u).is_none()) {
                 (format!("attribute '{unit_attr}'"), unit.unwrap_or_default())
             } else {
-                (format!("<{}> value", c.element().name), text.as_str())
+                (format!("<{}>", c.element().name), text.as_str())
             };
             Err(c.error(ParseErrorKind::InvalidValue {
                 what,

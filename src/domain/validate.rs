@@ -3,7 +3,7 @@
 
 use super::devices::{Device, Filesystem, FsType, HostdevSource};
 use super::error::write_location;
-use super::{Domain, DomainType, OsType};
+use super::{Domain, DomainType, OsType, Positions};
 use crate::xml::Pos;
 use std::path::{Component, Path, PathBuf};
 
@@ -46,15 +46,19 @@ impl std::fmt::Display for ValidateErrors {
 
 impl std::error::Error for ValidateErrors {}
 
-struct Checker {
+struct Checker<'a> {
+    positions: &'a Positions,
     errors: Vec<ValidateError>,
 }
 
-impl Checker {
-    fn err(&mut self, pos: Pos, path: impl Into<String>, message: impl Into<String>) {
+impl Checker<'_> {
+    /// Records a problem at the element `path`, located at that element in
+    /// the document (or at its nearest ancestor, when it is missing).
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let path = path.into();
         self.errors.push(ValidateError {
-            pos,
-            path: path.into(),
+            pos: self.positions.get(&path),
+            path,
             message: message.into(),
         });
     }
@@ -126,16 +130,44 @@ fn source_for(fs: &Filesystem) -> Result<(), &'static str> {
     })
 }
 
+/// What a filesystem's `<source>` does carry, and which type that belongs
+/// to: `" (it has file='/a.img', which is for type='file')"`, or nothing.
+fn source_hint(fs: &Filesystem) -> String {
+    let s = &fs.source;
+    let given = [
+        ("dir", s.dir.as_deref(), "mount' or 'bind"),
+        ("dev", s.dev.as_deref(), "block"),
+        ("file", s.file.as_deref(), "file"),
+        ("name", s.name.as_deref(), "template"),
+        ("pool", s.pool.as_deref(), "volume"),
+    ];
+    for (attr, value, kind) in given {
+        if let Some(v) = value {
+            return format!(" (it has {attr}='{v}', which is for type='{kind}')");
+        }
+    }
+    if s.usage_bytes.is_some() {
+        return " (it has usage=…, which is for type='ram')".into();
+    }
+    String::new()
+}
+
 impl Domain {
     /// Checks the whole domain; returns every problem found.
     pub fn validate(&self) -> Result<(), ValidateErrors> {
-        let mut c = Checker { errors: Vec::new() };
+        let mut c = Checker {
+            positions: &self.positions,
+            errors: Vec::new(),
+        };
         self.check_identity(&mut c);
         self.check_os(&mut c);
         self.check_devices(&mut c);
         if c.errors.is_empty() {
             Ok(())
         } else {
+            // In document order, as an editor walks them (stable: errors
+            // without a position keep the order the checks found them in).
+            c.errors.sort_by_key(|e| e.pos);
             Err(ValidateErrors {
                 file: None,
                 errors: c.errors,
@@ -143,13 +175,11 @@ impl Domain {
         }
     }
 
-    fn check_identity(&self, c: &mut Checker) {
+    fn check_identity(&self, c: &mut Checker<'_>) {
         if self.name.is_empty() {
-            c.err(Pos::default(), "/domain/name", "the name is empty");
+            c.err("/domain/name", "the name is empty");
         } else if self.name.contains('/') || self.name.chars().any(char::is_control) {
-            c.err(
-                Pos::default(),
-                "/domain/name",
+            c.err("/domain/name",
                 format!(
                     "name '{}' contains '/' or a control character; use letters, digits, '-', '_' or '.'",
                     self.name.escape_default()
@@ -160,7 +190,6 @@ impl Domain {
             && cur > m
         {
             c.err(
-                Pos::default(),
                 "/domain/currentMemory",
                 format!("currentMemory {cur} KiB exceeds memory {m} KiB"),
             );
@@ -168,37 +197,32 @@ impl Domain {
         if let Some(cpuset) = self.vcpu.as_ref().and_then(|v| v.cpuset.as_deref())
             && let Err(e) = parse_cpu_list(cpuset)
         {
-            c.err(
-                Pos::default(),
-                "/domain/vcpu",
-                format!("cpuset '{cpuset}': {e}"),
-            );
+            c.err("/domain/vcpu", format!("cpuset '{cpuset}': {e}"));
         }
         if let Some(idmap) = &self.idmap {
             for (name, ranges) in [("uid", &idmap.uid), ("gid", &idmap.gid)] {
                 if ranges.is_empty() {
                     c.err(
-                        Pos::default(),
                         format!("/domain/idmap/{name}"),
                         format!(
                             "<idmap> needs a <{name}> range too (both uid and gid must be mapped)"
                         ),
                     );
                 } else if !ranges.iter().any(|r| r.start == 0) {
-                    c.err(
-                        Pos::default(),
-                        format!("/domain/idmap/{name}"),
+                    c.err(format!("/domain/idmap/{name}"),
                         format!(
-                            "no <{name} start='0' …/> range: the container's root must be mapped"
+                            "no <{name} start='0' …/> range: the container's root ({name} 0) must be mapped"
                         ),
                     );
                 }
-                for r in ranges.iter() {
+                for (k, r) in ranges.iter().enumerate() {
                     if r.count == 0 {
                         c.err(
-                            Pos::default(),
-                            format!("/domain/idmap/{name}"),
-                            format!("range starting at {} has count 0", r.start),
+                            format!("/domain/idmap/{name}[{}]", k + 1),
+                            format!(
+                                "range starting at {} has count='0': it maps nothing",
+                                r.start
+                            ),
                         );
                     }
                 }
@@ -206,33 +230,29 @@ impl Domain {
         }
     }
 
-    fn check_os(&self, c: &mut Checker) {
+    fn check_os(&self, c: &mut Checker<'_>) {
         let os = &self.os;
         let path = "/domain/os/type";
         match (self.kind.is_container(), os.kind) {
             (true, OsType::Exe) => {}
             (true, other) => c.err(
-                Pos::default(),
                 path,
                 format!(
-                    "a {} domain is a container: <type>exe</type> is required, not '{other}'",
+                    "<domain type='{}'> is a container: the os type must be 'exe', not '{other}'",
                     self.kind
                 ),
             ),
             (false, OsType::Exe) => c.err(
-                Pos::default(),
                 path,
                 format!(
-                    "a {} domain is a VM: <type>exe</type> needs a container type (lxc, openvz, vserver)",
+                    "<domain type='{}'> is a VM: os type 'exe' needs a container domain type (lxc, openvz or vserver)",
                     self.kind
                 ),
             ),
             (false, OsType::Xen | OsType::Linux | OsType::XenPvh)
                 if self.kind != DomainType::Xen =>
             {
-                c.err(
-                    Pos::default(),
-                    path,
+                c.err(path,
                     format!("os type '{}' needs <domain type='xen'>", os.kind),
                 )
             }
@@ -242,54 +262,63 @@ impl Domain {
             return;
         }
         match &os.init {
-            None => c.err(
-                Pos::default(),
-                "/domain/os",
+            None => c.err("/domain/os",
                 "an exe domain needs <init>, the program to run as PID 1 (e.g. <init>/sbin/init</init>)",
             ),
-            Some(init) if !init.starts_with('/') => c.err(
-                Pos::default(),
-                "/domain/os/init",
+            Some(init) if !init.starts_with('/') => c.err("/domain/os/init",
                 format!("init '{init}' must be an absolute path inside the container"),
             ),
             _ => {}
         }
-        if os.inituser.is_some() != os.initgroup.is_some() {
-            c.err(
-                Pos::default(),
-                "/domain/os",
-                "<inituser> and <initgroup> go together: give both or neither",
-            );
+        match (&os.inituser, &os.initgroup) {
+            (Some(_), None) => c.err(
+                "/domain/os/inituser",
+                "<inituser> needs <initgroup> too: give both or neither",
+            ),
+            (None, Some(_)) => c.err(
+                "/domain/os/initgroup",
+                "<initgroup> needs <inituser> too: give both or neither",
+            ),
+            _ => {}
         }
         if let Some(dir) = &os.initdir
             && !dir.starts_with('/')
         {
             c.err(
-                Pos::default(),
                 "/domain/os/initdir",
                 format!("initdir '{dir}' must be an absolute path"),
             );
         }
-        for (name, _) in &os.initenv {
-            if name.is_empty() || name.contains('=') || name.contains('\0') {
+        for (k, (name, _)) in os.initenv.iter().enumerate() {
+            let problem = if name.is_empty() {
+                Some("is empty")
+            } else if name.contains('=') {
+                Some("contains '='")
+            } else if name.contains('\0') {
+                Some("contains a NUL character")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
                 c.err(
-                    Pos::default(),
-                    "/domain/os/initenv",
-                    format!("environment variable name '{name}' is empty or contains '='"),
+                    format!("/domain/os/initenv[{}]", k + 1),
+                    format!(
+                        "environment variable name '{}' {problem}",
+                        name.escape_default()
+                    ),
                 );
             }
         }
         let has_pty_console = self.devices.consoles().any(|con| con.kind == "pty");
         if !has_pty_console {
             c.err(
-                Pos::default(),
                 "/domain/devices",
                 "an exe domain needs a console: add <console type='pty'/> to <devices>",
             );
         }
     }
 
-    fn check_devices(&self, c: &mut Checker) {
+    fn check_devices(&self, c: &mut Checker<'_>) {
         let mut counts: Vec<(&str, usize)> = Vec::new();
         let mut targets: Vec<(PathBuf, String)> = Vec::new();
         for dev in &self.devices.list {
@@ -309,25 +338,31 @@ impl Domain {
                 Device::Filesystem(fs) => {
                     if let Err(fix) = source_for(fs) {
                         c.err(
-                            fs.pos,
                             format!("{path}/source"),
-                            format!("a {} filesystem {fix}", fs.kind),
+                            format!("a {} filesystem {fix}{}", fs.kind, source_hint(fs)),
                         );
                     }
                     match &fs.target {
-                        None => c.err(fs.pos, &path, "missing <target dir='…'/>"),
+                        None => c.err(
+                            &path,
+                            "missing <target dir='…'/>: where the filesystem appears in the container",
+                        ),
                         Some(t) if !is_absolute_clean(t) => c.err(
-                            fs.pos,
                             format!("{path}/target"),
                             format!("target dir '{t}' must be an absolute path without '..'"),
                         ),
                         Some(t) => {
                             let norm = normalize(t);
                             if let Some((_, first)) = targets.iter().find(|(p, _)| *p == norm) {
+                                let at = c.positions.get(first);
+                                let at = if at.is_known() {
+                                    format!(" (at {at})")
+                                } else {
+                                    String::new()
+                                };
                                 c.err(
-                                    fs.pos,
                                     format!("{path}/target"),
-                                    format!("target dir '{t}' is already used by {first}"),
+                                    format!("target dir '{t}' is already used by {first}{at}"),
                                 );
                             } else {
                                 targets.push((norm, path.clone()));
@@ -339,7 +374,6 @@ impl Domain {
                         && !d.starts_with('/')
                     {
                         c.err(
-                            fs.pos,
                             format!("{path}/source"),
                             format!("bind source '{d}' must be absolute"),
                         );
@@ -350,14 +384,17 @@ impl Domain {
                         && !is_mac(mac)
                     {
                         c.err(
-                            i.pos,
                             format!("{path}/mac"),
                             format!("'{mac}' is not a MAC address like 52:54:00:12:34:56"),
                         );
                     }
-                    let source_ips = i.source.iter().flat_map(|s| s.ips.iter());
-                    for ip in i.ips.iter().chain(source_ips) {
-                        check_ip(c, i.pos, &format!("{path}/ip"), &ip.address, ip.prefix);
+                    for (k, ip) in i.ips.iter().enumerate() {
+                        let p = format!("{path}/ip[{}]", k + 1);
+                        check_ip(c, &p, &ip.address, ip.prefix);
+                    }
+                    for (k, ip) in i.source.iter().flat_map(|s| s.ips.iter()).enumerate() {
+                        let p = format!("{path}/source/ip[{}]", k + 1);
+                        check_ip(c, &p, &ip.address, ip.prefix);
                     }
                 }
                 Device::Hostdev(h) => {
@@ -369,9 +406,7 @@ impl Domain {
                                 | ("net", HostdevSource::Interface(_))
                         );
                         if !ok {
-                            c.err(
-                                h.pos,
-                                format!("{path}/source"),
+                            c.err(format!("{path}/source"),
                                 format!(
                                     "a capabilities hostdev of type '{}' needs <source> with <block> (storage), <char> (misc) or <interface> (net)",
                                     h.kind
@@ -379,8 +414,9 @@ impl Domain {
                             );
                         }
                     }
-                    for ip in &h.ips {
-                        check_ip(c, h.pos, &format!("{path}/ip"), &ip.address, ip.prefix);
+                    for (k, ip) in h.ips.iter().enumerate() {
+                        let p = format!("{path}/ip[{}]", k + 1);
+                        check_ip(c, &p, &ip.address, ip.prefix);
                     }
                 }
                 _ => {}
@@ -397,22 +433,17 @@ fn is_mac(s: &str) -> bool {
             .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn check_ip(c: &mut Checker, pos: Pos, path: &str, address: &str, prefix: Option<u32>) {
+fn check_ip(c: &mut Checker<'_>, path: &str, address: &str, prefix: Option<u32>) {
     match address.parse::<std::net::IpAddr>() {
-        Err(_) => c.err(
-            pos,
-            path,
-            format!("'{address}' is not an IPv4 or IPv6 address"),
-        ),
+        Err(_) => c.err(path, format!("'{address}' is not an IPv4 or IPv6 address")),
         Ok(ip) => {
             let max = if ip.is_ipv4() { 32 } else { 128 };
             if let Some(p) = prefix
                 && p > max
             {
                 c.err(
-                    pos,
                     path,
-                    format!("prefix {p} is larger than {max} for {address}"),
+                    format!("prefix {p} is too long for {address}: at most {max}"),
                 );
             }
         }

@@ -40,6 +40,10 @@ pub enum ReadError {
     TooLarge { size: usize, limit: usize },
     #[error("{pos}: invalid UTF-8 (documents must be UTF-8 encoded)")]
     Utf8 { pos: Pos },
+    #[error(
+        "{pos}: character U+{code:04X} is not allowed in XML (control characters other than tab, newline and carriage return, and U+FFFE/U+FFFF)"
+    )]
+    InvalidChar { pos: Pos, code: u32 },
     #[error("{pos}: unsupported encoding '{encoding}' (only UTF-8 is accepted)")]
     Encoding { pos: Pos, encoding: String },
     #[error("{pos}: DOCTYPE declarations are not accepted (no DTDs or entity declarations)")]
@@ -76,6 +80,7 @@ impl ReadError {
         match self {
             ReadError::TooLarge { .. } => Pos::default(),
             ReadError::Utf8 { pos }
+            | ReadError::InvalidChar { pos, .. }
             | ReadError::Encoding { pos, .. }
             | ReadError::Doctype { pos }
             | ReadError::Entity { pos, .. }
@@ -135,6 +140,29 @@ fn utf8_error_pos(bytes: &[u8], valid_up_to: usize) -> Pos {
     LineIndex::new(prefix).pos(valid_up_to)
 }
 
+/// XML 1.0's `Char` production (surrogates cannot occur in a `str`).
+fn is_xml_char(c: char) -> bool {
+    !matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// XML's `Name` production, exact for ASCII; non-ASCII letters are taken
+/// as name characters (the spec's ranges are nearly all of them).
+fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':' || !c.is_ascii();
+    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// `s` quoted for an error message, shortened if long.
+fn quoted_name(s: &str) -> String {
+    let short: String = s.chars().take(40).collect();
+    let more = if short.len() < s.len() { "…" } else { "" };
+    format!("'{}{more}'", short.escape_debug())
+}
+
 /// Reads one document: exactly one root element, optional XML declaration,
 /// comments and processing instructions (which are dropped).
 pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Element, ReadError> {
@@ -147,6 +175,15 @@ pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Element, ReadError
     let text = std::str::from_utf8(bytes).map_err(|e| ReadError::Utf8 {
         pos: utf8_error_pos(bytes, e.valid_up_to()),
     })?;
+    // XML 1.0 forbids most control characters even raw; libvirt (libxml2)
+    // refuses them, and they could not be written back.
+    if let Some(i) = text.find(|c: char| !is_xml_char(c)) {
+        let code = text[i..].chars().next().map_or(0, u32::from);
+        return Err(ReadError::InvalidChar {
+            pos: LineIndex::new(text).pos(i),
+            code,
+        });
+    }
     // A byte-order mark is allowed before the declaration, nothing else.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     TreeBuilder::new(text, limits).run()
@@ -249,7 +286,10 @@ impl<'a> TreeBuilder<'a> {
         match (self.root, self.stack.pop()) {
             (_, Some(open)) => Err(ReadError::Syntax {
                 pos: end,
-                message: format!("element <{}> is not closed", open.name),
+                message: format!(
+                    "the document ends but <{}> (opened at {}) is not closed",
+                    open.name, open.pos
+                ),
             }),
             (Some(root), None) => Ok(root),
             (None, None) => Err(ReadError::Empty { pos: end }),
@@ -257,10 +297,31 @@ impl<'a> TreeBuilder<'a> {
     }
 
     fn syntax_error(&self, pos: Pos, e: quick_xml::Error) -> ReadError {
+        use quick_xml::errors::IllFormedError;
         use quick_xml::escape::EscapeError;
         match e {
             quick_xml::Error::Escape(EscapeError::UnrecognizedEntity(_, name)) => {
                 ReadError::Entity { pos, name }
+            }
+            // Say where the element that should have been closed was opened:
+            // that is where the user has to look.
+            quick_xml::Error::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => {
+                let opened = match self.stack.last() {
+                    Some(open) if open.name == expected => format!(" (opened at {})", open.pos),
+                    _ => String::new(),
+                };
+                ReadError::Syntax {
+                    pos,
+                    message: format!(
+                        "</{found}> found where </{expected}> was expected: <{expected}>{opened} is not closed"
+                    ),
+                }
+            }
+            quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(found)) => {
+                ReadError::Syntax {
+                    pos,
+                    message: format!("</{found}> closes no open element"),
+                }
             }
             other => ReadError::Syntax {
                 pos,
@@ -318,6 +379,12 @@ impl<'a> TreeBuilder<'a> {
             });
         }
         let name = e.name().as_ref().to_owned();
+        if !is_xml_name(&name) {
+            return Err(ReadError::Syntax {
+                pos,
+                message: format!("invalid element name {}", quoted_name(&name)),
+            });
+        }
         let mut attrs: Vec<Attr> = Vec::new();
         for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| ReadError::Syntax {
@@ -326,6 +393,12 @@ impl<'a> TreeBuilder<'a> {
             })?;
             let key = attr.key.as_ref().to_owned();
             let apos = self.lines.pos(self.offset_of(attr.key.as_ref()));
+            if !is_xml_name(&key) {
+                return Err(ReadError::Syntax {
+                    pos: apos,
+                    message: format!("invalid attribute name {} on <{name}>", quoted_name(&key)),
+                });
+            }
             if attrs.len() >= self.limits.max_attrs {
                 return Err(ReadError::TooManyAttrs {
                     pos,
@@ -344,6 +417,13 @@ impl<'a> TreeBuilder<'a> {
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|err| self.syntax_error(apos, err))?
                 .into_owned();
+            // The raw text was checked; a character reference like &#1; was not.
+            if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+                return Err(ReadError::InvalidChar {
+                    pos: apos,
+                    code: u32::from(c),
+                });
+            }
             attrs.push(Attr {
                 name: key,
                 value,
@@ -371,6 +451,10 @@ fn resolve_reference(r: &quick_xml::events::BytesRef<'_>, pos: Pos) -> Result<St
     let name = std::ops::Deref::deref(r).to_string();
     if r.is_char_ref() {
         return match r.resolve_char_ref() {
+            Ok(Some(c)) if !is_xml_char(c) => Err(ReadError::InvalidChar {
+                pos,
+                code: u32::from(c),
+            }),
             Ok(Some(c)) => Ok(c.to_string()),
             _ => Err(ReadError::Syntax {
                 pos,
@@ -456,6 +540,64 @@ mod tests {
                 limit: 10
             }
         ));
+    }
+
+    #[test]
+    fn unclosed_elements_name_where_they_were_opened() {
+        let err = read("<a>\n  <b>\n</a>").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3:1: malformed XML: </a> found where </b> was expected: <b> (opened at 2:3) is not closed"
+        );
+        let err = read("<a>\n  <b>\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3:1: malformed XML: the document ends but <b> (opened at 2:3) is not closed"
+        );
+    }
+
+    #[test]
+    fn refuses_characters_xml_forbids() {
+        let err = read("<a>\n x\u{0}</a>").unwrap_err();
+        assert_eq!(
+            err,
+            ReadError::InvalidChar {
+                pos: Pos { line: 2, col: 3 },
+                code: 0
+            }
+        );
+        assert!(
+            err.to_string()
+                .starts_with("2:3: character U+0000 is not allowed"),
+            "{err}"
+        );
+        let err = read("<a>&#1;</a>").unwrap_err();
+        assert!(
+            matches!(err, ReadError::InvalidChar { code: 1, .. }),
+            "{err}"
+        );
+        let err = read("<a b='&#x1b;'/>").unwrap_err();
+        assert!(
+            matches!(err, ReadError::InvalidChar { code: 0x1b, .. }),
+            "{err}"
+        );
+        // Tab, newline, carriage return (also as references) are fine.
+        assert!(read("<a b='&#9;&#10;&#13;'>\t\r\n&#13;</a>").is_ok());
+    }
+
+    #[test]
+    fn refuses_invalid_names() {
+        // Found by fuzzing: `<\r/>` was an element with an empty name.
+        let err = read("<a>\n <\r/></a>").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "2:2: malformed XML: invalid element name ''"
+        );
+        let err = read("<a><b<c/></a>").unwrap_err();
+        assert!(matches!(err, ReadError::Syntax { .. }), "{err}");
+        assert!(read("<a><1b/></a>").is_err());
+        assert!(read("<a b<='1'/>").is_err());
+        assert!(read("<lxc:a x.y-z_0='1'><é/></lxc:a>").is_ok());
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Chardev {
         let pos = c.pos();
         let kind = c.parse_attr("type")?.unwrap_or_else(|| "pty".to_owned());
         let tty = c.parse_attr("tty")?;
-        let source = c.child("source").map(|s| s.element().clone());
+        let source = c.child("source").map(|s| s.verbatim());
         let target = match c.child("target") {
             Some(mut t) => Some(CharTarget {
                 kind: t.parse_attr("type")?,

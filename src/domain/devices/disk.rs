@@ -147,12 +147,12 @@ impl Disk {
             x.after(w, "target");
             for (name, on) in [("readonly", self.readonly), ("shareable", self.shareable)] {
                 if on {
-                    w.empty(w.tag(name));
+                    w.empty(w.tag(name).extra_attrs(x.attrs_of(name, 1)));
                 }
                 x.after(w, name);
             }
             if let Some(s) = &self.serial {
-                let t = w.tag("serial");
+                let t = w.tag("serial").extra_attrs(x.attrs_of("serial", 1));
                 w.text(t, s);
             }
             x.after(w, "serial");

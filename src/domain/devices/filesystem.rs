@@ -94,16 +94,24 @@ const KNOWN: &[&str] = &[
     "space_soft_limit",
 ];
 
+/// `value` scaled by the unit attribute `unit_attr`, in bytes. The error
+/// names the unit attribute when the unit is what is wrong, else `what`.
 fn scaled(
     c: &mut Cursor<'_>,
+    what: &str,
     value: &str,
     unit_attr: &str,
     default_unit: &str,
 ) -> Result<u64, ParseError> {
     let unit = c.attr(unit_attr);
     scale(value, unit, default_unit).map_err(|expected| {
+        let bad_unit = unit.is_some_and(|u| scale("0", Some(u), default_unit).is_err());
+        let (what, value) = match unit {
+            Some(u) if bad_unit => (format!("attribute '{unit_attr}'"), u),
+            _ => (what.to_owned(), value),
+        };
         c.error(ParseErrorKind::InvalidValue {
-            what: format!("size '{}'", unit.unwrap_or(default_unit)),
+            what,
             value: value.to_owned(),
             expected,
         })
@@ -126,7 +134,7 @@ impl Filesystem {
         let source = match c.child("source") {
             Some(mut s) => {
                 let usage_bytes = match s.attr("usage") {
-                    Some(u) => Some(scaled(&mut s, u, "units", "KiB")?),
+                    Some(u) => Some(scaled(&mut s, "attribute 'usage'", u, "units", "KiB")?),
                     None => None,
                 };
                 FsSource {
@@ -151,7 +159,7 @@ impl Filesystem {
             match c.child(name) {
                 Some(mut l) => {
                     let text = l.text();
-                    scaled(&mut l, &text, "unit", "bytes").map(Some)
+                    scaled(&mut l, &format!("<{name}>"), &text, "unit", "bytes").map(Some)
                 }
                 None => Ok(None),
             }
@@ -216,7 +224,7 @@ impl Filesystem {
             }
             x.after(w, "target");
             if self.readonly {
-                w.empty(w.tag("readonly"));
+                w.empty(w.tag("readonly").extra_attrs(x.attrs_of("readonly", 1)));
             }
             x.after(w, "readonly");
             for (name, v) in [
@@ -224,7 +232,10 @@ impl Filesystem {
                 ("space_soft_limit", self.space_soft_limit),
             ] {
                 if let Some(bytes) = v {
-                    let t = w.tag(name).attr("unit", "bytes");
+                    let t = w
+                        .tag(name)
+                        .attr("unit", "bytes")
+                        .extra_attrs(x.attrs_of(name, 1));
                     w.text(t, &bytes.to_string());
                 }
                 x.after(w, name);

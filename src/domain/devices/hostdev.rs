@@ -88,8 +88,12 @@ fn parse_source(mut s: Cursor<'_>, kind: &str) -> Result<HostdevSource, ParseErr
         _ => None,
     };
     let el = s.element();
+    // Unknown attributes on <block>/<char>/<interface> themselves are not
+    // kept (libvirt allows none); anything else unknown keeps the source
+    // verbatim.
+    let x = s.finish(&[]);
     match caps {
-        Some(src) if s.finish(&[]).is_empty() => Ok(src),
+        Some(src) if x.attrs.is_empty() && x.children.is_empty() => Ok(src),
         _ => Ok(HostdevSource::Other(el.clone())),
     }
 }
@@ -168,7 +172,7 @@ impl Hostdev {
             x.after(w, "route");
             for (name, on) in [("readonly", self.readonly), ("shareable", self.shareable)] {
                 if on {
-                    w.empty(w.tag(name));
+                    w.empty(w.tag(name).extra_attrs(x.attrs_of(name, 1)));
                 }
                 x.after(w, name);
             }

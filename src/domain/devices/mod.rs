@@ -119,7 +119,7 @@ impl Device {
             "serial" => Device::Serial(Chardev::parse(c)?),
             name => Device::Other {
                 rank: class_rank(name).unwrap_or(prev_rank),
-                element: c.element().clone(),
+                element: c.verbatim(),
             },
         })
     }
@@ -167,7 +167,9 @@ impl Devices {
         let t = w.tag("devices").extra_attrs(&self.extras.attrs);
         w.children(t, |w| {
             if let Some(e) = &self.emulator {
-                let t = w.tag("emulator");
+                let t = w
+                    .tag("emulator")
+                    .extra_attrs(self.extras.attrs_of("emulator", 1));
                 w.text(t, e);
             }
             let mut order: Vec<&Device> = self.list.iter().collect();
