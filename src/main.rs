@@ -28,6 +28,15 @@ fn run(file: &std::path::Path) -> ExitCode {
             return setup_failed;
         }
     };
+    if !domain.kind.is_container() {
+        return match domrun::vm::run_foreground(&domain) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("domrun: {}: {e}", domain.name);
+                setup_failed
+            }
+        };
+    }
     let plan = match plan_from_domain(&domain) {
         Ok(p) => p,
         Err(e) => {
