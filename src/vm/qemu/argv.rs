@@ -196,7 +196,7 @@ pub fn argv(d: &Domain, r: &Resolved) -> Result<Vec<String>, ArgvError> {
         }
         Accel::Tcg => push(&mut a, "-accel", "tcg"),
     }
-    if let Some(kib) = d.current_memory.or(d.memory) {
+    if let Some(kib) = d.memory.or(d.current_memory) {
         push(&mut a, "-m", format!("size={kib}k"));
     }
     if let Some(v) = &d.vcpu {
