@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, NativeFormat};
 use domrun::domain::Domain;
 use domrun::launch::{self, ExitStatusCode};
 use domrun::plan::plan_from_domain;
@@ -15,6 +15,8 @@ fn main() -> ExitCode {
         Command::Validate { files } => validate(&files),
         Command::Format { file, inactive } => format(&file, inactive),
         Command::Run { file } => run(&file),
+        Command::DomxmlToNative { format, file } => to_native(format, &file),
+        Command::DomxmlFromNative { format, file } => from_native(format, &file),
     }
 }
 
@@ -81,6 +83,51 @@ fn format(file: &std::path::Path, inactive: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `domrun domxml-to-native xen-xl FILE`.
+fn to_native(format: NativeFormat, file: &std::path::Path) -> ExitCode {
+    let NativeFormat::XenXl = format;
+    let domain = match Domain::load(file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cfg = domrun::vm::xen::to_native(&domain).and_then(|c| Ok(c.format()?));
+    match cfg {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("domrun: {}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `domrun domxml-from-native xen-xl CFG`.
+fn from_native(format: NativeFormat, file: &std::path::Path) -> ExitCode {
+    let NativeFormat::XenXl = format;
+    let converted = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read: {e}"))
+        .and_then(|text| {
+            domrun::vm::xen::Config::parse(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|c| domrun::vm::xen::from_native(&c).map_err(|e| e.to_string()))
+        });
+    match converted {
+        Ok(d) => {
+            print!("{}", d.format_inactive());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("domrun: {}: {e}", file.display());
             ExitCode::FAILURE
         }
     }

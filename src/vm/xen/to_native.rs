@@ -1,0 +1,332 @@
+//! Domain → xl config, following libvirt's `xenFormatXL` (key names,
+//! value spellings, disk and vif spec layout), so a config round-trips
+//! through libvirt's own test data.
+
+use super::XenError;
+use super::cfg::{Config, Value};
+use crate::domain::{
+    Device, Disk, Domain, DomainType, Interface, LifecycleAction, NetType, OsType,
+};
+use crate::vm::datauri::is_data_uri;
+use crate::xml::Element;
+
+fn mib(kib: u64) -> u64 {
+    kib / 1024
+}
+
+/// `<timer name=…>` children of `<clock>`.
+fn timer<'a>(d: &'a Domain, name: &str) -> Option<&'a Element> {
+    d.clock
+        .as_ref()?
+        .extras
+        .children
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| e.name == "timer" && e.attr("name") == Some(name))
+}
+
+fn feature<'a>(d: &'a Domain, name: &str) -> Option<&'a Element> {
+    d.features
+        .as_ref()?
+        .others
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| e.name == name)
+}
+
+fn domain_child<'a>(d: &'a Domain, name: &str) -> Option<&'a Element> {
+    d.extras
+        .children
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| e.name == name)
+}
+
+fn others<'a>(d: &'a Domain, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    d.devices.list.iter().filter_map(move |dev| match dev {
+        Device::Other { element, .. } if element.name == name => Some(element),
+        _ => None,
+    })
+}
+
+/// Converts a (defaulted) Xen domain to an xl config.
+pub fn to_native(d: &Domain) -> Result<Config, XenError> {
+    if d.kind != DomainType::Xen {
+        return Err(XenError::NotXen(d.kind.to_string()));
+    }
+    for (which, v) in [
+        ("kernel", &d.os.kernel),
+        ("initrd", &d.os.initrd),
+        ("dtb", &d.os.dtb),
+    ] {
+        if v.as_deref().is_some_and(is_data_uri) {
+            return Err(XenError::DataUriInConfig(which));
+        }
+    }
+    let hvm = d.os.kind == OsType::Hvm;
+    let mut c = Config::default();
+    c.set_str("name", d.name.clone());
+    if let Some(u) = &d.uuid {
+        c.set_str("uuid", u.to_string());
+    }
+    if let Some(m) = d.memory {
+        c.set_num("maxmem", mib(m));
+    }
+    if let Some(m) = d.current_memory.or(d.memory) {
+        c.set_num("memory", mib(m));
+    }
+    if let Some(v) = &d.vcpu {
+        match v.current.filter(|cur| *cur < v.count) {
+            Some(cur) => {
+                c.set_num("maxvcpus", v.count);
+                c.set_num("vcpus", cur);
+            }
+            None => c.set_num("vcpus", v.count),
+        }
+    }
+    if hvm {
+        for f in ["pae", "acpi", "apic"] {
+            c.set_num(f, u8::from(feature(d, f).is_some()));
+        }
+        if let Some(h) = feature(d, "hap") {
+            c.set_num("hap", u8::from(h.attr("state") != Some("off")));
+        }
+        c.set_num("viridian", u8::from(feature(d, "viridian").is_some()));
+        if let Some(t) = timer(d, "hpet") {
+            c.set_num("hpet", u8::from(t.attr("present") != Some("no")));
+        }
+    }
+    if let Some(t) = timer(d, "tsc")
+        && let Some(mode) = t.attr("mode")
+    {
+        c.set_str("tsc_mode", mode);
+    }
+    let clock = d.clock.as_ref();
+    let offset = clock.and_then(|c| c.offset.as_deref()).unwrap_or("utc");
+    let localtime = offset == "localtime"
+        || (offset == "variable" && clock.and_then(|c| c.basis.as_deref()) == Some("localtime"));
+    if hvm {
+        let adj = match offset {
+            "variable" => clock
+                .and_then(|c| c.adjustment.as_deref())
+                .unwrap_or("0")
+                .to_owned(),
+            _ => "0".to_owned(),
+        };
+        c.set("rtc_timeoffset", Value::Num(adj));
+    }
+    c.set_num("localtime", u8::from(localtime));
+    for (key, action) in [
+        ("on_poweroff", d.on_poweroff),
+        ("on_reboot", d.on_reboot),
+        ("on_crash", d.on_crash),
+    ] {
+        if let Some(a) = action {
+            c.set_str(key, lifecycle(a));
+        }
+    }
+    if d.os.kind == OsType::XenPvh {
+        c.set_str("type", "pvh");
+    }
+    if hvm {
+        if let Some(e) = &d.devices.emulator {
+            c.set_str("device_model_override", e.clone());
+        }
+        if domain_child(d, "cpu").and_then(|cpu| cpu.attr("mode")) == Some("host-passthrough") {
+            c.set_num("nestedhvm", 1);
+        }
+        graphics(d, &mut c);
+    }
+    let vifs = d
+        .devices
+        .interfaces()
+        .map(|i| vif_spec(i, hvm))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !vifs.is_empty() {
+        c.set_list("vif", vifs);
+    }
+    if hvm {
+        c.set_str("parallel", "none");
+        let serials: Vec<String> = d.devices.serials().map(|s| s.kind.clone()).collect();
+        match serials.len() {
+            0 => c.set_str("serial", "none"),
+            1 => c.set_str("serial", serials[0].clone()),
+            _ => c.set_list("serial", serials),
+        }
+        c.set_str("builder", "hvm");
+    }
+    if let Some(b) = &d.bootloader {
+        c.set_str("bootloader", b.clone());
+    }
+    if let Some(a) = &d.bootloader_args {
+        c.set_str("bootargs", a.clone());
+    }
+    if let Some(k) = &d.os.kernel {
+        c.set_str("kernel", k.clone());
+    }
+    if let Some(r) = &d.os.initrd {
+        c.set_str("ramdisk", r.clone());
+    }
+    if let Some(cmd) = &d.os.cmdline {
+        c.set_str("cmdline", cmd.clone());
+    }
+    if hvm && !d.os.boot.is_empty() {
+        let order: String =
+            d.os.boot
+                .iter()
+                .map(|b| match b.as_str() {
+                    "hd" => 'c',
+                    "cdrom" => 'd',
+                    "network" => 'n',
+                    _ => 'a',
+                })
+                .collect();
+        c.set_str("boot", order);
+    }
+    let disks = d
+        .devices
+        .disks()
+        .map(disk_spec)
+        .collect::<Result<Vec<_>, _>>()?;
+    if !disks.is_empty() {
+        c.set_list("disk", disks);
+    }
+    Ok(c)
+}
+
+fn lifecycle(a: LifecycleAction) -> &'static str {
+    a.as_str()
+}
+
+fn graphics(d: &Domain, c: &mut Config) {
+    let vnc = others(d, "graphics").find(|g| g.attr("type") == Some("vnc"));
+    let sdl = others(d, "graphics").any(|g| g.attr("type") == Some("sdl"));
+    c.set_num("sdl", u8::from(sdl));
+    match vnc {
+        None => c.set_num("vnc", 0),
+        Some(g) => {
+            c.set_num("vnc", 1);
+            let autoport = g.attr("autoport") == Some("yes");
+            c.set_num("vncunused", u8::from(autoport));
+            if !autoport && let Some(port) = g.attr("port") {
+                c.set_num("vncdisplay", port.parse::<i64>().unwrap_or(5900) - 5900);
+            }
+            if let Some(l) = g.attr("listen") {
+                c.set_str("vnclisten", l);
+            }
+            if let Some(p) = g.attr("passwd") {
+                c.set_str("vncpasswd", p);
+            }
+            if let Some(k) = g.attr("keymap") {
+                c.set_str("keymap", k);
+            }
+        }
+    }
+}
+
+/// `mac=…,bridge=…,ip=…,script=…,model=…|type=vif,vifname=…,rate=…`.
+fn vif_spec(i: &Interface, hvm: bool) -> Result<String, XenError> {
+    let mut parts = Vec::new();
+    if let Some(mac) = &i.mac {
+        parts.push(format!("mac={mac}"));
+    }
+    let src = i.source.as_ref();
+    match i.kind {
+        NetType::Bridge => {
+            if let Some(br) = src.and_then(|s| s.bridge.as_deref()) {
+                parts.push(format!("bridge={br}"));
+            }
+        }
+        NetType::Network => {
+            if let Some(n) = src.and_then(|s| s.network.as_deref()) {
+                parts.push(format!("bridge={n}"));
+            }
+        }
+        NetType::Ethernet => {}
+        other => {
+            return Err(XenError::Unsupported(format!(
+                "interface type '{other}' (supported: bridge, network, ethernet)"
+            )));
+        }
+    }
+    let ips: Vec<&str> = i.ips.iter().map(|ip| ip.address.as_str()).collect();
+    if !ips.is_empty() {
+        parts.push(format!("ip={}", ips.join(" ")));
+    }
+    if let Some(s) = &i.script {
+        parts.push(format!("script={s}"));
+    }
+    match i.model.as_deref() {
+        Some("netfront") => parts.push("type=vif".into()),
+        Some(m) => parts.push(format!("model={m}")),
+        None if hvm => {}
+        None => {}
+    }
+    if let Some(t) = &i.target_dev {
+        parts.push(format!("vifname={t}"));
+    }
+    if let Some(avg) = i
+        .bandwidth
+        .as_ref()
+        .and_then(|b| b.outbound.as_ref())
+        .and_then(|r| r.average)
+    {
+        parts.push(format!("rate={avg}KB/s"));
+    }
+    let spec = parts.join(",");
+    check_spec("vif", &spec)?;
+    Ok(spec)
+}
+
+/// `format=…,vdev=…,access=ro|rw,backendtype=…,[devtype=cdrom,]target=…`.
+fn disk_spec(disk: &Disk) -> Result<String, XenError> {
+    let driver = disk.driver.as_ref();
+    let format = driver.and_then(|d| d.format.as_deref()).unwrap_or("raw");
+    let vdev = disk
+        .target
+        .as_ref()
+        .and_then(|t| t.dev.as_deref())
+        .ok_or_else(|| XenError::Unsupported("a disk needs <target dev='…'/>".into()))?;
+    let backend = match driver.and_then(|d| d.name.as_deref()) {
+        Some("phy") => "phy",
+        Some("tap" | "tap2") => "tap",
+        _ => "qdisk",
+    };
+    let src = disk.source.as_ref();
+    let target = match disk.kind.as_deref().unwrap_or("file") {
+        "file" => src.and_then(|s| s.file.clone()),
+        "block" => src.and_then(|s| s.dev.clone()),
+        other => {
+            return Err(XenError::Unsupported(format!(
+                "disk type '{other}' (supported: file, block)"
+            )));
+        }
+    };
+    let mut parts = vec![
+        format!("format={format}"),
+        format!("vdev={vdev}"),
+        format!("access={}", if disk.readonly { "ro" } else { "rw" }),
+        format!("backendtype={backend}"),
+    ];
+    if disk.device.as_deref() == Some("cdrom") {
+        parts.push("devtype=cdrom".into());
+    }
+    if let Some(t) = target {
+        parts.push(format!("target={t}"));
+    }
+    let spec = parts.join(",");
+    check_spec("disk", &spec)?;
+    Ok(spec)
+}
+
+/// xl splits specs at commas (and `target=` must come last for that
+/// reason); a comma or control character in a field would change the spec.
+fn check_spec(what: &'static str, spec: &str) -> Result<(), XenError> {
+    if let Some(c) = spec.chars().find(|c| c.is_control()) {
+        return Err(XenError::ControlChar {
+            what,
+            code: u32::from(c),
+        });
+    }
+    Ok(())
+}
