@@ -93,17 +93,25 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
         let _ = writeln!(x, "  <bootloader_args>{}</bootloader_args>", t(b));
     }
     os(c, kind, &mut x)?;
+    features(c, hvm, &mut x)?;
     if hvm {
-        features(c, &mut x)?;
-    }
-    if hvm && flag(c, "nestedhvm")? == Some(true) {
-        x.push_str("  <cpu mode='host-passthrough'/>\n");
+        match flag(c, "nestedhvm")? {
+            Some(true) => x.push_str("  <cpu mode='host-passthrough'/>\n"),
+            Some(false) => x.push_str(
+                "  <cpu mode='host-passthrough'>\n    <feature policy='disable' name='vmx'/>\n  </cpu>\n",
+            ),
+            None => {}
+        }
     }
     clock(c, hvm, &mut x)?;
-    for key in ["on_poweroff", "on_reboot", "on_crash"] {
-        if let Some(v) = c.str(key) {
-            let _ = writeln!(x, "  <{key}>{}</{key}>", t(v));
-        }
+    // libvirt's Xen defaults: a crashed guest restarts.
+    for (key, default) in [
+        ("on_poweroff", "destroy"),
+        ("on_reboot", "restart"),
+        ("on_crash", "restart"),
+    ] {
+        let v = c.str(key).unwrap_or(default);
+        let _ = writeln!(x, "  <{key}>{}</{key}>", t(v));
     }
     x.push_str("  <devices>\n");
     if let Some(e) = c.str("device_model_override") {
@@ -115,7 +123,15 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
             ide |= disk(spec, &mut x)?;
         }
     }
-    x.push_str("    <controller type='xenbus' index='0'/>\n");
+    let mut xenbus = String::from("    <controller type='xenbus' index='0'");
+    if let Some(n) = num(c, "max_grant_frames")? {
+        let _ = write!(xenbus, " maxGrantFrames='{n}'");
+    }
+    if let Some(n) = num(c, "max_event_channels")? {
+        let _ = write!(xenbus, " maxEventChannels='{n}'");
+    }
+    x.push_str(&xenbus);
+    x.push_str("/>\n");
     if ide {
         x.push_str("    <controller type='ide' index='0'/>\n");
     }
@@ -125,6 +141,11 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
         }
     }
     chardevs(c, hvm, &mut x);
+    if let Some(chans) = c.get("channel") {
+        for spec in chans.strings() {
+            channel(spec, &mut x)?;
+        }
+    }
     let bus = if hvm { "ps2" } else { "xen" };
     let _ = writeln!(x, "    <input type='mouse' bus='{bus}'/>");
     let _ = writeln!(x, "    <input type='keyboard' bus='{bus}'/>");
@@ -180,6 +201,13 @@ fn os(c: &Config, kind: Kind, x: &mut String) -> Result<(), XenError> {
     if let Some(cmd) = cmdline {
         let _ = writeln!(x, "    <cmdline>{}</cmdline>", t(&cmd));
     }
+    if let Some(fw) = c.str("acpi_firmware") {
+        let _ = write!(
+            x,
+            "    <acpi>\n      <table type='rawset'>{}</table>\n    </acpi>\n",
+            t(fw)
+        );
+    }
     if kind == Kind::Hvm {
         for ch in c.str("boot").unwrap_or("c").chars() {
             let dev = match ch {
@@ -195,23 +223,44 @@ fn os(c: &Config, kind: Kind, x: &mut String) -> Result<(), XenError> {
     Ok(())
 }
 
-fn features(c: &Config, x: &mut String) -> Result<(), XenError> {
+fn features(c: &Config, hvm: bool, x: &mut String) -> Result<(), XenError> {
     let mut f = String::new();
-    for key in ["acpi", "apic", "pae"] {
-        if flag(c, key)? == Some(true) {
-            let _ = writeln!(f, "    <{key}/>");
+    if hvm {
+        for key in ["acpi", "apic", "pae"] {
+            if flag(c, key)? == Some(true) {
+                let _ = writeln!(f, "    <{key}/>");
+            }
+        }
+        if flag(c, "hap")? == Some(false) {
+            f.push_str("    <hap state='off'/>\n");
+        }
+        if flag(c, "viridian")? == Some(true) {
+            f.push_str("    <viridian/>\n");
         }
     }
-    if flag(c, "hap")? == Some(false) {
-        f.push_str("    <hap state='off'/>\n");
+    let mut xen = String::new();
+    if let Some(on) = flag(c, "e820_host")? {
+        let _ = writeln!(xen, "      <e820_host state='{}'/>", on_off(on));
     }
-    if flag(c, "viridian")? == Some(true) {
-        f.push_str("    <viridian/>\n");
+    match c.str("passthrough") {
+        None => {}
+        Some("enabled") => xen.push_str("      <passthrough state='on'/>\n"),
+        Some("disabled") => xen.push_str("      <passthrough state='off'/>\n"),
+        Some(mode) => {
+            let _ = writeln!(xen, "      <passthrough state='on' mode='{}'/>", a(mode));
+        }
+    }
+    if !xen.is_empty() {
+        let _ = write!(f, "    <xen>\n{xen}    </xen>\n");
     }
     if !f.is_empty() {
         let _ = write!(x, "  <features>\n{f}  </features>\n");
     }
     Ok(())
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
 }
 
 fn clock(c: &Config, hvm: bool, x: &mut String) -> Result<(), XenError> {
@@ -305,7 +354,7 @@ fn disk(spec: &str, x: &mut String) -> Result<bool, XenError> {
         what: "disk",
         message: "no vdev".into(),
     })?;
-    let readonly = matches!(access.as_deref(), Some("ro" | "r"));
+    let readonly = cdrom || matches!(access.as_deref(), Some("ro" | "r"));
     let format = format.unwrap_or_else(|| "raw".to_owned());
     let device = if cdrom { "cdrom" } else { "disk" };
     let (bus, ide_slot) = if let Some(l) = vdev.strip_prefix("hd") {
@@ -316,11 +365,33 @@ fn disk(spec: &str, x: &mut String) -> Result<bool, XenError> {
     } else {
         ("xen", None)
     };
+    let mut network = false;
+    if let Some(rbd) = target.as_deref().and_then(|tg| tg.strip_prefix("rbd:")) {
+        network = true;
+        let (name, hosts) = parse_rbd(rbd);
+        let _ = writeln!(x, "    <disk type='network' device='{device}'>");
+        let _ = writeln!(x, "      <driver name='qemu' type='{}'/>", a(&format));
+        let _ = writeln!(x, "      <source protocol='rbd' name='{}'>", a(&name));
+        for (h, p) in &hosts {
+            match p {
+                Some(p) => {
+                    let _ = writeln!(x, "        <host name='{}' port='{}'/>", a(h), a(p));
+                }
+                None => {
+                    let _ = writeln!(x, "        <host name='{}'/>", a(h));
+                }
+            }
+        }
+        x.push_str("      </source>\n");
+        target = None;
+    }
     let phy = backend.as_deref() == Some("phy");
     let kind = if phy { "block" } else { "file" };
-    let _ = writeln!(x, "    <disk type='{kind}' device='{device}'>");
-    let driver = if phy { "phy" } else { "qemu" };
-    let _ = writeln!(x, "      <driver name='{driver}' type='{}'/>", a(&format));
+    if !network {
+        let _ = writeln!(x, "    <disk type='{kind}' device='{device}'>");
+        let driver = if phy { "phy" } else { "qemu" };
+        let _ = writeln!(x, "      <driver name='{driver}' type='{}'/>", a(&format));
+    }
     if let Some(tg) = &target {
         let attr = if phy { "dev" } else { "file" };
         let _ = writeln!(x, "      <source {attr}='{}'/>", a(tg));
@@ -376,8 +447,31 @@ fn vif(spec: &str, hvm: bool, x: &mut String) -> Result<(), XenError> {
     if let Some(m) = &mac {
         let _ = writeln!(x, "      <mac address='{}'/>", a(m));
     }
+    let ovs = script
+        .as_deref()
+        .is_some_and(|s| s.contains("vif-openvswitch"));
     if let Some(b) = &bridge {
-        let _ = writeln!(x, "      <source bridge='{}'/>", a(b));
+        // Open vSwitch: `bridge.TAG` or `bridge:TAG:TAG…` (a trunk).
+        let (name, tags, trunk) = match (ovs, b.split_once('.'), b.split_once(':')) {
+            (true, Some((n, tag)), _) => (n, vec![tag], false),
+            (true, None, Some((n, tags))) => (n, tags.split(':').collect(), true),
+            _ => (b.as_str(), Vec::new(), false),
+        };
+        let _ = writeln!(x, "      <source bridge='{}'/>", a(name));
+        if !tags.is_empty() {
+            x.push_str(if trunk {
+                "      <vlan trunk='yes'>\n"
+            } else {
+                "      <vlan>\n"
+            });
+            for tag in tags {
+                let _ = writeln!(x, "        <tag id='{}'/>", a(tag));
+            }
+            x.push_str("      </vlan>\n");
+        }
+        if ovs {
+            x.push_str("      <virtualport type='openvswitch'/>\n");
+        }
     }
     if let Some(r) = &rate {
         let kb = parse_rate(r).ok_or(XenError::BadSpec {
@@ -454,6 +548,9 @@ fn chardevs(c: &Config, hvm: bool, x: &mut String) {
 }
 
 fn graphics(c: &Config, x: &mut String) -> Result<(), XenError> {
+    if flag(c, "spice")? == Some(true) {
+        return spice(c, x);
+    }
     if flag(c, "vnc")? != Some(true) {
         return Ok(());
     }
@@ -488,6 +585,120 @@ fn graphics(c: &Config, x: &mut String) -> Result<(), XenError> {
             let _ = writeln!(x, "{tag}/>");
         }
     }
+    x.push_str("    <video>\n      <model type='cirrus' vram='8192' heads='1' primary='yes'/>\n    </video>\n");
+    Ok(())
+}
+
+/// `pool/image:key=value:…` of an `rbd:` target → the image name and the
+/// monitor hosts (`mon_host=h\\:p\\;h\\:p`).
+fn parse_rbd(spec: &str) -> (String, Vec<(String, Option<String>)>) {
+    let fields = split_unescaped(spec, ':');
+    let name = fields.first().cloned().unwrap_or_default();
+    let mut hosts = Vec::new();
+    for f in fields.iter().skip(1) {
+        if let Some(list) = f.strip_prefix("mon_host=") {
+            for h in list.split("\\;") {
+                match h.split_once("\\:") {
+                    Some((n, p)) => hosts.push((n.to_owned(), Some(p.to_owned()))),
+                    None => hosts.push((h.to_owned(), None)),
+                }
+            }
+        }
+    }
+    (name, hosts)
+}
+
+/// Splits at `sep` not preceded by a backslash (escapes are kept).
+fn split_unescaped(s: &str, sep: char) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut prev = '\0';
+    for ch in s.chars() {
+        if ch == sep && prev != '\\' {
+            out.push(String::new());
+        } else if let Some(last) = out.last_mut() {
+            last.push(ch);
+        }
+        prev = ch;
+    }
+    out
+}
+
+/// One `channel=` spec: `connection=pty|socket,path=…,name=…`.
+fn channel(spec: &str, x: &mut String) -> Result<(), XenError> {
+    let mut conn = None;
+    let mut path = None;
+    let mut name = None;
+    for item in spec.split(',') {
+        match item.trim().split_once('=') {
+            Some(("connection", v)) => conn = Some(v.to_owned()),
+            Some(("path", v)) => path = Some(v.to_owned()),
+            Some(("name", v)) => name = Some(v.to_owned()),
+            _ => {}
+        }
+    }
+    let target = match &name {
+        Some(n) => format!("      <target type='xen' name='{}'/>\n", a(n)),
+        None => "      <target type='xen'/>\n".to_owned(),
+    };
+    match (conn.as_deref(), &path) {
+        (Some("pty"), _) => {
+            let _ = write!(x, "    <channel type='pty'>\n{target}    </channel>\n");
+        }
+        (Some("socket"), Some(p)) => {
+            let _ = write!(
+                x,
+                "    <channel type='unix'>\n      <source mode='bind' path='{}'/>\n{target}    </channel>\n",
+                a(p)
+            );
+        }
+        _ => {
+            return Err(XenError::BadSpec {
+                what: "channel",
+                message: "connection must be pty, or socket with a path".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn spice(c: &Config, x: &mut String) -> Result<(), XenError> {
+    let mut tag = String::from("    <graphics type='spice'");
+    let port = num(c, "spiceport")?;
+    if let Some(p) = port {
+        let _ = write!(tag, " port='{p}'");
+    }
+    if let Some(p) = num(c, "spicetls_port")? {
+        let _ = write!(tag, " tlsPort='{p}'");
+    }
+    let _ = write!(
+        tag,
+        " autoport='{}'",
+        if port.is_some() { "no" } else { "yes" }
+    );
+    let listen = c.str("spicehost");
+    if let Some(l) = listen {
+        let _ = write!(tag, " listen='{}'", a(l));
+    }
+    if let Some(p) = c.str("spicepasswd") {
+        let _ = write!(tag, " passwd='{}'", a(p));
+    }
+    let _ = writeln!(x, "{tag}>");
+    if let Some(l) = listen {
+        let _ = writeln!(x, "      <listen type='address' address='{}'/>", a(l));
+    }
+    let mouse = if flag(c, "spiceagent_mouse")? == Some(true) {
+        "client"
+    } else {
+        "server"
+    };
+    let _ = writeln!(x, "      <mouse mode='{mouse}'/>");
+    let copy = if flag(c, "spice_clipboard_sharing")? == Some(true) {
+        "yes"
+    } else {
+        "no"
+    };
+    let _ = writeln!(x, "      <clipboard copypaste='{copy}'/>");
+    x.push_str("    </graphics>\n");
     x.push_str("    <video>\n      <model type='cirrus' vram='8192' heads='1' primary='yes'/>\n    </video>\n");
     Ok(())
 }

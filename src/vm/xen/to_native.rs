@@ -101,6 +101,20 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     {
         c.set_str("tsc_mode", mode);
     }
+    if let Some(xen) = feature(d, "xen") {
+        for f in xen.elements() {
+            let on = f.attr("state") != Some("off");
+            match f.name.as_str() {
+                "e820_host" => c.set_num("e820_host", u8::from(on)),
+                "passthrough" => match (on, f.attr("mode")) {
+                    (true, Some(mode)) => c.set_str("passthrough", mode),
+                    (true, None) => c.set_str("passthrough", "enabled"),
+                    (false, _) => c.set_str("passthrough", "disabled"),
+                },
+                _ => {}
+            }
+        }
+    }
     let clock = d.clock.as_ref();
     let offset = clock.and_then(|c| c.offset.as_deref()).unwrap_or("utc");
     let localtime = offset == "localtime"
@@ -132,8 +146,15 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
         if let Some(e) = &d.devices.emulator {
             c.set_str("device_model_override", e.clone());
         }
-        if domain_child(d, "cpu").and_then(|cpu| cpu.attr("mode")) == Some("host-passthrough") {
-            c.set_num("nestedhvm", 1);
+        if let Some(cpu) = domain_child(d, "cpu")
+            && cpu.attr("mode") == Some("host-passthrough")
+        {
+            let disabled = cpu.elements().any(|f| {
+                f.name == "feature"
+                    && f.attr("policy") == Some("disable")
+                    && matches!(f.attr("name"), Some("vmx" | "svm"))
+            });
+            c.set_num("nestedhvm", u8::from(!disabled));
         }
         graphics(d, &mut c);
     }
@@ -170,6 +191,26 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     if let Some(cmd) = &d.os.cmdline {
         c.set_str("cmdline", cmd.clone());
     }
+    if hvm
+        && let Some(l) = &d.os.loader
+        && l.kind.as_deref() == Some("pflash")
+    {
+        c.set_str("bios", "ovmf");
+        if let Some(p) = &l.path {
+            c.set_str("bios_path_override", p.clone());
+        }
+    }
+    if let Some(table) =
+        d.os.extras
+            .children
+            .iter()
+            .map(|(_, e)| e)
+            .filter(|e| e.name == "acpi")
+            .flat_map(|e| e.elements())
+            .find(|t| t.name == "table")
+    {
+        c.set_str("acpi_firmware", table.text());
+    }
     if hvm && !d.os.boot.is_empty() {
         let order: String =
             d.os.boot
@@ -191,6 +232,18 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     if !disks.is_empty() {
         c.set_list("disk", disks);
     }
+    if let Some(bus) = others(d, "controller").find(|e| e.attr("type") == Some("xenbus")) {
+        if let Some(n) = bus.attr("maxGrantFrames") {
+            c.set("max_grant_frames", Value::Num(n.to_owned()));
+        }
+        if let Some(n) = bus.attr("maxEventChannels") {
+            c.set("max_event_channels", Value::Num(n.to_owned()));
+        }
+    }
+    let channels: Vec<String> = others(d, "channel").filter_map(channel_spec).collect();
+    if !channels.is_empty() {
+        c.set_list("channel", channels);
+    }
     Ok(c)
 }
 
@@ -199,6 +252,42 @@ fn lifecycle(a: LifecycleAction) -> &'static str {
 }
 
 fn graphics(d: &Domain, c: &mut Config) {
+    if let Some(g) = others(d, "graphics").find(|g| g.attr("type") == Some("spice")) {
+        c.set_num("sdl", 0);
+        c.set_num("vnc", 0);
+        c.set_num("spice", 1);
+        if let Some(l) = g.attr("listen") {
+            c.set_str("spicehost", l);
+        }
+        if let Some(p) = g.attr("port") {
+            c.set("spiceport", Value::Num(p.to_owned()));
+        }
+        if let Some(p) = g.attr("tlsPort") {
+            c.set("spicetls_port", Value::Num(p.to_owned()));
+        }
+        match g.attr("passwd") {
+            Some(p) => {
+                c.set_num("spicedisable_ticketing", 0);
+                c.set_str("spicepasswd", p);
+            }
+            None => c.set_num("spicedisable_ticketing", 1),
+        }
+        let child = |name: &str, attr: &str| {
+            g.elements()
+                .find(|e| e.name == name)
+                .and_then(|e| e.attr(attr).map(str::to_owned))
+        };
+        let client_mouse = child("mouse", "mode").as_deref() == Some("client");
+        let clipboard = child("clipboard", "copypaste").as_deref() == Some("yes");
+        c.set_num("spiceagent_mouse", u8::from(client_mouse));
+        if client_mouse || clipboard {
+            c.set_num("spicevdagent", 1);
+        }
+        if clipboard {
+            c.set_num("spice_clipboard_sharing", 1);
+        }
+        return;
+    }
     let vnc = others(d, "graphics").find(|g| g.attr("type") == Some("vnc"));
     let sdl = others(d, "graphics").any(|g| g.attr("type") == Some("sdl"));
     c.set_num("sdl", u8::from(sdl));
@@ -234,7 +323,22 @@ fn vif_spec(i: &Interface, hvm: bool) -> Result<String, XenError> {
     match i.kind {
         NetType::Bridge => {
             if let Some(br) = src.and_then(|s| s.bridge.as_deref()) {
-                parts.push(format!("bridge={br}"));
+                // Open vSwitch VLANs ride on the bridge name.
+                let vlan = i
+                    .extras
+                    .children
+                    .iter()
+                    .map(|(_, e)| e)
+                    .find(|e| e.name == "vlan");
+                let tags: Vec<&str> = vlan
+                    .map(|v| v.elements().filter_map(|t| t.attr("id")).collect())
+                    .unwrap_or_default();
+                let trunk = vlan.and_then(|v| v.attr("trunk")) == Some("yes");
+                match (tags.as_slice(), trunk) {
+                    ([], _) => parts.push(format!("bridge={br}")),
+                    ([one], false) => parts.push(format!("bridge={br}.{one}")),
+                    (many, _) => parts.push(format!("bridge={br}:{}", many.join(":"))),
+                }
             }
         }
         NetType::Network => {
@@ -296,6 +400,7 @@ fn disk_spec(disk: &Disk) -> Result<String, XenError> {
     let target = match disk.kind.as_deref().unwrap_or("file") {
         "file" => src.and_then(|s| s.file.clone()),
         "block" => src.and_then(|s| s.dev.clone()),
+        "network" if src.and_then(|s| s.protocol.as_deref()) == Some("rbd") => src.map(rbd_target),
         other => {
             return Err(XenError::Unsupported(format!(
                 "disk type '{other}' (supported: file, block)"
@@ -329,4 +434,55 @@ fn check_spec(what: &'static str, spec: &str) -> Result<(), XenError> {
         });
     }
     Ok(())
+}
+
+/// `<channel type='pty'|'unix'>` with a xen target → a `channel=` spec.
+fn channel_spec(ch: &Element) -> Option<String> {
+    let target = ch.elements().find(|e| e.name == "target")?;
+    let name = target.attr("name");
+    let mut parts = Vec::new();
+    match ch.attr("type")? {
+        "pty" => parts.push("connection=pty".to_owned()),
+        "unix" => {
+            parts.push("connection=socket".to_owned());
+            let path = ch
+                .elements()
+                .find(|e| e.name == "source")
+                .and_then(|s| s.attr("path"))?;
+            parts.push(format!("path={path}"));
+        }
+        _ => return None,
+    }
+    if let Some(n) = name {
+        parts.push(format!("name={n}"));
+    }
+    Some(parts.join(","))
+}
+
+/// An rbd source as qemu's `rbd:` filename, as libvirt writes it for xl.
+fn rbd_target(s: &crate::domain::DiskSource) -> String {
+    let mut t = format!("rbd:{}", s.name.as_deref().unwrap_or(""));
+    let auth = s.extras.children.iter().any(|(_, e)| e.name == "auth");
+    if !auth {
+        t.push_str(":auth_supported=none");
+    }
+    let hosts: Vec<String> = s
+        .extras
+        .children
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.name == "host")
+        .map(|h| {
+            let name = h.attr("name").unwrap_or("");
+            match h.attr("port") {
+                Some(p) => format!("{name}\\:{p}"),
+                None => name.to_owned(),
+            }
+        })
+        .collect();
+    if !hosts.is_empty() {
+        t.push_str(":mon_host=");
+        t.push_str(&hosts.join("\\;"));
+    }
+    t
 }
