@@ -63,6 +63,8 @@ pub struct Launch {
     fds: Vec<OwnedFd>,
     qmp_path: PathBuf,
     console_paths: Vec<PathBuf>,
+    /// Bound sockets, removed on drop unless `spawn` handed them on.
+    sockets: Vec<PathBuf>,
     /// A warning to show (the KVM fallback), if any.
     pub warning: Option<String>,
     pub accel: Accel,
@@ -166,6 +168,7 @@ impl Launch {
                 fds,
                 qmp_path,
                 console_paths,
+                sockets: created,
                 warning,
                 accel,
                 die_with_parent: false,
@@ -194,9 +197,8 @@ impl Launch {
     /// Starts qemu. Its stdin is /dev/null, stdout/stderr are ours (qemu
     /// only writes diagnostics there). The console and QMP sockets are
     /// already listening, so connecting right away loses no output.
-    pub fn spawn(self) -> Result<VmProcess, VmError> {
-        let mut sockets = vec![self.qmp_path.clone()];
-        sockets.extend(self.console_paths.iter().cloned());
+    pub fn spawn(mut self) -> Result<VmProcess, VmError> {
+        let sockets = std::mem::take(&mut self.sockets);
         let remove = |paths: &[PathBuf]| {
             for p in paths {
                 let _ = std::fs::remove_file(p);
@@ -224,15 +226,24 @@ impl Launch {
         };
         // qemu holds its own copies now.
         drop(keep);
-        drop(self.fds);
+        self.fds.clear();
         Ok(VmProcess {
             child,
-            qmp_path: self.qmp_path,
-            console_paths: self.console_paths,
+            qmp_path: self.qmp_path.clone(),
+            console_paths: std::mem::take(&mut self.console_paths),
             sockets,
             qmp: None,
             exit: None,
         })
+    }
+}
+
+impl Drop for Launch {
+    /// A launch that never started removes the sockets it bound.
+    fn drop(&mut self) {
+        for p in self.sockets.drain(..) {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
