@@ -56,7 +56,12 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
         }
     };
     let hvm = kind == Kind::Hvm;
-    let mut x = String::from("<domain type='xen'>\n");
+    let qemu_args = c.get("device_model_args").map(|v| v.strings());
+    let mut x = String::from(if qemu_args.is_some() {
+        "<domain type='xen' xmlns:xen='http://libvirt.org/schemas/domain/xen/1.0'>\n"
+    } else {
+        "<domain type='xen'>\n"
+    });
     let name = c.str("name").ok_or(XenError::Missing("name"))?;
     let _ = writeln!(x, "  <name>{}</name>", t(name));
     if let Some(u) = c.str("uuid") {
@@ -94,15 +99,7 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
     }
     os(c, kind, &mut x)?;
     features(c, hvm, &mut x)?;
-    if hvm {
-        match flag(c, "nestedhvm")? {
-            Some(true) => x.push_str("  <cpu mode='host-passthrough'/>\n"),
-            Some(false) => x.push_str(
-                "  <cpu mode='host-passthrough'>\n    <feature policy='disable' name='vmx'/>\n  </cpu>\n",
-            ),
-            None => {}
-        }
-    }
+    cpu(c, hvm, &mut x)?;
     clock(c, hvm, &mut x)?;
     // libvirt's Xen defaults: a crashed guest restarts.
     for (key, default) in [
@@ -135,6 +132,11 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
     if ide {
         x.push_str("    <controller type='ide' index='0'/>\n");
     }
+    if let Some(ctrls) = c.get("usbctrl") {
+        for (i, spec) in ctrls.strings().into_iter().enumerate() {
+            usbctrl(spec, i, &mut x)?;
+        }
+    }
     if let Some(vifs) = c.get("vif") {
         for spec in vifs.strings() {
             vif(spec, hvm, &mut x)?;
@@ -146,13 +148,32 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
             channel(spec, &mut x)?;
         }
     }
+    if hvm && flag(c, "usb")? == Some(true) {
+        for dev in c.get("usbdevice").map(|v| v.strings()).unwrap_or_default() {
+            let _ = writeln!(x, "    <input type='{}' bus='usb'/>", a(dev));
+        }
+    }
     let bus = if hvm { "ps2" } else { "xen" };
     let _ = writeln!(x, "    <input type='mouse' bus='{bus}'/>");
     let _ = writeln!(x, "    <input type='keyboard' bus='{bus}'/>");
     if hvm {
         graphics(c, &mut x)?;
     }
-    x.push_str("    <memballoon model='xen'/>\n  </devices>\n</domain>\n");
+    for spec in c.get("pci").map(|v| v.strings()).unwrap_or_default() {
+        pci(spec, &mut x)?;
+    }
+    for spec in c.get("usbdev").map(|v| v.strings()).unwrap_or_default() {
+        usbdev(spec, &mut x)?;
+    }
+    x.push_str("    <memballoon model='xen'/>\n  </devices>\n");
+    if let Some(args) = qemu_args {
+        x.push_str("  <xen:commandline>\n");
+        for arg in args {
+            let _ = writeln!(x, "    <xen:arg value='{}'/>", a(arg));
+        }
+        x.push_str("  </xen:commandline>\n");
+    }
+    x.push_str("</domain>\n");
     Ok(x)
 }
 
@@ -701,4 +722,205 @@ fn spice(c: &Config, x: &mut String) -> Result<(), XenError> {
     x.push_str("    </graphics>\n");
     x.push_str("    <video>\n      <model type='cirrus' vram='8192' heads='1' primary='yes'/>\n    </video>\n");
     Ok(())
+}
+
+/// Xen's CPUID flag names that libvirt spells differently.
+pub(super) const CPUID_NAMES: &[(&str, &str)] = &[
+    ("sse3", "pni"),
+    ("page1gb", "pdpe1gb"),
+    ("lahfsahf", "lahf_lm"),
+    ("cmplegacy", "cmp_legacy"),
+    ("altmovcr8", "cr8legacy"),
+    ("nodeid", "nodeid_msr"),
+];
+
+/// `nestedhvm` and `cpuid = "host,FLAG=0|1|x,…"` → `<cpu mode='host-passthrough'>`.
+fn cpu(c: &Config, hvm: bool, x: &mut String) -> Result<(), XenError> {
+    let nested = if hvm { flag(c, "nestedhvm")? } else { None };
+    let mut features = String::new();
+    if let Some(spec) = c.str("cpuid") {
+        let mut items = spec.split(',');
+        if items.next() != Some("host") {
+            return Err(XenError::BadValue {
+                key: "cpuid".into(),
+                value: spec.into(),
+            });
+        }
+        for item in items {
+            let (flag_name, v) = item.split_once('=').ok_or_else(|| XenError::BadValue {
+                key: "cpuid".into(),
+                value: spec.into(),
+            })?;
+            let policy = match v {
+                "0" => "disable",
+                "1" => "force",
+                "x" => "optional",
+                _ => {
+                    return Err(XenError::BadValue {
+                        key: "cpuid".into(),
+                        value: spec.into(),
+                    });
+                }
+            };
+            let name = CPUID_NAMES
+                .iter()
+                .find(|(xen, _)| *xen == flag_name)
+                .map_or(flag_name, |(_, lv)| lv);
+            let _ = writeln!(
+                features,
+                "    <feature policy='{policy}' name='{}'/>",
+                a(name)
+            );
+        }
+    }
+    if nested == Some(false) {
+        features.push_str("    <feature policy='disable' name='vmx'/>\n");
+    }
+    let numa = match c.get("vnuma") {
+        Some(v) => vnuma(v)?,
+        None => String::new(),
+    };
+    let passthrough = nested.is_some() || !features.is_empty();
+    if !passthrough && numa.is_empty() {
+        return Ok(());
+    }
+    let open = if passthrough {
+        "  <cpu mode='host-passthrough'"
+    } else {
+        "  <cpu"
+    };
+    if features.is_empty() && numa.is_empty() {
+        let _ = writeln!(x, "{open}/>");
+    } else {
+        let _ = write!(x, "{open}>\n{features}{numa}  </cpu>\n");
+    }
+    Ok(())
+}
+
+/// `usbctrl = [ "type=qusb,version=2,ports=6" ]`.
+fn usbctrl(spec: &str, index: usize, x: &mut String) -> Result<(), XenError> {
+    let (mut kind, mut version, mut ports) = (None, None, None);
+    for item in spec.split(',') {
+        match item.trim().split_once('=') {
+            Some(("type", v)) => kind = Some(v),
+            Some(("version", v)) => version = Some(v),
+            Some(("ports", v)) => ports = Some(v),
+            _ => {}
+        }
+    }
+    let model = match (kind.unwrap_or("auto"), version.unwrap_or("2")) {
+        ("qusb", v) => format!("qusb{v}"),
+        ("pv", _) => "xen".to_owned(),
+        (other, _) => other.to_owned(),
+    };
+    let mut tag = format!(
+        "    <controller type='usb' index='{index}' model='{}'",
+        a(&model)
+    );
+    if let Some(p) = ports {
+        let _ = write!(tag, " ports='{}'", a(p));
+    }
+    let _ = writeln!(x, "{tag}/>");
+    Ok(())
+}
+
+/// `usbdev = [ "hostbus=1,hostaddr=3" ]`.
+fn usbdev(spec: &str, x: &mut String) -> Result<(), XenError> {
+    let (mut bus, mut addr) = (None, None);
+    for item in spec.split(',') {
+        match item.trim().split_once('=') {
+            Some(("hostbus", v)) => bus = Some(v),
+            Some(("hostaddr", v)) => addr = Some(v),
+            _ => {}
+        }
+    }
+    let (Some(bus), Some(addr)) = (bus, addr) else {
+        return Err(XenError::BadSpec {
+            what: "usbdev",
+            message: "needs hostbus= and hostaddr=".into(),
+        });
+    };
+    let _ = write!(
+        x,
+        "    <hostdev mode='subsystem' type='usb' managed='no'>\n      <source>\n        <address bus='{}' device='{}'/>\n      </source>\n    </hostdev>\n",
+        a(bus),
+        a(addr)
+    );
+    Ok(())
+}
+
+/// `pci = [ "DDDD:BB:SS.F[,permissive=1]" ]`.
+fn pci(spec: &str, x: &mut String) -> Result<(), XenError> {
+    let bad = || XenError::BadSpec {
+        what: "pci",
+        message: format!("'{spec}' is not DDDD:BB:SS.F[,permissive=1]"),
+    };
+    let mut items = spec.split(',');
+    let bdf = items.next().ok_or_else(bad)?;
+    let permissive = items.any(|i| i.trim() == "permissive=1");
+    let (dbs, function) = bdf.split_once('.').ok_or_else(bad)?;
+    let parts: Vec<&str> = dbs.split(':').collect();
+    let (domain, bus, slot) = match parts.as_slice() {
+        [d, b, s] => (*d, *b, *s),
+        [b, s] => ("0000", *b, *s),
+        _ => return Err(bad()),
+    };
+    let hex = |v: &str| u32::from_str_radix(v, 16).map_err(|_| bad());
+    let (domain, bus, slot, function) = (hex(domain)?, hex(bus)?, hex(slot)?, hex(function)?);
+    let source = if permissive {
+        "      <source writeFiltering='no'>\n"
+    } else {
+        "      <source>\n"
+    };
+    let _ = write!(
+        x,
+        "    <hostdev mode='subsystem' type='pci' managed='no'>\n{source}        <address domain='0x{domain:04x}' bus='0x{bus:02x}' slot='0x{slot:02x}' function='0x{function:x}'/>\n      </source>\n    </hostdev>\n"
+    );
+    Ok(())
+}
+
+/// `vnuma = [ [ "pnode=P", "size=MiB", "vcpus=LIST", "vdistances=D,…" ], … ]`
+/// → `<numa>` cells (ids in list order) with every distance spelt out.
+fn vnuma(v: &super::cfg::Value) -> Result<String, XenError> {
+    let bad = |m: &str| XenError::BadSpec {
+        what: "vnuma",
+        message: m.to_owned(),
+    };
+    let super::cfg::Value::List(nodes) = v else {
+        return Err(bad("expected a list of node lists"));
+    };
+    let mut out = String::from("    <numa>\n");
+    for (id, node) in nodes.iter().enumerate() {
+        let (mut size, mut vcpus, mut dists) = (None, None, None);
+        for item in node.strings() {
+            match item.split_once('=') {
+                Some(("size", v)) => size = Some(v.parse::<u64>().map_err(|_| bad("size"))?),
+                Some(("vcpus", v)) => vcpus = Some(v),
+                Some(("vdistances", v)) => dists = Some(v),
+                Some(("pnode", _)) => {}
+                _ => return Err(bad(&format!("unknown setting '{item}'"))),
+            }
+        }
+        let size = size.ok_or_else(|| bad("a node needs size="))?;
+        let vcpus = vcpus.ok_or_else(|| bad("a node needs vcpus="))?;
+        let _ = write!(
+            out,
+            "      <cell id='{id}' cpus='{}' memory='{}' unit='KiB'",
+            a(vcpus),
+            size * 1024
+        );
+        match dists {
+            Some(d) => {
+                out.push_str(">\n        <distances>\n");
+                for (sib, val) in d.split(',').enumerate() {
+                    let val: u32 = val.trim().parse().map_err(|_| bad("vdistances"))?;
+                    let _ = writeln!(out, "          <sibling id='{sib}' value='{val}'/>");
+                }
+                out.push_str("        </distances>\n      </cell>\n");
+            }
+            None => out.push_str("/>\n"),
+        }
+    }
+    out.push_str("    </numa>\n");
+    Ok(out)
 }

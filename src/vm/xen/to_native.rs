@@ -5,7 +5,7 @@
 use super::XenError;
 use super::cfg::{Config, Value};
 use crate::domain::{
-    Device, Disk, Domain, DomainType, Interface, LifecycleAction, NetType, OsType,
+    Device, Disk, Domain, DomainType, HostdevSource, Interface, LifecycleAction, NetType, OsType,
 };
 use crate::vm::datauri::is_data_uri;
 use crate::xml::Element;
@@ -100,6 +100,14 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
         && let Some(mode) = t.attr("mode")
     {
         c.set_str("tsc_mode", mode);
+    }
+    if let Some(numa) =
+        domain_child(d, "cpu").and_then(|cpu| cpu.elements().find(|e| e.name == "numa"))
+    {
+        c.set("vnuma", vnuma_value(numa)?);
+    }
+    if let Some(cpuid) = domain_child(d, "cpu").and_then(cpuid_spec) {
+        c.set_str("cpuid", cpuid);
     }
     if let Some(xen) = feature(d, "xen") {
         for f in xen.elements() {
@@ -239,6 +247,65 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
         if let Some(n) = bus.attr("maxEventChannels") {
             c.set("max_event_channels", Value::Num(n.to_owned()));
         }
+    }
+    let usbctrls: Vec<String> = others(d, "controller")
+        .filter(|e| e.attr("type") == Some("usb"))
+        .filter_map(usbctrl_spec)
+        .collect();
+    if !usbctrls.is_empty() {
+        c.set_list("usbctrl", usbctrls);
+    }
+    if hvm {
+        let usb_inputs: Vec<String> = others(d, "input")
+            .filter(|e| e.attr("bus") == Some("usb"))
+            .filter_map(|e| e.attr("type").map(str::to_owned))
+            .collect();
+        if !usb_inputs.is_empty() {
+            c.set_num("usb", 1);
+            c.set_list("usbdevice", usb_inputs);
+        }
+    }
+    let mut pci = Vec::new();
+    let mut usbdev = Vec::new();
+    for h in d.devices.hostdevs() {
+        match (h.kind.as_str(), &h.source) {
+            ("usb", HostdevSource::Usb(u)) => {
+                if let (Some(bus), Some(dev)) = (&u.bus, &u.device) {
+                    usbdev.push(format!("hostbus={bus},hostaddr={dev}"));
+                }
+            }
+            ("pci", HostdevSource::Other(src)) => {
+                if let Some(spec) = pci_spec(src) {
+                    pci.push(spec);
+                }
+            }
+            _ => {
+                return Err(XenError::Unsupported(format!(
+                    "hostdev type '{}' (supported for Xen: pci, usb)",
+                    h.kind
+                )));
+            }
+        }
+    }
+    if !pci.is_empty() {
+        c.set_list("pci", pci);
+    }
+    if !usbdev.is_empty() {
+        c.set_list("usbdev", usbdev);
+    }
+    if let Some(cmd) = d
+        .extras
+        .children
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| e.local_name() == "commandline" && e.prefix().is_some())
+    {
+        let args: Vec<String> = cmd
+            .elements()
+            .filter(|e| e.local_name() == "arg")
+            .filter_map(|e| e.attr("value").map(str::to_owned))
+            .collect();
+        c.set_list("device_model_args", args);
     }
     let channels: Vec<String> = others(d, "channel").filter_map(channel_spec).collect();
     if !channels.is_empty() {
@@ -485,4 +552,128 @@ fn rbd_target(s: &crate::domain::DiskSource) -> String {
         t.push_str(&hosts.join("\\;"));
     }
     t
+}
+
+/// `<cpu mode='host-passthrough'>` features → `host,FLAG=0|1|x,…` (the
+/// vmx/svm switch is `nestedhvm`, not CPUID).
+fn cpuid_spec(cpu: &Element) -> Option<String> {
+    let mut parts = vec!["host".to_owned()];
+    for f in cpu.elements().filter(|e| e.name == "feature") {
+        let name = f.attr("name")?;
+        if matches!(name, "vmx" | "svm") {
+            continue;
+        }
+        let v = match f.attr("policy")? {
+            "disable" | "forbid" => "0",
+            "force" | "require" => "1",
+            "optional" => "x",
+            _ => continue,
+        };
+        let xen = super::from_native::CPUID_NAMES
+            .iter()
+            .find(|(_, lv)| *lv == name)
+            .map_or(name, |(x, _)| x);
+        parts.push(format!("{xen}={v}"));
+    }
+    (parts.len() > 1).then(|| parts.join(","))
+}
+
+/// `<controller type='usb' model='qusbN' ports=P>` → `type=qusb,version=N,ports=P`.
+fn usbctrl_spec(e: &Element) -> Option<String> {
+    let model = e.attr("model")?;
+    let mut parts = match model.strip_prefix("qusb") {
+        Some(v) => vec!["type=qusb".to_owned(), format!("version={v}")],
+        None if model == "xen" => vec!["type=pv".to_owned()],
+        None => return None,
+    };
+    if let Some(p) = e.attr("ports") {
+        parts.push(format!("ports={p}"));
+    }
+    Some(parts.join(","))
+}
+
+/// A PCI hostdev `<source>` → `DDDD:BB:SS.F[,permissive=1]`.
+fn pci_spec(src: &Element) -> Option<String> {
+    let addr = src.elements().find(|e| e.name == "address")?;
+    let hex = |k: &str| -> Option<u32> {
+        let v = addr.attr(k)?;
+        u32::from_str_radix(v.trim_start_matches("0x"), 16).ok()
+    };
+    let mut spec = format!(
+        "{:04x}:{:02x}:{:02x}.{:x}",
+        hex("domain").unwrap_or(0),
+        hex("bus")?,
+        hex("slot")?,
+        hex("function")?
+    );
+    if src.attr("writeFiltering") == Some("no") {
+        spec.push_str(",permissive=1");
+    }
+    Some(spec)
+}
+
+/// `<numa>` cells → `vnuma`, each distance filled in as libvirt does: the
+/// cell's own sibling entry, else the other cell's entry for it (distances
+/// are symmetric), else 10 to itself and 20 to others.
+fn vnuma_value(numa: &Element) -> Result<Value, XenError> {
+    let cells: Vec<&Element> = numa.elements().filter(|e| e.name == "cell").collect();
+    let given = |from: &Element, to: usize| -> Option<String> {
+        from.elements()
+            .filter(|e| e.name == "distances")
+            .flat_map(|e| e.elements())
+            .find(|s| s.attr("id").and_then(|i| i.parse::<usize>().ok()) == Some(to))
+            .and_then(|s| s.attr("value").map(str::to_owned))
+    };
+    let mut nodes = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let cpus = cell
+            .attr("cpus")
+            .ok_or_else(|| XenError::Unsupported("a NUMA cell needs cpus='…'".into()))?;
+        let kib: u64 = cell
+            .attr("memory")
+            .and_then(|m| m.parse().ok())
+            .ok_or_else(|| XenError::Unsupported("a NUMA cell needs memory='…' (KiB)".into()))?;
+        let dists: Vec<String> = (0..cells.len())
+            .map(|j| {
+                given(cell, j)
+                    .or_else(|| given(cells[j], i))
+                    .unwrap_or_else(|| if i == j { "10" } else { "20" }.to_owned())
+            })
+            .collect();
+        nodes.push(Value::List(vec![
+            Value::Str(format!("pnode={i}")),
+            Value::Str(format!("size={}", kib / 1024)),
+            Value::Str(format!("vcpus={}", format_cpus(cpus))),
+            Value::Str(format!("vdistances={}", dists.join(","))),
+        ]));
+    }
+    Ok(Value::List(nodes))
+}
+
+/// A CPU list in libvirt's canonical form: sorted, runs as `a-b`.
+fn format_cpus(list: &str) -> String {
+    let mut cpus: Vec<u32> = Vec::new();
+    for part in list.split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
+            cpus.extend(a..=b.min(a.saturating_add(8192)));
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let start = cpus[i];
+        while i + 1 < cpus.len() && cpus[i + 1] == cpus[i] + 1 {
+            i += 1;
+        }
+        out.push(if cpus[i] == start {
+            start.to_string()
+        } else {
+            format!("{start}-{}", cpus[i])
+        });
+        i += 1;
+    }
+    out.join(",")
 }
