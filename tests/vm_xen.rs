@@ -67,6 +67,19 @@ fn strings_are_escaped_and_control_characters_refused() {
     let mut evil = d.clone();
     evil.name = "a\u{1b}b".into();
     assert!(xen::to_native(&evil).unwrap().format().is_err());
+
+    // A comma would split a vif spec; in a disk target it is fine (last).
+    let mut evil = d.clone();
+    if let Some(domrun::domain::Device::Interface(i)) = evil
+        .devices
+        .list
+        .iter_mut()
+        .find(|dev| matches!(dev, domrun::domain::Device::Interface(_)))
+    {
+        i.script = Some("vif-bridge,mac=00:00:00:00:00:00".into());
+    }
+    let e = xen::to_native(&evil).unwrap_err().to_string();
+    assert!(e.contains("would split"), "{e}");
 }
 
 #[test]

@@ -139,7 +139,7 @@ pub fn to_xml(c: &Config) -> Result<String, XenError> {
     }
     if let Some(vifs) = c.get("vif") {
         for spec in vifs.strings() {
-            vif(spec, hvm, &mut x)?;
+            vif(spec, &mut x)?;
         }
     }
     chardevs(c, hvm, &mut x);
@@ -434,7 +434,7 @@ fn disk(spec: &str, x: &mut String) -> Result<bool, XenError> {
 }
 
 /// One `vif=` spec.
-fn vif(spec: &str, hvm: bool, x: &mut String) -> Result<(), XenError> {
+fn vif(spec: &str, x: &mut String) -> Result<(), XenError> {
     let mut mac = None;
     let mut bridge = None;
     let mut ips = Vec::new();
@@ -516,7 +516,6 @@ fn vif(spec: &str, hvm: bool, x: &mut String) -> Result<(), XenError> {
     if let Some(m) = &model {
         let _ = writeln!(x, "      <model type='{}'/>", a(m));
     }
-    let _ = hvm;
     x.push_str("    </interface>\n");
     Ok(())
 }

@@ -4,9 +4,7 @@
 
 use super::XenError;
 use super::cfg::{Config, Value};
-use crate::domain::{
-    Device, Disk, Domain, DomainType, HostdevSource, Interface, LifecycleAction, NetType, OsType,
-};
+use crate::domain::{Device, Disk, Domain, DomainType, HostdevSource, Interface, NetType, OsType};
 use crate::vm::datauri::is_data_uri;
 use crate::xml::Element;
 
@@ -144,7 +142,7 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
         ("on_crash", d.on_crash),
     ] {
         if let Some(a) = action {
-            c.set_str(key, lifecycle(a));
+            c.set_str(key, a.as_str());
         }
     }
     if d.os.kind == OsType::XenPvh {
@@ -169,7 +167,7 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     let vifs = d
         .devices
         .interfaces()
-        .map(|i| vif_spec(i, hvm))
+        .map(vif_spec)
         .collect::<Result<Vec<_>, _>>()?;
     if !vifs.is_empty() {
         c.set_list("vif", vifs);
@@ -314,10 +312,6 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     Ok(c)
 }
 
-fn lifecycle(a: LifecycleAction) -> &'static str {
-    a.as_str()
-}
-
 fn graphics(d: &Domain, c: &mut Config) {
     if let Some(g) = others(d, "graphics").find(|g| g.attr("type") == Some("spice")) {
         c.set_num("sdl", 0);
@@ -381,7 +375,7 @@ fn graphics(d: &Domain, c: &mut Config) {
 }
 
 /// `mac=…,bridge=…,ip=…,script=…,model=…|type=vif,vifname=…,rate=…`.
-fn vif_spec(i: &Interface, hvm: bool) -> Result<String, XenError> {
+fn vif_spec(i: &Interface) -> Result<String, XenError> {
     let mut parts = Vec::new();
     if let Some(mac) = &i.mac {
         parts.push(format!("mac={mac}"));
@@ -430,7 +424,6 @@ fn vif_spec(i: &Interface, hvm: bool) -> Result<String, XenError> {
     match i.model.as_deref() {
         Some("netfront") => parts.push("type=vif".into()),
         Some(m) => parts.push(format!("model={m}")),
-        None if hvm => {}
         None => {}
     }
     if let Some(t) = &i.target_dev {
@@ -443,6 +436,15 @@ fn vif_spec(i: &Interface, hvm: bool) -> Result<String, XenError> {
         .and_then(|r| r.average)
     {
         parts.push(format!("rate={avg}KB/s"));
+    }
+    if let Some(p) = parts
+        .iter()
+        .find(|p| p.contains(',') && !p.starts_with("ip="))
+    {
+        return Err(XenError::BadSpec {
+            what: "vif",
+            message: format!("a ',' in '{p}' would split the spec"),
+        });
     }
     let spec = parts.join(",");
     check_spec("vif", &spec)?;
@@ -483,6 +485,13 @@ fn disk_spec(disk: &Disk) -> Result<String, XenError> {
     if disk.device.as_deref() == Some("cdrom") {
         parts.push("devtype=cdrom".into());
     }
+    if let Some(p) = parts.iter().find(|p| p.contains(',')) {
+        return Err(XenError::BadSpec {
+            what: "disk",
+            message: format!("a ',' in '{p}' would split the spec"),
+        });
+    }
+    // `target=` takes the rest of the spec, commas included: it goes last.
     if let Some(t) = target {
         parts.push(format!("target={t}"));
     }
@@ -491,8 +500,7 @@ fn disk_spec(disk: &Disk) -> Result<String, XenError> {
     Ok(spec)
 }
 
-/// xl splits specs at commas (and `target=` must come last for that
-/// reason); a comma or control character in a field would change the spec.
+/// A control character in a spec would end the config line or hide text.
 fn check_spec(what: &'static str, spec: &str) -> Result<(), XenError> {
     if let Some(c) = spec.chars().find(|c| c.is_control()) {
         return Err(XenError::ControlChar {
