@@ -305,3 +305,66 @@ fn base64(data: &[u8]) -> String {
     }
     s
 }
+
+/// The API a monitor drives: spawn, QMP status, reset, power button, and
+/// nothing left once qemu is reaped.
+#[test]
+fn vm_process_status_reset_and_powerdown() {
+    use domrun::vm::qemu::{Launch, Stopped};
+    let Some(a) = assets() else { return };
+    let b = Boot::new("vmboot-api");
+    let xml = b.write_domain(
+        &format!(
+            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 quiet vmtest.wait</cmdline>",
+            a.join("vmlinux").display(),
+            a.join("initrd.cpio.gz").display()
+        ),
+        "",
+    );
+    let mut d = domrun::domain::Domain::parse(&std::fs::read(&xml).unwrap()).unwrap();
+    d.apply_defaults().unwrap();
+    let opts = domrun::vm::VmOptions {
+        accel: domrun::vm::AccelChoice::Tcg,
+        ..domrun::vm::VmOptions::default()
+    };
+    let run = b.runtime();
+    let mut vm = Launch::prepare(&d, &opts, &run)
+        .unwrap()
+        .die_with_parent(true)
+        .spawn()
+        .unwrap();
+    assert!(vm.pid() > 0);
+    assert!(vm.qmp_socket().starts_with(&run));
+    let mut console = vm.connect_console().unwrap().unwrap();
+    console
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let wait_for =
+        |console: &mut std::os::unix::net::UnixStream, marker: &str, seen: &mut String| {
+            let start = Instant::now();
+            let mut buf = [0u8; 4096];
+            while !seen.contains(marker) {
+                assert!(start.elapsed() < BOOT_TIMEOUT, "no {marker}:\n{seen}");
+                if let Ok(n) = console.read(&mut buf) {
+                    seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        };
+    let mut seen = String::new();
+    wait_for(&mut console, "VMTEST-WAITING", &mut seen);
+    let status = vm.status().unwrap();
+    assert!(status.running && status.status == "running", "{status:?}");
+    // A reset reboots the guest: the marker comes again.
+    seen.clear();
+    vm.reset().unwrap();
+    wait_for(&mut console, "VMTEST-WAITING", &mut seen);
+    assert!(seen.contains("VMTEST-MARKER"), "{seen}");
+    assert_eq!(
+        vm.powerdown(Duration::from_secs(30)).unwrap(),
+        Stopped::Clean
+    );
+    assert!(vm.try_wait().unwrap().is_some());
+    drop(console);
+    drop(vm);
+    b.assert_clean();
+}

@@ -213,3 +213,25 @@ fn unsupported_elements_are_refused_with_their_path() {
         assert!(e.contains(want), "{dev}: {e}");
     }
 }
+
+#[test]
+fn kvm_falls_back_to_tcg_with_a_warning_when_the_probe_fails() {
+    let d = load(&golden_dir().join("qemu-kernel-boot.xml"));
+    for dev in ["/nonexistent/kvm", "/dev/null"] {
+        let opts = VmOptions {
+            kvm_device: dev.into(),
+            ..VmOptions::default()
+        };
+        let (accel, warning) = qemu::choose_accel(&d, &opts);
+        assert_eq!(accel, qemu::Accel::Tcg, "{dev}");
+        let w = warning.unwrap();
+        assert!(w.contains("KVM is not usable") && w.contains("TCG"), "{w}");
+    }
+    // type='qemu' never probes and never warns.
+    let q = load(&golden_dir().join("qemu-minimal.xml"));
+    let opts = VmOptions {
+        kvm_device: "/nonexistent/kvm".into(),
+        ..VmOptions::default()
+    };
+    assert_eq!(qemu::choose_accel(&q, &opts), (qemu::Accel::Tcg, None));
+}
