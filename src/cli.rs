@@ -1,7 +1,7 @@
 //! The command line: argument structs only; each verb is a short call into
 //! the library.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// domrun: containers (and VMs) from libvirt domain XML, no daemon.
@@ -120,4 +120,30 @@ pub enum Command {
         #[arg(long)]
         disable: bool,
     },
+    /// Convert a domain XML file to a native hypervisor config, printed on
+    /// stdout (`xen-xl`: an xl.cfg; `data:` kernels are refused here, they
+    /// are written out only when the domain starts).
+    #[command(name = "domxml-to-native")]
+    DomxmlToNative {
+        /// The native format.
+        format: NativeFormat,
+        /// A domain XML file.
+        file: PathBuf,
+    },
+    /// Convert a native hypervisor config to domain XML, printed on stdout.
+    #[command(name = "domxml-from-native")]
+    DomxmlFromNative {
+        /// The native format.
+        format: NativeFormat,
+        /// A native config file.
+        file: PathBuf,
+    },
+}
+
+/// Native config formats `domxml-to-native`/`domxml-from-native` speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NativeFormat {
+    /// Xen's `xl` config (xl.cfg).
+    #[value(name = "xen-xl")]
+    XenXl,
 }

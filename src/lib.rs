@@ -14,4 +14,5 @@ pub mod state;
 pub mod storage;
 // Every `unsafe` block of the crate, one wrapper per syscall; internal.
 mod sys;
+pub mod vm;
 pub mod xml;

@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, NativeFormat};
 use domrun::domain::Domain;
 use domrun::launch::{self, ExitStatusCode};
 use domrun::lifecycle::{self, Defined, LifecycleError, ListFilter};
@@ -101,6 +101,8 @@ fn main() -> ExitCode {
             report(lifecycle::destroy(&root, &name).map(|()| println!("Domain '{name}' destroyed")))
         }
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
+        Command::DomxmlToNative { format, file } => to_native(format, &file),
+        Command::DomxmlFromNative { format, file } => from_native(format, &file),
         Command::Dominfo { name } => {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
         }
@@ -169,6 +171,15 @@ fn run(file: &std::path::Path) -> ExitCode {
             return setup_failed;
         }
     };
+    if !domain.kind.is_container() {
+        return match domrun::vm::run_foreground(&domain) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("domrun: {}: {e}", domain.name);
+                setup_failed
+            }
+        };
+    }
     let plan = match plan_from_domain(&domain) {
         Ok(p) => p,
         Err(e) => {
@@ -213,6 +224,51 @@ fn format(file: &std::path::Path, inactive: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `domrun domxml-to-native xen-xl FILE`.
+fn to_native(format: NativeFormat, file: &std::path::Path) -> ExitCode {
+    let NativeFormat::XenXl = format;
+    let domain = match Domain::load(file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cfg = domrun::vm::xen::to_native(&domain).and_then(|c| Ok(c.format()?));
+    match cfg {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("domrun: {}: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `domrun domxml-from-native xen-xl CFG`.
+fn from_native(format: NativeFormat, file: &std::path::Path) -> ExitCode {
+    let NativeFormat::XenXl = format;
+    let converted = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read: {e}"))
+        .and_then(|text| {
+            domrun::vm::xen::Config::parse(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|c| domrun::vm::xen::from_native(&c).map_err(|e| e.to_string()))
+        });
+    match converted {
+        Ok(d) => {
+            print!("{}", d.format_inactive());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("domrun: {}: {e}", file.display());
             ExitCode::FAILURE
         }
     }

@@ -13,10 +13,13 @@ mod clone;
 mod command;
 mod exec;
 mod fs;
+mod kvm;
 mod loopdev;
+mod memfd;
 mod mount;
 mod process;
 mod signal;
+mod spawn;
 mod tty;
 
 pub use capability::{CapabilityMasks, drop_from_bounding_set, raise_ambient, set_capabilities};
@@ -24,11 +27,14 @@ pub use clone::{Cloned, clone_process};
 pub use command::kill_child_with_parent;
 pub use exec::{ExecArgs, exec};
 pub use fs::{FdPath, TargetKind, make_path_in_root, open_dir, open_in_root, open_path_in_root};
+pub use kvm::probe_kvm;
 pub use loopdev::{LoopDevice, attach_loop};
+pub use memfd::sealed_memfd;
 pub use mount::{close_fds_on_exec, set_mount_readonly};
 pub use process::{
     exit_immediately, set_gid_this_thread, set_groups_this_thread, set_uid_this_thread, stdin_fd,
     stdout_fd,
 };
 pub use signal::kill_raw;
+pub use spawn::spawn_keeping_fds;
 pub use tty::{get_window_size, set_controlling_terminal, set_window_size};
