@@ -8,4 +8,5 @@ pub mod domain;
 pub mod launch;
 pub mod plan;
 pub mod sys;
+pub mod template;
 pub mod xml;
