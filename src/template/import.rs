@@ -186,21 +186,40 @@ fn unpack_entry<R: Read>(
     mut entry: tar::Entry<'_, R>,
     w: &mut TreeWriter,
 ) -> std::result::Result<(), EntryError> {
-    let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let kind = entry.header().entry_type();
+    if kind.is_pax_global_extensions() {
+        return Ok(());
+    }
+    let path_bytes = entry.path_bytes().into_owned();
+    let link = entry.link_name_bytes().map(|l| l.into_owned());
+    // PAX records override the header (large ids, precise times), carry
+    // xattrs as SCHILY.xattr.NAME (the form GNU tar and bsdtar write), and
+    // GNU tar's sparse-file records.
+    let mut pax: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    if let Some(exts) = entry.pax_extensions().map_err(EntryError::Read)? {
+        for ext in exts {
+            let ext = ext.map_err(EntryError::Read)?;
+            pax.push((ext.key_bytes().to_vec(), ext.value_bytes().to_vec()));
+        }
+    }
+    let pax_get = |key: &[u8]| {
+        pax.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let sparse_name = pax_get(b"GNU.sparse.name");
+    let raw_name = sparse_name.clone().unwrap_or(path_bytes);
+    let name = String::from_utf8_lossy(&raw_name).into_owned();
     let bad_header = |field: &'static str, reason: String| TemplateError::BadHeader {
         entry: name.clone(),
         field,
         reason,
     };
-    let kind = entry.header().entry_type();
-    if kind.is_pax_global_extensions() {
-        return Ok(());
-    }
-    let rel =
-        clean_entry_path(&entry.path_bytes()).map_err(|reason| TemplateError::UnsafeEntry {
-            entry: name.clone(),
-            reason,
-        })?;
+    let rel = clean_entry_path(&raw_name).map_err(|reason| TemplateError::UnsafeEntry {
+        entry: name.clone(),
+        reason,
+    })?;
 
     let h = entry.header();
     let mut attrs = Attrs {
@@ -214,29 +233,29 @@ fn unpack_entry<R: Read>(
         xattrs: Vec::new(),
     };
     let devices = (h.device_major(), h.device_minor());
-    let link = entry.link_name_bytes().map(|l| l.into_owned());
-    // PAX records override the header (large ids, precise times) and carry
-    // xattrs as SCHILY.xattr.NAME, the form GNU tar and bsdtar write.
-    if let Some(exts) = entry.pax_extensions().map_err(EntryError::Read)? {
-        for ext in exts {
-            let ext = ext.map_err(EntryError::Read)?;
-            let key = ext.key_bytes();
-            let value = ext.value_bytes();
-            let text = || String::from_utf8_lossy(value).into_owned();
-            match key {
-                b"uid" => attrs.uid = text().parse().map_err(|_| bad_header("pax uid", text()))?,
-                b"gid" => attrs.gid = text().parse().map_err(|_| bad_header("pax gid", text()))?,
-                b"mtime" => {
-                    attrs.mtime =
-                        parse_pax_time(&text()).ok_or_else(|| bad_header("pax mtime", text()))?
-                }
-                _ => {
-                    if let Some(x) = key.strip_prefix(b"SCHILY.xattr.") {
-                        attrs.xattrs.push((
-                            OsString::from(std::ffi::OsStr::from_bytes(x)),
-                            value.to_vec(),
-                        ));
-                    }
+    let mut sparse_version = None;
+    for (key, value) in &pax {
+        let text = || String::from_utf8_lossy(value).into_owned();
+        match key.as_slice() {
+            b"uid" => attrs.uid = text().parse().map_err(|_| bad_header("pax uid", text()))?,
+            b"gid" => attrs.gid = text().parse().map_err(|_| bad_header("pax gid", text()))?,
+            b"mtime" => {
+                attrs.mtime =
+                    parse_pax_time(&text()).ok_or_else(|| bad_header("pax mtime", text()))?;
+            }
+            b"GNU.sparse.major" => sparse_version = Some(text()),
+            b"GNU.sparse.size"
+            | b"GNU.sparse.map"
+            | b"GNU.sparse.offset"
+            | b"GNU.sparse.numblocks" => {
+                sparse_version = Some("0".into());
+            }
+            _ => {
+                if let Some(x) = key.strip_prefix(b"SCHILY.xattr.") {
+                    attrs.xattrs.push((
+                        OsString::from(std::ffi::OsStr::from_bytes(x)),
+                        value.clone(),
+                    ));
                 }
             }
         }
@@ -253,6 +272,26 @@ fn unpack_entry<R: Read>(
     };
     use tar::EntryType as T;
     let node = match kind {
+        T::Regular | T::Continuous if sparse_version.is_some() => {
+            // GNU tar's PAX sparse format 1.0: the data starts with the map
+            // of data blocks; the real size is a PAX record.
+            let minor = pax_get(b"GNU.sparse.minor");
+            if sparse_version.as_deref() != Some("1") || minor.as_deref() != Some(b"0") {
+                return Err(TemplateError::UnsupportedEntry {
+                    entry: name.clone(),
+                    kind: "GNU sparse 0.x (re-create the archive without --sparse, or with --sparse-version=1.0)".into(),
+                }
+                .into());
+            }
+            let realsize = pax_get(b"GNU.sparse.realsize")
+                .and_then(|v| String::from_utf8_lossy(&v).parse::<u64>().ok())
+                .ok_or_else(|| bad_header("GNU.sparse.realsize", "missing or malformed".into()))?;
+            let map = read_sparse_map(&mut entry)
+                .map_err(|reason| bad_header("GNU sparse map", reason))?;
+            let mut expanded = SparseReader::new(&mut entry, map, realsize);
+            w.add(&name, &rel, Node::File(&mut expanded), &attrs)?;
+            return Ok(());
+        }
         T::Regular | T::Continuous | T::GNUSparse => Node::File(&mut entry),
         T::Directory => Node::Dir,
         T::Symlink => Node::Symlink(OsString::from(std::ffi::OsStr::from_bytes(&link_path()?))),
@@ -277,7 +316,7 @@ fn unpack_entry<R: Read>(
         T::Fifo => Node::Fifo,
         other => {
             return Err(TemplateError::UnsupportedEntry {
-                entry: name,
+                entry: name.clone(),
                 kind: format!("{other:?}"),
             }
             .into());
@@ -285,6 +324,110 @@ fn unpack_entry<R: Read>(
     };
     w.add(&name, &rel, node, &attrs)?;
     Ok(())
+}
+
+/// Reads the map at the start of a PAX 1.0 sparse entry's data: decimal
+/// numbers one per line (count, then offset and length of each data block),
+/// padded with zeros to a 512-byte boundary.
+fn read_sparse_map(r: &mut dyn Read) -> std::result::Result<Vec<(u64, u64)>, String> {
+    let mut consumed = 0u64;
+    let mut next_number = |r: &mut dyn Read| -> std::result::Result<u64, String> {
+        let mut digits = String::new();
+        loop {
+            let mut b = [0u8; 1];
+            r.read_exact(&mut b).map_err(|e| e.to_string())?;
+            consumed += 1;
+            match b[0] {
+                b'\n' => break,
+                c @ b'0'..=b'9' if digits.len() < 20 => digits.push(c as char),
+                _ => return Err("not a decimal number".into()),
+            }
+        }
+        digits.parse().map_err(|_| "empty number".to_string())
+    };
+    let count = next_number(r)?;
+    if count > 1 << 20 {
+        return Err(format!("{count} blocks"));
+    }
+    let mut map = Vec::new();
+    for _ in 0..count {
+        let off = next_number(r)?;
+        let len = next_number(r)?;
+        map.push((off, len));
+    }
+    let pad = (512 - consumed % 512) % 512;
+    io::copy(&mut r.take(pad), &mut io::sink()).map_err(|e| e.to_string())?;
+    Ok(map)
+}
+
+/// Expands the data blocks of a sparse entry into the file's full content.
+struct SparseReader<'r> {
+    inner: &'r mut dyn Read,
+    /// Remaining blocks, in order.
+    map: std::vec::IntoIter<(u64, u64)>,
+    /// Zeros still to produce before the current block's data, then its bytes.
+    zeros: u64,
+    data: u64,
+    pos: u64,
+    realsize: u64,
+}
+
+impl<'r> SparseReader<'r> {
+    fn new(inner: &'r mut dyn Read, map: Vec<(u64, u64)>, realsize: u64) -> Self {
+        Self {
+            inner,
+            map: map.into_iter(),
+            zeros: 0,
+            data: 0,
+            pos: 0,
+            realsize,
+        }
+    }
+}
+
+impl Read for SparseReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.zeros > 0 {
+                let n = usize::try_from(self.zeros)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                buf[..n].fill(0);
+                self.zeros -= n as u64;
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            if self.data > 0 {
+                let n = usize::try_from(self.data)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                let got = self.inner.read(&mut buf[..n])?;
+                if got == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "sparse data ends early",
+                    ));
+                }
+                self.data -= got as u64;
+                self.pos += got as u64;
+                return Ok(got);
+            }
+            match self.map.next() {
+                Some((off, len)) => {
+                    if off < self.pos || off.saturating_add(len) > self.realsize {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "bad sparse block",
+                        ));
+                    }
+                    self.zeros = off - self.pos;
+                    self.data = len;
+                }
+                None if self.pos < self.realsize => self.zeros = self.realsize - self.pos,
+                None => return Ok(0),
+            }
+        }
+    }
 }
 
 fn num32(v: io::Result<u64>) -> std::result::Result<u32, String> {
