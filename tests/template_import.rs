@@ -511,3 +511,25 @@ fn duplicates_and_removal() {
     ));
     assert_store_empty(&root);
 }
+
+#[test]
+fn importing_a_tree_that_holds_the_store_does_not_copy_the_store() {
+    if !common::require_root() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("host");
+    std::fs::create_dir_all(src.join("etc")).unwrap();
+    std::fs::write(src.join("etc/hostname"), "host\n").unwrap();
+    // The state root inside the tree being imported, as with `import host /`.
+    let store = Store::open(&src.join("var/lib/domrun")).unwrap();
+    store.import("host", &src, Progress::Quiet).unwrap();
+    let rootfs = store.rootfs("host").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/hostname")).unwrap(),
+        "host\n"
+    );
+    let templates = rootfs.join("var/lib/domrun/templates");
+    assert!(templates.is_dir());
+    assert_eq!(std::fs::read_dir(templates).unwrap().count(), 0);
+}

@@ -475,8 +475,15 @@ fn attrs_of(path: &Path, m: &Metadata) -> Result<Attrs> {
 
 /// Copies the tree at `src` into `w`, staying on `src`'s filesystem (a mount
 /// point inside it becomes an empty directory, like `cp -x`). Sockets are
-/// skipped. Returns the sha256 of a canonical listing of the tree.
-pub(crate) fn copy_dir(src: &Path, w: &mut TreeWriter, bar: &Bar) -> Result<String> {
+/// skipped, and so are the directories in `skip` (given as device and inode:
+/// the store's own, so importing `/` does not copy the import into itself).
+/// Returns the sha256 of a canonical listing of the tree.
+pub(crate) fn copy_dir(
+    src: &Path,
+    w: &mut TreeWriter,
+    bar: &Bar,
+    skip: &[(u64, u64)],
+) -> Result<String> {
     let stat_err = |path: &Path, source| TemplateError::Stat {
         path: path.to_path_buf(),
         source,
@@ -509,7 +516,7 @@ pub(crate) fn copy_dir(src: &Path, w: &mut TreeWriter, bar: &Bar) -> Result<Stri
         if ft.is_dir() {
             hash.update(b"\n");
             w.add(&name, &rel, Node::Dir, &attrs)?;
-            if m.dev() != dev {
+            if m.dev() != dev || skip.contains(&(m.dev(), m.ino())) {
                 continue;
             }
             let mut children: Vec<OsString> = std::fs::read_dir(&path)

@@ -231,7 +231,14 @@ impl Store {
     /// deletes `.tmp-` directories left by processes that are gone.
     /// Overlayfs support is probed once here ([`overlay_available`]).
     pub fn open(root: &Path) -> Result<Self> {
-        create_dir(root, 0o755)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(root)
+            .map_err(|source| TemplateError::CreateDir {
+                path: root.to_path_buf(),
+                source,
+            })?;
         let store = Self {
             templates: root.join("templates"),
             layers: root.join("layers"),
@@ -278,6 +285,16 @@ impl Store {
             remove_tree(&e.path())?;
         }
         Ok(())
+    }
+
+    /// Device and inode of the store's directories, which a directory import
+    /// must not descend into.
+    fn own_dirs(&self) -> Vec<(u64, u64)> {
+        [&self.templates, &self.layers]
+            .iter()
+            .filter_map(|d| std::fs::metadata(d).ok())
+            .map(|m| (m.dev(), m.ino()))
+            .collect()
     }
 
     /// `<root>/templates/<name>` after checking the name.
@@ -377,7 +394,7 @@ impl Store {
         let label = format!("importing {name}");
         let sha256 = if kind == SourceKind::Directory {
             let bar = Bar::bytes(progress, None, &label);
-            copy_dir(&source, &mut writer, &bar)?
+            copy_dir(&source, &mut writer, &bar, &self.own_dirs())?
         } else {
             let total = std::fs::metadata(&source).map(|m| m.len()).ok();
             let bar = Bar::bytes(progress, total, &label);
@@ -621,7 +638,7 @@ impl Store {
             let total = self.info(name).ok().map(|i| i.size_bytes);
             let bar = Bar::bytes(progress, total, &format!("copying {name} for {domain}"));
             let mut writer = TreeWriter::new(&copy)?;
-            copy_dir(rootfs, &mut writer, &bar)?;
+            copy_dir(rootfs, &mut writer, &bar, &[])?;
             writer.finish()?;
         }
         write_atomic(
