@@ -533,3 +533,90 @@ fn importing_a_tree_that_holds_the_store_does_not_copy_the_store() {
     assert!(templates.is_dir());
     assert_eq!(std::fs::read_dir(templates).unwrap().count(), 0);
 }
+
+const CHILD_ENV: &str = "DOMRUN_TEST_IMPORT_CHILD";
+
+/// Not a test of its own: the child of `a_killed_import_leaves_no_half_template`,
+/// which re-runs this binary with `CHILD_ENV=STATE_ROOT:TARBALL`.
+#[test]
+fn killed_import_child() {
+    let Some(spec) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let spec = spec.to_string_lossy().into_owned();
+    let (root, tarball) = spec.split_once(':').unwrap();
+    let store = Store::open(Path::new(root)).unwrap();
+    store
+        .import("victim", Path::new(tarball), Progress::Quiet)
+        .unwrap();
+}
+
+#[test]
+fn a_killed_import_leaves_no_half_template() {
+    if !common::require_root() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // Many files, so the import is still running when it is killed.
+    let tarball = tmp.path().join("big.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&tarball).unwrap());
+        let data = vec![7u8; 64 * 1024];
+        for i in 0..2000 {
+            let mut h = tar::Header::new_gnu();
+            h.set_path(format!("d/f{i}")).unwrap();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
+            h.set_cksum();
+            b.append(&h, &data[..]).unwrap();
+        }
+        b.into_inner().unwrap();
+    }
+    let root = tmp.path().join("state");
+    Store::open(&root).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "killed_import_child", "--test-threads=1"])
+        .env(
+            CHILD_ENV,
+            format!("{}:{}", root.display(), tarball.display()),
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = root.join(format!("templates/.tmp-victim-{}/rootfs/d", child.id()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !staging.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never started (run killed_import_child by hand to see why): {:?} {:?}",
+            std::fs::read_dir(root.join("templates"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>(),
+            child.try_wait()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // Mid-import: kill -9, no chance to clean up.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    assert!(
+        !root.join("templates/victim").exists(),
+        "a half template is visible"
+    );
+    assert!(staging.exists(), "the import finished before it was killed");
+    // The next open sweeps what the dead import left.
+    let store = Store::open(&root).unwrap();
+    assert_store_empty(&root);
+    assert!(matches!(
+        store.info("victim").unwrap_err(),
+        TemplateError::NotFound { .. }
+    ));
+}
