@@ -134,5 +134,9 @@ fn main() {
         )
         .unwrap();
     }
-    writeln!(out, "\n{iterations} new domains per size, each with a fresh layer.").unwrap();
+    writeln!(
+        out,
+        "\n{iterations} new domains per size, each with a fresh layer."
+    )
+    .unwrap();
 }
