@@ -14,5 +14,6 @@ pub mod state;
 pub mod storage;
 // Every `unsafe` block of the crate, one wrapper per syscall; internal.
 mod sys;
+pub mod template;
 pub mod vm;
 pub mod xml;
