@@ -188,7 +188,14 @@ pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
         if is_root_target(target) {
             match (fs.kind, &fs.source.dir) {
                 (FsType::Mount | FsType::Bind, Some(dir)) => {
-                    root = RootSource::Directory(PathBuf::from(dir));
+                    // The host's own root is the shared-host case (a private
+                    // copy of the host's mount table): there is nothing to
+                    // pivot into.
+                    root = if is_root_target(dir) {
+                        RootSource::SharedHost
+                    } else {
+                        RootSource::Directory(PathBuf::from(dir))
+                    };
                     root_readonly = fs.readonly;
                     continue;
                 }
