@@ -113,6 +113,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Templates: named root filesystems, provisioned copy-on-write.
+    #[command(subcommand)]
+    Template(TemplateCommand),
     /// Mark a domain to be started by `domrun start --autostart`.
     Autostart {
         name: String,
@@ -138,6 +141,22 @@ pub enum Command {
         /// A native config file.
         file: PathBuf,
     },
+}
+
+/// `domrun template …`.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// List templates.
+    List,
+    /// Show a template's source, checksum, size and creation time.
+    Info { name: String },
+    /// Import a template from a directory or a tarball (.tar, .tar.gz,
+    /// .tar.zst, .tar.xz).
+    Import { name: String, source: PathBuf },
+    /// Build a template from a recipe (see templates/ and docs/templates.md).
+    Build { name: String, recipe: PathBuf },
+    /// Remove a template no defined domain uses.
+    Remove { name: String },
 }
 
 /// Native config formats `domxml-to-native`/`domxml-from-native` speak.

@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, NativeFormat};
+use cli::{Cli, Command, NativeFormat, TemplateCommand};
 use domrun::domain::Domain;
 use domrun::launch::{self, ExitStatusCode};
 use domrun::lifecycle::{self, Defined, LifecycleError, ListFilter};
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Format { file, inactive } => format(&file, inactive),
-        Command::Run { file } => run(&file),
+        Command::Run { file } => run(&root, &file),
         Command::Define { file } => {
             report(lifecycle::define(&root, &file).map(|(d, how)| match how {
                 Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
@@ -103,6 +103,7 @@ fn main() -> ExitCode {
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
         Command::DomxmlToNative { format, file } => to_native(format, &file),
         Command::DomxmlFromNative { format, file } => from_native(format, &file),
+        Command::Template(t) => template(&root, t),
         Command::Dominfo { name } => {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
         }
@@ -142,6 +143,43 @@ fn start_autostart(root: &Root) -> ExitCode {
     }
 }
 
+/// `domrun template …`.
+fn template(root: &Root, cmd: TemplateCommand) -> ExitCode {
+    use domrun::template::{Progress, Store};
+    let store = match Store::open(&root.dir) {
+        Ok(s) => s,
+        Err(e) => return report::<domrun::template::TemplateError>(Err(e)),
+    };
+    let show = |i: domrun::template::TemplateInfo| {
+        println!("{:<12} {}", "Name:", i.name);
+        println!("{:<12} {}", "Source:", i.source);
+        println!("{:<12} {}", "SHA-256:", i.sha256);
+        println!("{:<12} {} bytes", "Size:", i.size_bytes);
+    };
+    match cmd {
+        TemplateCommand::List => report(store.list().map(|all| {
+            for i in all {
+                println!("{:<24} {:>12} bytes  {}", i.name, i.size_bytes, i.source);
+            }
+        })),
+        TemplateCommand::Info { name } => report(store.info(&name).map(show)),
+        TemplateCommand::Import { name, source } => {
+            report(store.import(&name, &source, Progress::Auto).map(show))
+        }
+        TemplateCommand::Build { name, recipe } => {
+            report(store.build(&name, &recipe, Progress::Auto).map(show))
+        }
+        TemplateCommand::Remove { name } => {
+            let users = lifecycle::template_users(root, &name);
+            report(
+                store
+                    .remove(&name, &users)
+                    .map(|()| println!("Template '{name}' removed")),
+            )
+        }
+    }
+}
+
 /// `--console` after a successful start.
 fn attach_if(code: ExitCode, console: bool, root: &Root, name: &str) -> ExitCode {
     if console && code == ExitCode::SUCCESS {
@@ -162,7 +200,7 @@ fn report<E: std::fmt::Display>(r: Result<(), E>) -> ExitCode {
 }
 
 /// `domrun run`: load → plan → launch, in this process (the foreground monitor).
-fn run(file: &std::path::Path) -> ExitCode {
+fn run(root: &Root, file: &std::path::Path) -> ExitCode {
     let setup_failed = ExitCode::from(ExitStatusCode::SETUP_FAILED.0);
     let domain = match Domain::load(file) {
         Ok(d) => d,
@@ -180,7 +218,10 @@ fn run(file: &std::path::Path) -> ExitCode {
             }
         };
     }
-    let plan = match plan_from_domain(&domain) {
+    let templates = domrun::template::StoreProvider {
+        root: root.dir.clone(),
+    };
+    let plan = match plan_from_domain(&domain, Some(&templates)) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("domrun: {}: {e}", file.display());

@@ -129,6 +129,11 @@ fn set_up_and_exec(
             errno,
         });
     }
+    // 1b. The parent has placed us in the domain's cgroup: a new cgroup
+    //     namespace now makes that group the root of what init sees.
+    if prepared.cgroup.is_some() {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).at(Step::CgroupNamespace)?;
+    }
     // 2. In a new user namespace, become its root so files we create are
     //    owned by a mapped id (an unmapped fsuid gets EOVERFLOW).
     if let Some(user) = &plan.namespaces.user {
@@ -150,6 +155,25 @@ fn set_up_and_exec(
             sys::open_dir(dir).at(Step::MountRoot)?
         }
         RootSource::SharedHost => sys::open_dir(Path::new("/")).at(Step::MountRoot)?,
+        // An overlay is a mount already; mounted here, it exists only in
+        // this mount namespace.
+        RootSource::Overlay(o) => {
+            let flags = if o.upper.is_none() {
+                MsFlags::MS_RDONLY
+            } else {
+                MsFlags::empty()
+            };
+            let options = prepared.root_overlay.as_deref();
+            mount(
+                Some("overlay"),
+                &o.mountpoint,
+                Some("overlay"),
+                flags,
+                options,
+            )
+            .at(Step::MountRoot)?;
+            sys::open_dir(&o.mountpoint).at(Step::MountRoot)?
+        }
     };
     // Read-only remounts are queued and applied in step 9: a read-only mount
     // made earlier would stop later steps creating mount points in it.
@@ -162,13 +186,14 @@ fn set_up_and_exec(
     //    will be bound are opened first, before our /dev hides the host's.
     let host_nodes = HostNodes::open(plan, ctx.console.map(|(_, path)| path))?;
     mount_kernel_filesystems(&root, readonly_later)?;
+    mount_cgroup_view(&root, prepared, readonly_later)?;
     populate_dev(&root, &host_nodes)?;
     mask_paths(&root)?;
     drop(host_nodes);
     // 8. pivot_root(".", "."): the old root ends up stacked on the new one
     //    and is detached at once; nothing of the host's tree stays reachable.
     //    A shared host root has nothing to pivot to.
-    if let RootSource::Directory(_) = plan.root.source {
+    if !matches!(plan.root.source, RootSource::SharedHost) {
         nix::unistd::fchdir(&root).at(Step::PivotRoot)?;
         nix::unistd::pivot_root(".", ".").at(Step::PivotRoot)?;
         umount2(".", MntFlags::MNT_DETACH).at(Step::DetachOldRoot)?;
@@ -370,6 +395,35 @@ impl HostNodes {
 }
 
 /// Step 7, kernel filesystems and read-only /proc paths.
+/// Step 7b: the container's `/sys/fs/cgroup`: its own subtree (the cgroup
+/// namespace's root) of every hierarchy the host has, read-only.
+fn mount_cgroup_view(
+    root: &OwnedFd,
+    prepared: &Prepared,
+    readonly_later: &mut ReadonlyQueue,
+) -> Result<(), ChildFailure> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    for (i, m) in prepared.cgroup_mounts.iter().enumerate() {
+        let step = Step::CgroupMount(index(i));
+        let target = sys::make_path_in_root(root, &m.target, TargetKind::Directory).at(step)?;
+        mount(
+            Some(m.fstype.as_c_str()),
+            fd_path(&target).as_c_str(),
+            Some(m.fstype.as_c_str()),
+            flags,
+            Some(m.data.as_c_str()),
+        )
+        .at(step)?;
+        let mount = sys::open_path_in_root(root, &m.target).at(step)?;
+        readonly_later.push(ReadonlyLater {
+            step,
+            mount,
+            recursive: false,
+        })?;
+    }
+    Ok(())
+}
+
 fn mount_kernel_filesystems(
     root: &OwnedFd,
     readonly_later: &mut ReadonlyQueue,

@@ -31,6 +31,13 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
         Step::MountRoot => match &plan.root.source {
             RootSource::Directory(dir) => format!("binding root directory {}", dir.display()),
             RootSource::SharedHost => "opening the host root".into(),
+            RootSource::Overlay(o) => format!(
+                "mounting the overlay root (template {}) on {}",
+                o.lowers
+                    .first()
+                    .map_or_else(String::new, |l| l.display().to_string()),
+                o.mountpoint.display()
+            ),
         },
         Step::ResolveMountTarget(i) => {
             format!("creating mount point {} inside the container", target(i))
@@ -85,6 +92,13 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
         Step::ChangeDirectory => format!("changing directory to {}", plan.process.cwd.display()),
         Step::ResetSignals => "restoring the signal mask".into(),
         Step::CloseFds => "marking inherited file descriptors close-on-exec".into(),
+        Step::CgroupNamespace => "entering a new cgroup namespace".into(),
+        Step::CgroupMount(i) => format!(
+            "mounting cgroup filesystem {} under /sys/fs/cgroup",
+            prepared
+                .and_then(|p| p.cgroup_mounts.get(usize::from(i)))
+                .map_or_else(|| format!("#{i}"), |m| m.target.display().to_string())
+        ),
         Step::Exec => match plan.process.argv.first() {
             Some(init) => format!("executing init {}", init.to_string_lossy()),
             None => "executing init".into(),

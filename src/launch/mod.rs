@@ -11,6 +11,7 @@ mod notify;
 mod parent;
 mod prepare;
 pub mod protocol;
+mod resources;
 mod supervise;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use nix::errno::Errno;
 pub use notify::NotifyError;
 pub use parent::{Running, run_foreground, start};
 pub use protocol::{ChildFailure, Step};
+pub use resources::CgroupGuard;
 
 use crate::plan::PlanError;
 use crate::plan::fstype::ProbeError;
@@ -77,6 +79,12 @@ pub enum LaunchError {
     /// The console pty could not be created.
     #[error("creating the console pty: {}", .0.desc())]
     OpenPty(Errno),
+    /// The domain's cgroup could not be set up.
+    #[error("{0}")]
+    Cgroup(crate::cgroup::CgroupError),
+    /// An overlay layer path cannot be given to overlayfs.
+    #[error("overlay layer {0} has ',', ':' or '\\' in its path")]
+    OverlayPath(PathBuf),
     /// The sync socket pair could not be created.
     #[error("creating the sync socket: {}", .0.desc())]
     SyncSocket(Errno),

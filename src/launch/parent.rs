@@ -69,6 +69,9 @@ pub struct Running {
     /// The supervised signals, blocked in this thread since before clone.
     signals: SignalFd,
     guard: ChildGuard,
+    /// Declared after `guard`: init is killed and reaped before its group
+    /// is removed.
+    cgroup: Option<super::resources::CgroupGuard>,
     _mask: MaskGuard,
 }
 
@@ -94,13 +97,27 @@ impl Running {
         &self.signals
     }
 
-    /// Reaps init (blocks until it exits).
+    /// The domain's cgroup, if it has one (stats, OOM reports).
+    pub fn cgroup(&self) -> Option<&crate::cgroup::Cgroup> {
+        self.cgroup.as_ref().and_then(|g| g.cgroup())
+    }
+
+    /// Reaps init (blocks until it exits). Whatever init left behind in its
+    /// cgroup is killed and the group removed.
     pub fn wait(&mut self) -> Result<WaitStatus, LaunchError> {
         let status = waitpid(self.pid, None).map_err(LaunchError::Wait)?;
         if matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
             self.guard.disarm_mut();
         }
         Ok(status)
+    }
+
+    /// Removes the cgroup now (after [`Running::wait`]); also done on drop.
+    pub fn release_cgroup(&mut self) -> Result<(), LaunchError> {
+        match &mut self.cgroup {
+            Some(g) => g.remove().map_err(LaunchError::Cgroup),
+            None => Ok(()),
+        }
     }
 }
 
@@ -167,7 +184,11 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     drop(child_end);
     let phase = InitPhase::Cloned;
 
-    // 7. sync 1: write the id maps while the child waits, then release it.
+    // 7. sync 1: place the child in its cgroup and write the id maps while
+    //    it waits, then release it.
+    if let Some(cg) = &prepared.cgroup {
+        cg.add(pid)?;
+    }
     if let Some(user) = &plan.namespaces.user {
         write_id_maps(pid, user)?;
     }
@@ -189,7 +210,10 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     // 9. Init is running: tell a supervising service manager, if any.
     super::notify::notify_ready(pid)?;
     // The mounts now hold the loop devices; with autoclear
-    // they detach when the container's mount namespace goes away.
+    // they detach when the container's mount namespace goes away. The
+    // cgroup stays with the running container.
+    let mut prepared = prepared;
+    let cgroup = prepared.cgroup.take();
     drop(prepared);
     // The slave now belongs to init; keeping a copy would hide its hangup.
     let console = console.map(|Console { master, slave, .. }| {
@@ -202,6 +226,7 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
         console,
         signals,
         guard,
+        cgroup,
         _mask: mask,
     })
 }
@@ -232,6 +257,7 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     )?;
     // Reaped by supervise; on an error above the guard kills and reaps init.
     running.guard.disarm_mut();
+    running.release_cgroup()?;
     Ok(status)
 }
 

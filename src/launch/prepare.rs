@@ -68,6 +68,13 @@ pub(super) struct Prepared {
     /// Upper bound of read-only remounts the child queues (user mounts,
     /// kernel filesystems, read-only paths), so its queue never grows.
     pub readonly_capacity: usize,
+    /// The domain's cgroup (taken by the parent once init runs; removed on
+    /// failure when `Prepared` is dropped).
+    pub cgroup: Option<super::resources::CgroupGuard>,
+    /// The container's view of the cgroup filesystems, mounted by the child.
+    pub cgroup_mounts: Vec<super::resources::CgroupMount>,
+    /// overlayfs options for an overlay root.
+    pub root_overlay: Option<CString>,
 }
 
 /// Step 12's inputs, computed before clone: the child must not allocate
@@ -264,14 +271,31 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
             c_string(&pair)
         })
         .collect::<Vec<CString>>();
+    let root_overlay = match &plan.root.source {
+        crate::plan::RootSource::Overlay(o) => Some(super::resources::overlay_options(o)?),
+        _ => None,
+    };
+    let (cgroup, cgroup_mounts) = super::resources::prepare_cgroup(plan.cgroup.as_ref())?;
+    let mut clone_flags = clone_flags(plan);
+    if cgroup.is_some() {
+        // The child unshares its cgroup namespace after the parent has
+        // placed it, so the namespace's root is the domain's own group.
+        clone_flags.remove(CloneFlags::CLONE_NEWCGROUP);
+    }
     Ok(Prepared {
+        readonly_capacity: plan.mounts.len()
+            + KERNEL_MOUNTS.len()
+            + READONLY_PATHS.len()
+            + cgroup_mounts.len(),
         mounts,
         loops,
         joins,
-        clone_flags: clone_flags(plan),
+        clone_flags,
         exec: ExecArgs::new(argv, envp),
         credentials: credentials(plan),
-        readonly_capacity: plan.mounts.len() + KERNEL_MOUNTS.len() + READONLY_PATHS.len(),
+        cgroup,
+        cgroup_mounts,
+        root_overlay,
     })
 }
 

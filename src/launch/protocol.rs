@@ -84,6 +84,10 @@ pub enum Step {
     CloseFds,
     /// execve of init.
     Exec,
+    /// unshare(CLONE_NEWCGROUP), after the parent placed us in our cgroup.
+    CgroupNamespace,
+    /// Mounting the container's view of cgroup filesystem `i`.
+    CgroupMount(u16),
 }
 
 /// Builds a `Step` from the index carried on the wire.
@@ -125,6 +129,8 @@ const STEP_TAGS: &[(u8, MakeStep)] = &[
     (31, |_| Step::ResetSignals),
     (32, |_| Step::CloseFds),
     (33, |_| Step::Exec),
+    (34, |_| Step::CgroupNamespace),
+    (35, Step::CgroupMount),
 ];
 
 impl Step {
@@ -164,6 +170,8 @@ impl Step {
             Self::ResetSignals => (31, 0),
             Self::CloseFds => (32, 0),
             Self::Exec => (33, 0),
+            Self::CgroupNamespace => (34, 0),
+            Self::CgroupMount(i) => (35, i),
         }
     }
 

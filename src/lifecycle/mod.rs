@@ -157,6 +157,24 @@ pub fn dumpxml(root: &Root, name: &str, inactive: bool) -> Result<String, Lifecy
     }
 }
 
+/// Names of the defined domains whose root comes from `template`.
+pub fn template_users(root: &Root, template: &str) -> Vec<String> {
+    let Ok(names) = root.defined_names() else {
+        return Vec::new();
+    };
+    names
+        .into_iter()
+        .filter(|n| {
+            stored_domain(root, n).is_ok_and(|d| {
+                d.devices.filesystems().any(|f| {
+                    f.kind == crate::domain::FsType::Template
+                        && f.source.name.as_deref() == Some(template)
+                })
+            })
+        })
+        .collect()
+}
+
 /// `domrun autostart NAME [--disable]`.
 pub fn autostart(root: &Root, name: &str, on: bool) -> Result<(), LifecycleError> {
     let _lock = root.lock(name)?;

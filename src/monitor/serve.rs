@@ -88,7 +88,10 @@ impl Monitor {
 
     /// Builds the plan and starts init; records the live state.
     fn launch(&self) -> Result<Running, String> {
-        let plan = plan_from_domain(&self.domain).map_err(|e| e.to_string())?;
+        let templates = crate::template::StoreProvider {
+            root: self.root.dir.clone(),
+        };
+        let plan = plan_from_domain(&self.domain, Some(&templates)).map_err(|e| e.to_string())?;
         let running = launch::start(&plan, true).map_err(|e| e.to_string())?;
         let init = ProcessRef::of(running.pid().as_raw());
         self.root
@@ -349,6 +352,15 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
                 Err(_) => continue,
             };
             kill_at = None;
+            if running
+                .cgroup()
+                .is_some_and(|c| c.oom_killed().unwrap_or(false))
+            {
+                eprintln!(
+                    "domrun monitor: the memory limit was hit: the kernel's OOM killer ended a process of the domain"
+                );
+            }
+            let _ = running.release_cgroup();
             let reason = classify_exit(status);
             let action = match (intent, reason) {
                 (Intent::Destroy | Intent::Shutdown, _) => LifecycleAction::Destroy,

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::users::{IdSpec, UserError, resolve_identity};
 use super::{
-    CapabilityPlan, CapsHashSet, ConsoleMode, IdMapRange, MountSource, MountStep, NamespaceJoin,
-    NamespaceKind, Plan, RootSource, UserNamespace,
+    CapabilityPlan, CapsHashSet, CgroupPlan, ConsoleMode, IdMapRange, MountSource, MountStep,
+    NamespaceJoin, NamespaceKind, Plan, RootSource, UserNamespace,
 };
 use crate::domain::{
     CapsPolicy, Device, Domain, FsDriverType, FsType, IdMapEntry, NamespaceShare, OsType, ShareKind,
@@ -23,6 +23,16 @@ use crate::domain::{
 
 /// The `PATH` init starts with.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Where template roots come from: the engine asks for a root by template
+/// name and domain, and gets a directory or an overlay back. The template
+/// store implements it; the engine knows nothing else of templates.
+pub trait TemplateProvider {
+    /// Provisions `template` as the root of `domain` (copy-on-write; a
+    /// read-only root gets no writable layer).
+    fn provision(&self, template: &str, domain: &str, readonly: bool)
+    -> Result<RootSource, String>;
+}
 
 /// Why a domain cannot become a plan.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +53,14 @@ pub enum FromDomainError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    #[error("{path}: template '{template}': {message}")]
+    Template {
+        path: String,
+        template: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Cgroup(#[from] crate::cgroup::CgroupError),
     #[error("resolving <inituser>/<initgroup>: {0}")]
     Identity(#[from] UserError),
 }
@@ -138,8 +156,11 @@ fn join(
 }
 
 /// Builds the plan for a container domain. `d` must have had defaults
-/// applied and passed validation.
-pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
+/// applied and passed validation; `templates` provisions template roots.
+pub fn plan_from_domain(
+    d: &Domain,
+    templates: Option<&dyn TemplateProvider>,
+) -> Result<Plan, FromDomainError> {
     if !d.kind.is_container() {
         return Err(FromDomainError::NotAContainer {
             name: d.name.clone(),
@@ -196,6 +217,23 @@ pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
                     } else {
                         RootSource::Directory(PathBuf::from(dir))
                     };
+                    root_readonly = fs.readonly;
+                    continue;
+                }
+                (FsType::Template, _) => {
+                    let name = fs.source.name.clone().unwrap_or_default();
+                    let provider = templates.ok_or_else(|| FromDomainError::Template {
+                        path: path.clone(),
+                        template: name.clone(),
+                        message: "no template store is available here".into(),
+                    })?;
+                    root = provider
+                        .provision(&name, &d.name, fs.readonly)
+                        .map_err(|message| FromDomainError::Template {
+                            path: path.clone(),
+                            template: name,
+                            message,
+                        })?;
                     root_readonly = fs.readonly;
                     continue;
                 }
@@ -283,6 +321,15 @@ pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
         let names_root = match &plan.root.source {
             RootSource::Directory(p) => p.clone(),
             RootSource::SharedHost => PathBuf::from("/"),
+            // The topmost layer that has the account files.
+            RootSource::Overlay(o) => o
+                .upper
+                .iter()
+                .map(|(u, _)| u)
+                .chain(&o.lowers)
+                .find(|l| l.join("etc/passwd").exists())
+                .cloned()
+                .unwrap_or_else(|| o.mountpoint.clone()),
         };
         let group = d.os.initgroup.as_deref().map(id_spec);
         plan.process.identity = resolve_identity(&names_root, &id_spec(user), group.as_ref())?;
@@ -313,6 +360,15 @@ pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
         plan.capabilities.ambient.clear();
     }
     plan.console = ConsoleMode::Auto;
+    plan.cgroup = Some(CgroupPlan {
+        partition: d
+            .resource
+            .as_ref()
+            .and_then(|r| r.partition.clone())
+            .unwrap_or_else(|| crate::cgroup::DEFAULT_PARTITION.to_owned()),
+        name: format!("{}.domrun", d.name),
+        settings: crate::cgroup::CgroupSettings::from_domain(d)?,
+    });
     Ok(plan)
 }
 
@@ -351,6 +407,10 @@ pub fn capability_names(set: &CapsHashSet) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn plan_from_domain_t(d: &Domain) -> Result<Plan, FromDomainError> {
+        plan_from_domain(d, None)
+    }
+
     fn domain(xml: &str) -> Domain {
         let mut d = Domain::parse(xml.as_bytes()).unwrap();
         d.apply_defaults().unwrap();
@@ -373,7 +433,7 @@ mod tests {
 
     #[test]
     fn translates_root_mounts_env_and_caps() {
-        let p = plan_from_domain(&domain(HELLO)).unwrap();
+        let p = plan_from_domain_t(&domain(HELLO)).unwrap();
         assert_eq!(p.root.source, RootSource::Directory("/srv/root".into()));
         assert!(p.root.readonly);
         assert_eq!(
@@ -427,7 +487,7 @@ mod tests {
 
     #[test]
     fn no_root_filesystem_shares_the_host_root() {
-        let p = plan_from_domain(&domain(
+        let p = plan_from_domain_t(&domain(
             "<domain type='lxc'><name>h</name><os><type>exe</type><init>/bin/true</init></os>
              <features><privnet/><capabilities policy='deny'><kill state='on'/></capabilities></features>
              <devices><console type='pty'/></devices></domain>",
@@ -440,7 +500,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_built_with_the_element_named() {
-        let e = plan_from_domain(&domain(
+        let e = plan_from_domain_t(&domain(
             "<domain type='lxc'><name>h</name><os><type>exe</type><init>/bin/true</init></os>
              <devices><filesystem type='file'><driver type='nbd' format='qcow2'/><source file='/a.qcow2'/>
              <target dir='/data'/></filesystem><console type='pty'/></devices></domain>",

@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use caps::{Capability, CapsHashSet};
-pub use from_domain::{FromDomainError, plan_from_domain};
+pub use from_domain::{FromDomainError, TemplateProvider, plan_from_domain};
 pub use fstype::FsType;
 pub use validate::PlanError;
 
@@ -45,6 +45,9 @@ pub struct Plan {
     pub no_new_privileges: bool,
     /// How init's stdio is connected.
     pub console: ConsoleMode,
+    /// The cgroup init runs in; `None` leaves it in ours. Without limits to
+    /// enforce, a host without usable cgroups just gets no group.
+    pub cgroup: Option<CgroupPlan>,
 }
 
 /// Namespaces of the container.
@@ -154,6 +157,32 @@ pub enum RootSource {
     /// private copy of the mount table, with its own /proc, /sys and /dev
     /// mounted over the host's (libvirt LXC's behaviour without a root).
     SharedHost,
+    /// An overlayfs (a template and a per-domain writable layer), mounted
+    /// by the child inside its own mount namespace, then used as a directory.
+    Overlay(OverlayRoot),
+}
+
+/// An overlayfs root: read-only lower layers (topmost first) and, unless the
+/// root is read-only, an upper layer with its work directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayRoot {
+    pub lowers: Vec<PathBuf>,
+    /// `(upperdir, workdir)`.
+    pub upper: Option<(PathBuf, PathBuf)>,
+    /// An empty host directory the overlay is mounted on (in the child's
+    /// mount namespace only).
+    pub mountpoint: PathBuf,
+}
+
+/// The domain's cgroup: created and configured before clone, init placed
+/// in it before it runs, removed when init is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupPlan {
+    /// Parent group (`<resource><partition>`, default `/machine`).
+    pub partition: String,
+    /// The group's own name.
+    pub name: String,
+    pub settings: crate::cgroup::CgroupSettings,
 }
 
 /// One user filesystem.
@@ -364,6 +393,7 @@ impl Plan {
             capabilities: CapabilityPlan::libvirt_default(),
             no_new_privileges: false,
             console: ConsoleMode::Inherit,
+            cgroup: None,
         }
     }
 

@@ -98,8 +98,19 @@ pub(super) fn validate(plan: &Plan) -> Result<(), PlanError> {
             return Err(PlanError::BadHostname(name.into()));
         }
     }
-    if let RootSource::Directory(dir) = &plan.root.source {
-        host_path(dir)?;
+    match &plan.root.source {
+        RootSource::Directory(dir) => host_path(dir)?,
+        RootSource::Overlay(o) => {
+            host_path(&o.mountpoint)?;
+            for dir in o
+                .lowers
+                .iter()
+                .chain(o.upper.iter().flat_map(|(u, w)| [u, w]))
+            {
+                host_path(dir)?;
+            }
+        }
+        RootSource::SharedHost => {}
     }
     for (index, step) in plan.mounts.iter().enumerate() {
         container_path(&step.target)?;

@@ -11,6 +11,7 @@
 //!
 //! Layout, formats, safety rules and the recipe format: `docs/templates.md`.
 
+mod engine;
 mod error;
 mod import;
 mod meta;
@@ -21,6 +22,7 @@ mod recipe;
 mod store;
 mod tree;
 
+pub use engine::StoreProvider;
 pub use error::{Result, TemplateError};
 pub use import::detect_source;
 pub use meta::{SourceKind, TemplateInfo};

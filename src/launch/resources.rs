@@ -1,0 +1,119 @@
+//! Parent, before clone: the domain's cgroup and an overlay root, turned into
+//! what the child mounts. The cgroup is created and configured here, and
+//! removed again when the launch fails or init is gone ([`CgroupGuard`]).
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::unistd::Pid;
+
+use super::LaunchError;
+use crate::cgroup::{Cgroup, CgroupError, Layout};
+use crate::plan::{CgroupPlan, OverlayRoot};
+
+/// The domain's cgroup, removed (every process killed, every directory
+/// deleted) when dropped.
+#[derive(Debug)]
+pub struct CgroupGuard(Option<Cgroup>);
+
+impl CgroupGuard {
+    /// Puts `pid` in every hierarchy of the group.
+    pub(super) fn add(&self, pid: Pid) -> Result<(), LaunchError> {
+        match &self.0 {
+            Some(cg) => cg.add_pid(pid).map_err(LaunchError::Cgroup),
+            None => Ok(()),
+        }
+    }
+
+    /// The group, for stats and OOM reports.
+    pub fn cgroup(&self) -> Option<&Cgroup> {
+        self.0.as_ref()
+    }
+
+    /// Kills what is left in the group and removes it.
+    pub fn remove(&mut self) -> Result<(), CgroupError> {
+        match self.0.take() {
+            Some(cg) => cg.remove(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        let _ = self.remove();
+    }
+}
+
+/// One filesystem of the container's `/sys/fs/cgroup`, as the child mounts it.
+#[derive(Debug)]
+pub(super) struct CgroupMount {
+    /// Absolute path inside the container.
+    pub target: PathBuf,
+    pub fstype: CString,
+    pub data: CString,
+}
+
+/// Creates and configures the plan's cgroup. On a host without usable
+/// cgroups, a plan with no limits gets no group; one with limits fails.
+pub(super) fn prepare_cgroup(
+    plan: Option<&CgroupPlan>,
+) -> Result<(Option<CgroupGuard>, Vec<CgroupMount>), LaunchError> {
+    let Some(plan) = plan else {
+        return Ok((None, Vec::new()));
+    };
+    let layout = match Layout::detect() {
+        Ok(layout) => layout,
+        Err(_) if plan.settings.is_empty() => return Ok((None, Vec::new())),
+        Err(e) => return Err(LaunchError::Cgroup(e)),
+    };
+    // A crashed monitor may have left the group behind.
+    Cgroup::sweep_stale(&layout, &plan.partition, &plan.name).map_err(LaunchError::Cgroup)?;
+    let cgroup =
+        Cgroup::create(&layout, &plan.partition, &plan.name).map_err(LaunchError::Cgroup)?;
+    let guard = CgroupGuard(Some(cgroup));
+    if let Some(cg) = guard.cgroup() {
+        cg.apply(&plan.settings).map_err(LaunchError::Cgroup)?;
+    }
+    let mounts = layout
+        .container_mounts()
+        .into_iter()
+        .map(|m| CgroupMount {
+            target: Path::new("/sys/fs/cgroup").join(&m.target),
+            fstype: CString::new(m.fstype).unwrap_or_default(),
+            data: CString::new(m.data).unwrap_or_default(),
+        })
+        .collect();
+    Ok((Some(guard), mounts))
+}
+
+/// overlayfs mount options for `o`. Paths with the option separators (`,`
+/// `:` `\`) are refused rather than escaped: the store never makes them.
+pub(super) fn overlay_options(o: &OverlayRoot) -> Result<CString, LaunchError> {
+    let bad = |p: &Path| {
+        p.as_os_str()
+            .as_bytes()
+            .iter()
+            .any(|b| matches!(b, b',' | b':' | b'\\'))
+    };
+    for p in o
+        .lowers
+        .iter()
+        .chain(o.upper.iter().flat_map(|(u, w)| [u, w]))
+    {
+        if bad(p) {
+            return Err(LaunchError::OverlayPath(p.clone()));
+        }
+    }
+    let lowers: Vec<String> = o.lowers.iter().map(|p| p.display().to_string()).collect();
+    let mut text = format!("lowerdir={}", lowers.join(":"));
+    if let Some((upper, work)) = &o.upper {
+        text.push_str(&format!(
+            ",upperdir={},workdir={}",
+            upper.display(),
+            work.display()
+        ));
+    }
+    CString::new(text).map_err(|_| LaunchError::OverlayPath(o.mountpoint.clone()))
+}
