@@ -1,0 +1,384 @@
+//! The daemonless lifecycle end to end, as root: define, start, list,
+//! console, shutdown, reboot policy, destroy, undefine, autostart,
+//! concurrent starts and a monitor killed with SIGKILL. Every test uses its
+//! own `--root` and checks that no process, mount or cgroup is left.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Env {
+    tmp: tempfile::TempDir,
+    rootfs: PathBuf,
+}
+
+impl Env {
+    fn new() -> Option<Env> {
+        if !common::require_root() {
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
+        Some(Env { tmp, rootfs })
+    }
+
+    fn state(&self) -> PathBuf {
+        self.tmp.path().join("state")
+    }
+
+    fn domrun(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_domrun"))
+            .arg("--root")
+            .arg(self.state())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.domrun(args);
+        assert!(
+            out.status.success(),
+            "domrun {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Writes a domain running `script` (busybox sh) with `extra` XML.
+    fn domain(&self, name: &str, extra: &str, script: &str) -> PathBuf {
+        let script = script
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        let xml = format!(
+            "<domain type='lxc'>
+  <name>{name}</name>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>{script}</initarg></os>
+  {extra}
+  <devices>
+    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
+    <console type='pty'/>
+  </devices>
+</domain>",
+            self.rootfs.display()
+        );
+        let path = self.tmp.path().join(format!("{name}.xml"));
+        std::fs::write(&path, xml).unwrap();
+        path
+    }
+
+    fn state_of(&self, name: &str) -> String {
+        let list = self.ok(&["list", "--all"]);
+        list.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    }
+
+    fn live_state(&self, name: &str) -> Option<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(self.state().join("run").join(name).join("state.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn pid_of(&self, name: &str, which: &str) -> i32 {
+        let s = self.live_state(name).unwrap();
+        s[which]["pid"].as_i64().unwrap() as i32
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn no_cgroup_left(name: &str) {
+    let out = Command::new("find")
+        .args([
+            "/sys/fs/cgroup",
+            "-maxdepth",
+            "4",
+            "-name",
+            &format!("{name}.domrun"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "cgroup left: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// A loop that answers console input: `got LINE`.
+const ECHO_INIT: &str = "trap 'echo bye; exit 0' TERM; echo booted; \
+                         while :; do read -t 1 line && echo \"got $line\"; done";
+
+#[test]
+fn define_start_console_shutdown_start_destroy_undefine() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain("cycle", "", ECHO_INIT);
+    env.ok(&["define", xml.to_str().unwrap()]);
+    assert_eq!(env.state_of("cycle"), "shut off");
+    assert!(env.ok(&["start", "cycle"]).contains("started (id 1)"));
+    assert_eq!(env.state_of("cycle"), "running");
+    let live = env.ok(&["dumpxml", "cycle"]);
+    assert!(live.starts_with("<domain type='lxc' id='1'>"), "{live}");
+    assert!(
+        !env.ok(&["dumpxml", "--inactive", "cycle"])
+            .contains("id='1'")
+    );
+    let info = env.ok(&["dominfo", "cycle"]);
+    assert!(
+        info.contains("State:          running") && info.contains("Persistent:     yes"),
+        "{info}"
+    );
+
+    // The console, through a real pty, as a person would use it.
+    let (reply, detached) = console_session(&env, "cycle", b"hello\r");
+    assert!(reply.contains("booted"), "backlog not replayed: {reply:?}");
+    assert!(reply.contains("got hello"), "{reply:?}");
+    assert!(detached, "Ctrl-] did not detach");
+
+    let init = env.pid_of("cycle", "init");
+    env.ok(&["shutdown", "cycle", "--timeout", "10"]);
+    assert_eq!(env.state_of("cycle"), "shut off");
+    assert!(!alive(init));
+    no_cgroup_left("cycle");
+
+    env.ok(&["start", "cycle"]);
+    let init = env.pid_of("cycle", "init");
+    env.ok(&["destroy", "cycle"]);
+    assert!(!alive(init));
+    assert_eq!(env.state_of("cycle"), "shut off");
+    env.ok(&["undefine", "cycle"]);
+    assert_eq!(env.state_of("cycle"), "");
+    no_cgroup_left("cycle");
+}
+
+/// Attaches `domrun console NAME` to a new pty, types `input`, reads what
+/// comes back, then sends Ctrl-] and reports whether the client exited.
+fn console_session(env: &Env, name: &str, input: &[u8]) -> (String, bool) {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_domrun"))
+        .arg("--root")
+        .arg(env.state())
+        .args(["console", name])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let mut seen = Vec::new();
+    let read_for = |master: &mut std::fs::File, seen: &mut Vec<u8>, want: &str| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5)
+            && !String::from_utf8_lossy(seen).contains(want)
+        {
+            let ready = {
+                let mut fds = [nix::poll::PollFd::new(
+                    std::os::fd::AsFd::as_fd(&*master),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0) > 0
+            };
+            if ready {
+                let mut buf = [0u8; 4096];
+                match master.read(&mut buf) {
+                    Ok(n) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+        }
+    };
+    read_for(&mut master, &mut seen, "booted");
+    master.write_all(input).unwrap();
+    read_for(&mut master, &mut seen, "got hello");
+    master.write_all(&[0x1d]).unwrap();
+    let start = Instant::now();
+    let mut detached = false;
+    while start.elapsed() < Duration::from_secs(5) {
+        if let Ok(Some(status)) = child.try_wait() {
+            detached = status.success();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !detached {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    (String::from_utf8_lossy(&seen).into_owned(), detached)
+}
+
+#[test]
+fn a_reboot_inside_restarts_the_domain_when_the_policy_says_restart() {
+    let Some(env) = Env::new() else { return };
+    // reboot(2) in a pid namespace kills init with SIGHUP: on_reboot applies.
+    let marker = env.tmp.path().join("rootfs/boots");
+    let xml = env.domain(
+        "rebooter",
+        "<on_reboot>restart</on_reboot>",
+        "echo x >> /boots; if [ $(wc -l < /boots) -lt 3 ]; then reboot -f; fi; sleep 30",
+    );
+    env.ok(&["define", xml.to_str().unwrap()]);
+    env.ok(&["start", "rebooter"]);
+    wait_until("three boots", || {
+        std::fs::read_to_string(&marker).is_ok_and(|s| s.lines().count() == 3)
+    });
+    assert_eq!(env.state_of("rebooter"), "running");
+    env.ok(&["destroy", "rebooter"]);
+    assert_eq!(env.state_of("rebooter"), "shut off");
+    no_cgroup_left("rebooter");
+}
+
+#[test]
+fn a_poweroff_inside_with_destroy_policy_stops_the_domain() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain(
+        "poweroff",
+        "<on_reboot>destroy</on_reboot>",
+        "sleep 0.2; reboot -f",
+    );
+    env.ok(&["define", xml.to_str().unwrap()]);
+    env.ok(&["start", "poweroff"]);
+    wait_until("the domain to stop", || {
+        env.state_of("poweroff") == "shut off"
+    });
+    no_cgroup_left("poweroff");
+}
+
+#[test]
+fn concurrent_starts_start_the_domain_once() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain("racer", "", "sleep 30");
+    env.ok(&["define", xml.to_str().unwrap()]);
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_domrun"))
+            .arg("--root")
+            .arg(env.state())
+            .args(["start", "racer"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let successes = [&a, &b].iter().filter(|o| o.status.success()).count();
+    assert_eq!(successes, 1, "{a:?} {b:?}");
+    let loser = if a.status.success() { &b } else { &a };
+    assert!(String::from_utf8_lossy(&loser.stderr).contains("already running"));
+    env.ok(&["destroy", "racer"]);
+    no_cgroup_left("racer");
+}
+
+#[test]
+fn a_killed_monitor_takes_its_container_and_is_swept() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain("victim", "", "sleep 30");
+    env.ok(&["define", xml.to_str().unwrap()]);
+    env.ok(&["start", "victim"]);
+    let (monitor, init) = (
+        env.pid_of("victim", "monitor"),
+        env.pid_of("victim", "init"),
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("init to die with its monitor", || !alive(init));
+    // The definition survives; the stale record is reported and swept.
+    assert_eq!(env.state_of("victim"), "crashed");
+    assert!(env.live_state("victim").is_none());
+    assert_eq!(env.state_of("victim"), "shut off");
+    env.ok(&["start", "victim"]);
+    env.ok(&["destroy", "victim"]);
+    no_cgroup_left("victim");
+}
+
+#[test]
+fn autostart_marks_start_with_start_autostart() {
+    let Some(env) = Env::new() else { return };
+    for name in ["auto1", "auto2", "manual"] {
+        let xml = env.domain(name, "", "sleep 30");
+        env.ok(&["define", xml.to_str().unwrap()]);
+    }
+    env.ok(&["autostart", "auto1"]);
+    env.ok(&["autostart", "auto2"]);
+    assert_eq!(
+        env.ok(&["list", "--all", "--autostart", "--name"]),
+        "auto1\nauto2\n"
+    );
+    assert!(
+        env.ok(&["dominfo", "auto1"])
+            .contains("Autostart:      enable")
+    );
+    let out = env.ok(&["start", "--autostart"]);
+    assert!(
+        out.contains("auto1") && out.contains("auto2") && !out.contains("manual"),
+        "{out}"
+    );
+    assert_eq!(env.state_of("manual"), "shut off");
+    env.ok(&["autostart", "--disable", "auto2"]);
+    assert_eq!(
+        env.ok(&["list", "--all", "--autostart", "--name"]),
+        "auto1\n"
+    );
+    for name in ["auto1", "auto2"] {
+        env.ok(&["destroy", name]);
+        no_cgroup_left(name);
+    }
+}
+
+#[test]
+fn create_runs_a_transient_domain_and_an_explicit_id_is_honoured() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain("transient", "", "sleep 30");
+    let text = std::fs::read_to_string(&xml)
+        .unwrap()
+        .replace("<domain type='lxc'>", "<domain type='lxc' id='101'>");
+    std::fs::write(&xml, text).unwrap();
+    assert!(
+        env.ok(&["create", xml.to_str().unwrap()])
+            .contains("(id 101)")
+    );
+    let info = env.ok(&["dominfo", "transient"]);
+    assert!(
+        info.contains("Persistent:     no") && info.contains("Id:             101"),
+        "{info}"
+    );
+    env.ok(&["destroy", "transient"]);
+    assert_eq!(env.state_of("transient"), "");
+    assert!(
+        Path::new(&env.state())
+            .join("run")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
