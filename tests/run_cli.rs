@@ -300,3 +300,80 @@ fn a_symlink_in_the_rootfs_never_leads_a_mount_onto_the_host() {
     );
     assert!(f.rootfs.join("etc").join(&marker).is_dir());
 }
+
+#[test]
+fn a_qcow2_image_is_exported_loop_mounted_and_released() {
+    let Some(f) = fixture() else { return };
+    for tool in ["mkfs.ext4", "qemu-img", "qemu-storage-daemon", "debugfs"] {
+        if !common::require_tool(tool) {
+            return;
+        }
+    }
+    let raw = f.tmp.path().join("seed.img");
+    std::fs::File::create(&raw)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    assert!(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F"])
+            .arg(&raw)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let qcow = f.tmp.path().join("data.qcow2");
+    let convert = |args: &[&str], from: &Path, to: &Path| {
+        let ok = Command::new("qemu-img")
+            .args(args)
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    convert(&["convert", "-O", "qcow2"], &raw, &qcow);
+    let loops_before = common::loop_devices();
+    let xml = domain(
+        &f,
+        "qcow",
+        "",
+        "",
+        &format!(
+            "<filesystem type='file'><driver type='nbd' format='qcow2'/><source file='{}'/><target dir='/data'/></filesystem>",
+            qcow.display()
+        ),
+        "echo through-qcow2 > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3",
+    );
+    let out = run(&xml);
+    assert_eq!(
+        stdout(&out),
+        "ext4\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Everything the export needed is gone: daemon, FUSE mount, loop device.
+    assert_eq!(
+        common::loop_devices(),
+        loops_before,
+        "a loop device was left attached"
+    );
+    assert!(common::mounts_containing("domrun-exports").is_empty());
+    let daemons = Command::new("pgrep")
+        .args(["-f", &qcow.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert!(
+        daemons.stdout.is_empty(),
+        "qemu-storage-daemon left running"
+    );
+    // The write went into the qcow2 image.
+    let back = f.tmp.path().join("back.img");
+    convert(&["convert", "-O", "raw"], &qcow, &back);
+    let cat = Command::new("debugfs")
+        .args(["-R", "cat /note"])
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "through-qcow2\n");
+}

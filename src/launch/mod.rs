@@ -79,6 +79,9 @@ pub enum LaunchError {
     /// The console pty could not be created.
     #[error("creating the console pty: {}", .0.desc())]
     OpenPty(Errno),
+    /// A non-raw image could not be exported as a raw file.
+    #[error("{0}")]
+    Export(crate::storage::ExportError),
     /// The domain's cgroup could not be set up.
     #[error("{0}")]
     Cgroup(crate::cgroup::CgroupError),

@@ -72,6 +72,9 @@ pub struct Running {
     /// Declared after `guard`: init is killed and reaped before its group
     /// is removed.
     cgroup: Option<super::resources::CgroupGuard>,
+    /// Exports of non-raw images: stopped once init is gone and the loop
+    /// devices on them have let go (dropping them stops them too).
+    exports: Vec<crate::storage::ImageExport>,
     _mask: MaskGuard,
 }
 
@@ -112,12 +115,18 @@ impl Running {
         Ok(status)
     }
 
-    /// Removes the cgroup now (after [`Running::wait`]); also done on drop.
+    /// Releases what init held (after [`Running::wait`]): its cgroup, and
+    /// the image exports once their loop devices have detached. Also done
+    /// on drop.
     pub fn release_cgroup(&mut self) -> Result<(), LaunchError> {
-        match &mut self.cgroup {
+        let cgroup = match &mut self.cgroup {
             Some(g) => g.remove().map_err(LaunchError::Cgroup),
             None => Ok(()),
+        };
+        for export in self.exports.drain(..) {
+            export.stop_when_unused().map_err(LaunchError::Export)?;
         }
+        cgroup
     }
 }
 
@@ -214,6 +223,7 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     // cgroup stays with the running container.
     let mut prepared = prepared;
     let cgroup = prepared.cgroup.take();
+    let exports = std::mem::take(&mut prepared.exports);
     drop(prepared);
     // The slave now belongs to init; keeping a copy would hide its hangup.
     let console = console.map(|Console { master, slave, .. }| {
@@ -227,6 +237,7 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
         signals,
         guard,
         cgroup,
+        exports,
         _mask: mask,
     })
 }

@@ -18,6 +18,7 @@ use crate::plan::Capability;
 use crate::plan::defaults::{KERNEL_MOUNTS, READONLY_PATHS};
 use crate::plan::fstype::probe_path;
 use crate::plan::{FsType, MountSource, NamespaceKind, Plan};
+use crate::storage::ImageExport;
 use crate::sys::{self, CapabilityMasks, ExecArgs, LoopDevice, TargetKind};
 use nix::unistd::{Gid, Uid};
 
@@ -75,6 +76,14 @@ pub(super) struct Prepared {
     pub cgroup_mounts: Vec<super::resources::CgroupMount>,
     /// overlayfs options for an overlay root.
     pub root_overlay: Option<CString>,
+    /// Exports of non-raw images; they must outlive init (taken by the
+    /// parent into `Running`).
+    pub exports: Vec<ImageExport>,
+}
+
+/// Where export points of non-raw images are made.
+fn export_dir() -> PathBuf {
+    std::env::temp_dir().join("domrun-exports")
 }
 
 /// Step 12's inputs, computed before clone: the child must not allocate
@@ -196,6 +205,7 @@ fn filesystem_of(path: &Path, given: Option<FsType>) -> Result<FsType, LaunchErr
 pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
     let mut mounts = Vec::with_capacity(plan.mounts.len());
     let mut loops = Vec::new();
+    let mut exports = Vec::new();
     for step in &plan.mounts {
         let prepared = match &step.source {
             MountSource::HostBind { path } => {
@@ -228,6 +238,25 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
                 },
                 target_kind: TargetKind::Directory,
             },
+            MountSource::ExportedImage { file, format } => {
+                let export = ImageExport::start(file, format, step.readonly, &export_dir())
+                    .map_err(LaunchError::Export)?;
+                let raw = export.path().to_owned();
+                exports.push(export);
+                let fs = filesystem_of(&raw, None)?;
+                let device = sys::attach_loop(&raw, step.readonly).map_err(|source| {
+                    LaunchError::AttachLoop {
+                        image: file.clone(),
+                        source,
+                    }
+                })?;
+                let path = device.path.clone();
+                loops.push(device);
+                PreparedMount {
+                    source: ResolvedSource::Filesystem { device: path, fs },
+                    target_kind: TargetKind::Directory,
+                }
+            }
             MountSource::Image { file, fs } => {
                 let fs = filesystem_of(file, *fs)?;
                 let device = sys::attach_loop(file, step.readonly).map_err(|source| {
@@ -296,6 +325,7 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
         cgroup,
         cgroup_mounts,
         root_overlay,
+        exports,
     })
 }
 
@@ -330,6 +360,20 @@ pub(super) fn describe_source(plan: &Plan, prepared: Option<&Prepared>, index: u
         ) => format!("tmpfs ({size} bytes)"),
         (Some(MountSource::Tmpfs { size_bytes: None }), _) => "tmpfs".to_owned(),
         (Some(MountSource::Image { file, .. }), _) => format!("image {}", file.display()),
+        (
+            Some(MountSource::ExportedImage { file, format }),
+            Some(ResolvedSource::Filesystem { device, fs }),
+        ) => {
+            format!(
+                "{} ({}, {format} image {} exported by qemu-storage-daemon)",
+                device.display(),
+                fs.name(),
+                file.display()
+            )
+        }
+        (Some(MountSource::ExportedImage { file, format }), _) => {
+            format!("{format} image {}", file.display())
+        }
         (Some(MountSource::Block { device, .. }), _) => device.display().to_string(),
         (None, _) => format!("mount #{index}"),
     }

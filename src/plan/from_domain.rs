@@ -263,15 +263,16 @@ pub fn plan_from_domain(
                 let driver = fs.driver.as_ref();
                 let nbd = driver.and_then(|d| d.kind) == Some(FsDriverType::Nbd);
                 let format = driver.and_then(|d| d.format.as_deref()).unwrap_or("raw");
+                let file: PathBuf = fs.source.file.clone().unwrap_or_default().into();
                 if nbd || format != "raw" {
-                    return Err(unsupported(
-                        format!("an image of format '{format}' (driver nbd)"),
-                        " (raw images on a loop device are; convert with qemu-img convert -O raw)",
-                    ));
-                }
-                MountSource::Image {
-                    file: fs.source.file.clone().unwrap_or_default().into(),
-                    fs: None,
+                    // libvirt uses qemu-nbd; without the nbd module a FUSE
+                    // export of qemu-storage-daemon does the same job.
+                    MountSource::ExportedImage {
+                        file,
+                        format: format.to_owned(),
+                    }
+                } else {
+                    MountSource::Image { file, fs: None }
                 }
             }
             FsType::Template | FsType::Volume => {
@@ -499,16 +500,29 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_is_not_built_with_the_element_named() {
-        let e = plan_from_domain_t(&domain(
+    fn qcow2_images_are_exported_and_unbuilt_types_are_refused_by_path() {
+        let p = plan_from_domain_t(&domain(
             "<domain type='lxc'><name>h</name><os><type>exe</type><init>/bin/true</init></os>
              <devices><filesystem type='file'><driver type='nbd' format='qcow2'/><source file='/a.qcow2'/>
+             <target dir='/data'/></filesystem><console type='pty'/></devices></domain>",
+        ))
+        .unwrap();
+        assert_eq!(
+            p.mounts[0].source,
+            MountSource::ExportedImage {
+                file: "/a.qcow2".into(),
+                format: "qcow2".into()
+            }
+        );
+        let e = plan_from_domain_t(&domain(
+            "<domain type='lxc'><name>h</name><os><type>exe</type><init>/bin/true</init></os>
+             <devices><filesystem type='volume'><source pool='p' volume='v'/>
              <target dir='/data'/></filesystem><console type='pty'/></devices></domain>",
         ))
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/domain/devices/filesystem[1]: an image of format 'qcow2' (driver nbd) is not supported yet (raw images on a loop device are; convert with qemu-img convert -O raw)"
+            "/domain/devices/filesystem[1]: a volume filesystem is not supported yet"
         );
     }
 }

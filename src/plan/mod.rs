@@ -268,6 +268,15 @@ pub enum MountSource {
         /// Filesystem; `None` probes the superblock before clone.
         fs: Option<FsType>,
     },
+    /// An image in a format the kernel cannot attach (qcow2, …): exported
+    /// as a raw file by qemu-storage-daemon over FUSE, then treated as
+    /// [`MountSource::Image`]. The export lives as long as init.
+    ExportedImage {
+        /// Absolute host path of the image.
+        file: PathBuf,
+        /// Its format as QEMU names it (`qcow2`, `vmdk`, …).
+        format: String,
+    },
 }
 
 /// The process exec'd as the container's init.

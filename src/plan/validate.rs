@@ -127,6 +127,7 @@ pub(super) fn validate(plan: &Plan) -> Result<(), PlanError> {
             }
             MountSource::Block { device, .. } => host_path(device)?,
             MountSource::Image { file, .. } => host_path(file)?,
+            MountSource::ExportedImage { file, .. } => host_path(file)?,
         }
     }
     validate_namespaces(plan)?;

@@ -149,6 +149,15 @@ impl ImageExport {
         self.daemon.as_ref().map(Child::id)
     }
 
+    /// Waits (up to 5 s) until no loop device is attached to the export —
+    /// autoclear detaches it shortly after the last mount of it is gone —
+    /// then stops it.
+    pub fn stop_when_unused(self) -> Result<(), ExportError> {
+        let point = self.point.to_string_lossy().into_owned();
+        wait_until(Duration::from_secs(5), || !loop_attached_to(&point));
+        self.stop()
+    }
+
     /// Stops the daemon cleanly (SIGTERM unmounts the export) and removes the
     /// export point. Call after every user of the export (the loop device)
     /// has let go.
@@ -184,6 +193,17 @@ impl Drop for ImageExport {
     fn drop(&mut self) {
         let _ = self.shutdown();
     }
+}
+
+/// True when a loop device's backing file is `path`.
+fn loop_attached_to(path: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/sys/block") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        std::fs::read_to_string(e.path().join("loop/backing_file"))
+            .is_ok_and(|b| b.trim_end() == path)
+    })
 }
 
 fn daemon_stderr(mut d: Child) -> String {
