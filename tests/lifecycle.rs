@@ -181,15 +181,17 @@ fn define_start_console_shutdown_start_destroy_undefine() {
 fn console_session(env: &Env, name: &str, input: &[u8]) -> (String, bool) {
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave = std::fs::File::from(pty.slave);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_domrun"))
-        .arg("--root")
-        .arg(env.state())
-        .args(["console", name])
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_domrun"))
+            .arg("--root")
+            .arg(env.state())
+            .args(["console", name])
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave)
+            .spawn()
+            .unwrap(),
+    );
     let mut master = std::fs::File::from(pty.master);
     let mut seen = Vec::new();
     let read_for = |master: &mut std::fs::File, seen: &mut Vec<u8>, want: &str| {
@@ -220,17 +222,27 @@ fn console_session(env: &Env, name: &str, input: &[u8]) -> (String, bool) {
     let start = Instant::now();
     let mut detached = false;
     while start.elapsed() < Duration::from_secs(5) {
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Ok(Some(status)) = child.0.try_wait() {
             detached = status.success();
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    if !detached {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop(child);
     (String::from_utf8_lossy(&seen).into_owned(), detached)
+}
+
+/// A child process killed (if still running) and reaped when dropped, so
+/// a failing assertion never leaves a console client behind.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
