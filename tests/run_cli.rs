@@ -80,6 +80,21 @@ fn run(xml: &Path) -> Output {
     out
 }
 
+/// A fresh 16 MiB ext4 image at `path`.
+fn ext4_image(path: &Path) -> PathBuf {
+    std::fs::File::create(path)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let mk = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(mk.success());
+    path.to_owned()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -217,15 +232,7 @@ fn raw_image_is_loop_mounted_and_written_data_survives() {
     if !common::require_tool("mkfs.ext4") || !common::require_tool("fsck.ext4") {
         return;
     }
-    let img = f.tmp.path().join("data.img");
-    let file = std::fs::File::create(&img).unwrap();
-    file.set_len(16 << 20).unwrap();
-    let mk = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .arg(&img)
-        .status()
-        .unwrap();
-    assert!(mk.success());
+    let img = ext4_image(&f.tmp.path().join("data.img"));
     let loops_before = common::loop_devices();
     let xml = domain(
         &f,
@@ -309,19 +316,7 @@ fn a_qcow2_image_is_exported_loop_mounted_and_released() {
             return;
         }
     }
-    let raw = f.tmp.path().join("seed.img");
-    std::fs::File::create(&raw)
-        .unwrap()
-        .set_len(16 << 20)
-        .unwrap();
-    assert!(
-        Command::new("mkfs.ext4")
-            .args(["-q", "-F"])
-            .arg(&raw)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let raw = ext4_image(&f.tmp.path().join("seed.img"));
     let qcow = f.tmp.path().join("data.qcow2");
     let convert = |args: &[&str], from: &Path, to: &Path| {
         let ok = Command::new("qemu-img")

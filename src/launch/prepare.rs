@@ -200,6 +200,27 @@ fn filesystem_of(path: &Path, given: Option<FsType>) -> Result<FsType, LaunchErr
     }
 }
 
+/// Attaches `backing` to a loop device (autoclear) and returns the mount of
+/// it; errors name `image`, the file the user gave.
+fn loop_mount(
+    backing: &Path,
+    image: &Path,
+    fs: FsType,
+    readonly: bool,
+    loops: &mut Vec<LoopDevice>,
+) -> Result<PreparedMount, LaunchError> {
+    let device = sys::attach_loop(backing, readonly).map_err(|source| LaunchError::AttachLoop {
+        image: image.to_owned(),
+        source,
+    })?;
+    let path = device.path.clone();
+    loops.push(device);
+    Ok(PreparedMount {
+        source: ResolvedSource::Filesystem { device: path, fs },
+        target_kind: TargetKind::Directory,
+    })
+}
+
 /// Resolves sources, probes filesystems, attaches loop devices and opens
 /// namespace files.
 pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
@@ -244,33 +265,11 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
                 let raw = export.path().to_owned();
                 exports.push(export);
                 let fs = filesystem_of(&raw, None)?;
-                let device = sys::attach_loop(&raw, step.readonly).map_err(|source| {
-                    LaunchError::AttachLoop {
-                        image: file.clone(),
-                        source,
-                    }
-                })?;
-                let path = device.path.clone();
-                loops.push(device);
-                PreparedMount {
-                    source: ResolvedSource::Filesystem { device: path, fs },
-                    target_kind: TargetKind::Directory,
-                }
+                loop_mount(&raw, file, fs, step.readonly, &mut loops)?
             }
             MountSource::Image { file, fs } => {
                 let fs = filesystem_of(file, *fs)?;
-                let device = sys::attach_loop(file, step.readonly).map_err(|source| {
-                    LaunchError::AttachLoop {
-                        image: file.clone(),
-                        source,
-                    }
-                })?;
-                let path = device.path.clone();
-                loops.push(device);
-                PreparedMount {
-                    source: ResolvedSource::Filesystem { device: path, fs },
-                    target_kind: TargetKind::Directory,
-                }
+                loop_mount(file, file, fs, step.readonly, &mut loops)?
             }
         };
         mounts.push(prepared);
