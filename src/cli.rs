@@ -49,7 +49,12 @@ pub enum Command {
         file: PathBuf,
     },
     /// Remove a definition; a running domain keeps running, transient.
-    Undefine { name: String },
+    Undefine {
+        name: String,
+        /// Also delete the domain's writable template layer.
+        #[arg(long)]
+        remove_all_storage: bool,
+    },
     /// Print a domain's XML: the live one (with id and resolved values) when
     /// it runs, else its definition.
     Dumpxml {

@@ -32,13 +32,18 @@ fn main() -> ExitCode {
                 }
             }))
         }
-        Command::Undefine { name } => report(lifecycle::undefine(&root, &name).map(|running| {
-            if running {
-                println!("Domain '{name}' has been undefined (it keeps running, transient)");
-            } else {
-                println!("Domain '{name}' has been undefined");
-            }
-        })),
+        Command::Undefine {
+            name,
+            remove_all_storage,
+        } => report(
+            lifecycle::undefine(&root, &name, remove_all_storage).map(|running| {
+                if running {
+                    println!("Domain '{name}' has been undefined (it keeps running, transient)");
+                } else {
+                    println!("Domain '{name}' has been undefined");
+                }
+            }),
+        ),
         Command::Dumpxml { name, inactive } => {
             report(lifecycle::dumpxml(&root, &name, inactive).map(|xml| print!("{xml}")))
         }

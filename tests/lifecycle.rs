@@ -394,3 +394,39 @@ fn create_runs_a_transient_domain_and_an_explicit_id_is_honoured() {
             .is_none()
     );
 }
+
+#[test]
+fn a_template_root_keeps_its_writes_across_restarts_until_storage_is_removed() {
+    let Some(env) = Env::new() else { return };
+    let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/busybox.recipe");
+    env.ok(&["template", "build", "bb", recipe.to_str().unwrap()]);
+    let xml = env.tmp.path().join("tpl.xml");
+    std::fs::write(
+        &xml,
+        "<domain type='lxc'><name>tpl</name>
+           <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg>
+           <initarg>cat /note 2&gt;/dev/null; echo kept &gt; /note; sleep 30</initarg></os>
+           <devices><filesystem type='template'><source name='bb'/><target dir='/'/></filesystem>
+           <console type='pty'/></devices></domain>",
+    )
+    .unwrap();
+    env.ok(&["define", xml.to_str().unwrap()]);
+    env.ok(&["start", "tpl"]);
+    let layer_note = env.state().join("layers/tpl/upper/note");
+    wait_until("the first write", || layer_note.exists());
+    let info = env.ok(&["dominfo", "tpl"]);
+    assert!(info.contains("CPU time:"), "{info}");
+    env.ok(&["destroy", "tpl"]);
+    // The template itself never sees the domain's write.
+    assert!(!env.state().join("templates/bb/rootfs/note").exists());
+    let removal = env.domrun(&["template", "remove", "bb"]);
+    assert!(
+        String::from_utf8_lossy(&removal.stderr).contains("tpl"),
+        "{removal:?}"
+    );
+    env.ok(&["undefine", "--remove-all-storage", "tpl"]);
+    assert!(!env.state().join("layers/tpl").exists());
+    env.ok(&["template", "remove", "bb"]);
+    assert!(common::mounts_containing(&env.state().to_string_lossy()).is_empty());
+    no_cgroup_left("tpl");
+}

@@ -372,3 +372,58 @@ fn a_qcow2_image_is_exported_loop_mounted_and_released() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&cat.stdout), "through-qcow2\n");
 }
+
+#[test]
+fn memory_limit_cpuset_and_the_containers_read_only_cgroup_view() {
+    let Some(f) = fixture() else { return };
+    if !Path::new("/sys/fs/cgroup").is_dir() {
+        common::skip("no cgroup filesystem");
+        return;
+    }
+    let xml = domain(
+        &f,
+        "limited",
+        "",
+        "",
+        "",
+        "grep -c ':/$' /proc/self/cgroup; \
+         cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; \
+         grep Cpus_allowed_list /proc/self/status | tr -d '\\t'; \
+         mkdir /sys/fs/cgroup/x 2>/dev/null || echo read-only; \
+         head -c 200m /dev/zero | tail; echo init-survived",
+    );
+    let text = std::fs::read_to_string(&xml).unwrap().replace(
+        "<name>limited</name>",
+        "<name>limited</name><memory unit='MiB'>64</memory><vcpu cpuset='0'>1</vcpu>",
+    );
+    std::fs::write(&xml, text).unwrap();
+    let out = run(&xml);
+    let s = stdout(&out);
+    // Every hierarchy's root, as the container sees it, is its own group.
+    assert!(
+        s.lines()
+            .next()
+            .is_some_and(|n| n.parse::<u32>().unwrap_or(0) >= 1),
+        "{s}"
+    );
+    assert!(s.contains("67108864"), "64 MiB limit not visible: {s}");
+    assert!(s.contains("Cpus_allowed_list:0\n"), "{s}");
+    assert!(s.contains("read-only"), "{s}");
+    // The OOM killer took the 200 MiB allocator; init lived on.
+    assert!(s.contains("init-survived"), "{s}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Killed"),
+        "{out:?}"
+    );
+    let left = Command::new("find")
+        .args([
+            "/sys/fs/cgroup",
+            "-maxdepth",
+            "4",
+            "-name",
+            "limited.domrun",
+        ])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "cgroup left behind");
+}

@@ -152,6 +152,18 @@ pub fn dominfo(root: &Root, name: &str) -> Result<DomainInfo, LifecycleError> {
         }
         (None, false) => return Err(LifecycleError::NotDefined(name.to_owned())),
     };
+    // CPU time and memory come from the running domain's cgroup.
+    let stats = live.as_ref().and_then(|_| {
+        let layout = crate::cgroup::Layout::detect().ok()?;
+        let partition = d
+            .resource
+            .as_ref()
+            .and_then(|r| r.partition.clone())
+            .unwrap_or_else(|| crate::cgroup::DEFAULT_PARTITION.to_owned());
+        let group =
+            crate::cgroup::Cgroup::open(&layout, &partition, &format!("{name}.domrun")).ok()??;
+        group.stats().ok()
+    });
     Ok(DomainInfo {
         id: live.as_ref().map(|l| l.id),
         name: d.name.clone(),
@@ -164,8 +176,8 @@ pub fn dominfo(root: &Root, name: &str) -> Result<DomainInfo, LifecycleError> {
         },
         vcpus: d.vcpu.as_ref().map_or(1, |v| v.count),
         max_memory_kib: d.memory,
-        used_memory_kib: None,
-        cpu_time_ns: None,
+        used_memory_kib: stats.as_ref().map(|s| s.memory_bytes / 1024),
+        cpu_time_ns: stats.as_ref().map(|s| s.cpu_time_ns),
         persistent: defined,
         autostart: root.is_autostart(name),
     })

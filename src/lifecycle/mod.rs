@@ -128,11 +128,23 @@ pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleEr
     Ok((d, outcome))
 }
 
-/// `domrun undefine NAME`: a running domain becomes transient.
-pub fn undefine(root: &Root, name: &str) -> Result<bool, LifecycleError> {
+/// `domrun undefine NAME [--remove-all-storage]`: a running domain becomes
+/// transient. With `remove_storage`, the domain's writable template layer
+/// goes too (once it is not running).
+pub fn undefine(root: &Root, name: &str, remove_storage: bool) -> Result<bool, LifecycleError> {
     let _lock = root.lock(name)?;
+    if remove_storage && live_state(root, name)?.is_some() {
+        return Err(LifecycleError::AlreadyRunning(name.to_owned()));
+    }
     if !root.remove_definition(name)? {
         return Err(LifecycleError::NotDefined(name.to_owned()));
+    }
+    if remove_storage && root.dir.join("layers").join(name).exists() {
+        let store = crate::template::Store::open(&root.dir)
+            .map_err(|e| LifecycleError::Monitor(e.to_string()))?;
+        store
+            .remove_layer(name)
+            .map_err(|e| LifecycleError::Monitor(e.to_string()))?;
     }
     if let Some(mut live) = live_state(root, name)? {
         live.persistent = false;
