@@ -277,7 +277,9 @@ fn cpuset_and_quota_are_in_the_files_and_effective_and_stats_move() {
     assert!(used <= Duration::from_millis(110), "used {used:?}");
     assert!(used >= Duration::from_millis(10), "used {used:?}");
     assert!(b.cpu_time_ns > before.cpu_time_ns);
-    assert!(b.memory_bytes > 0, "{b:?}");
+    // Memory is not asserted here: on v1, pages a process had before it
+    // moved in are not charged to the group, so a busy loop that allocates
+    // nothing may show 0 bytes. `memory_stat_moves_with_use` covers it.
 }
 
 #[test]

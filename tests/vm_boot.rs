@@ -368,3 +368,65 @@ fn vm_process_status_reset_and_powerdown() {
     drop(vm);
     b.assert_clean();
 }
+
+/// The same lifecycle as a container's: define, start (the monitor is
+/// qemu's parent), console (boot output replayed), shutdown (ACPI power
+/// button), with nothing left behind.
+#[test]
+fn start_console_and_shutdown_through_the_monitor() {
+    let Some(assets) = assets() else { return };
+    let boot = Boot::new("lifecycle");
+    let xml = boot.write_domain(
+        &format!(
+            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 vmtest.wait</cmdline>",
+            assets.join("vmlinux").display(),
+            assets.join("initrd.cpio.gz").display()
+        ),
+        "",
+    );
+    let state = boot.tmp.path().join("state");
+    let domrun = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
+            .arg("--root")
+            .arg(&state)
+            .args(args)
+            .env("XDG_RUNTIME_DIR", boot.runtime())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "domrun {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    domrun(&["define", xml.to_str().unwrap()]);
+    assert!(domrun(&["start", &boot.name]).contains("started"));
+    assert!(domrun(&["list"]).contains("running"));
+    // The console replays what the guest printed before we attached.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    while !seen.contains("VMTEST-WAITING") {
+        assert!(
+            Instant::now() < deadline,
+            "no boot marker on the console: {seen}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        let mut console = Command::new(env!("CARGO_BIN_EXE_domrun"))
+            .arg("--root")
+            .arg(&state)
+            .args(["console", &boot.name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        // Ctrl-] detaches; stdin is not a terminal, so it is a plain byte.
+        let _ = std::io::Write::write_all(console.stdin.as_mut().unwrap(), &[0x1d]);
+        let out = console.wait_with_output().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    assert!(seen.contains("VMTEST-MARKER: booted"), "{seen}");
+    domrun(&["shutdown", &boot.name, "--timeout", "60"]);
+    assert!(domrun(&["list", "--all"]).contains("shut off"));
+    assert!(processes_with(&boot.name).is_empty(), "qemu left running");
+    assert!(!state.join("run").join(&boot.name).exists());
+}

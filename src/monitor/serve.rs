@@ -1,41 +1,32 @@
-//! The monitor's loop: one poll over init's pidfd, the control socket, the
-//! console pty and an attached console client.
+//! The monitor's loop: one poll over the guest's exit, the control socket,
+//! the console and an attached console client.
 
 use super::control::{Reply, Request, parse_request, read_line, send_reply};
+use super::guest::Guest;
 use super::report_started;
 use crate::domain::{Domain, LifecycleAction};
-use crate::launch::{self, Running};
-use crate::plan::plan_from_domain;
 use crate::state::{LiveState, ProcessRef, Root};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::Signal;
-use nix::sys::wait::WaitStatus;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
-/// Why init stopped, as the lifecycle actions see it.
+pub use super::guest::classify_exit;
+
+/// Why a guest stopped, as the lifecycle actions see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitReason {
     /// Exited, or poweroff/halt inside the container (init killed by SIGINT).
     Poweroff,
     /// reboot(2) inside the container's pid namespace kills init with SIGHUP.
     Reboot,
-    /// Killed by any other signal.
+    /// Killed by any other signal (a VM: qemu failed).
     Crash,
 }
 
-/// Classifies init's end (see reboot(2) on pid namespaces).
-pub fn classify_exit(status: WaitStatus) -> ExitReason {
-    match status {
-        WaitStatus::Signaled(_, Signal::SIGHUP, _) => ExitReason::Reboot,
-        WaitStatus::Signaled(_, Signal::SIGINT, _) => ExitReason::Poweroff,
-        WaitStatus::Signaled(..) => ExitReason::Crash,
-        _ => ExitReason::Poweroff,
-    }
-}
-
-/// What a control request asked for, pending init's exit.
+/// What a control request asked for, pending the guest's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Intent {
     None,
@@ -44,22 +35,11 @@ enum Intent {
     Reboot,
 }
 
-/// The signal that asks this init to shut down: systemd takes SIGRTMIN+3
-/// (SIGTERM would make it re-execute), other inits SIGTERM.
-fn shutdown_signal(d: &Domain) -> libc::c_int {
-    let init = d.os.init.as_deref().unwrap_or_default();
-    if init.ends_with("/systemd") {
-        libc::SIGRTMIN() + 3
-    } else {
-        libc::SIGTERM
-    }
-}
+/// A VM has no pidfd here: its exit is polled this often.
+const VM_POLL: Duration = Duration::from_millis(100);
 
-/// Signals init by number (nix's `Signal` cannot name real-time signals).
-/// Init may already be gone; its pidfd reports that.
-fn send_signal(pid: i32, signal: libc::c_int) {
-    let _ = crate::sys::kill_raw(pid, signal);
-}
+/// Console output kept while nobody is attached, replayed on attach.
+const BACKLOG: usize = 64 * 1024;
 
 struct Monitor {
     root: Root,
@@ -71,12 +51,13 @@ struct Monitor {
 
 impl Monitor {
     fn state(&self, init: Option<ProcessRef>) -> LiveState {
+        let me = std::process::id() as i32;
         LiveState {
             name: self.domain.name.clone(),
             uuid: self.domain.uuid.map(|u| u.to_string()).unwrap_or_default(),
             id: self.id,
-            monitor: ProcessRef::of(std::process::id() as i32).unwrap_or(ProcessRef {
-                pid: std::process::id() as i32,
+            monitor: ProcessRef::of(me).unwrap_or(ProcessRef {
+                pid: me,
                 start_time: 0,
             }),
             init,
@@ -86,18 +67,14 @@ impl Monitor {
         }
     }
 
-    /// Builds the plan and starts init; records the live state.
-    fn launch(&self) -> Result<Running, String> {
-        let templates = crate::template::StoreProvider {
-            root: self.root.dir.clone(),
-        };
-        let plan = plan_from_domain(&self.domain, Some(&templates)).map_err(|e| e.to_string())?;
-        let running = launch::start(&plan, true).map_err(|e| e.to_string())?;
-        let init = ProcessRef::of(running.pid().as_raw());
+    /// Starts the guest and records the live state.
+    fn launch(&self) -> Result<Guest, String> {
+        let guest = Guest::start(&self.root, &self.domain)?;
+        let init = ProcessRef::of(guest.pid());
         self.root
             .write_live(&self.state(init))
             .map_err(|e| e.to_string())?;
-        Ok(running)
+        Ok(guest)
     }
 }
 
@@ -123,7 +100,7 @@ pub(super) fn run_monitor(
         started_at,
     };
     let live_dir = m.root.live_dir(&m.domain.name);
-    let setup = (|| -> Result<(UnixListener, Running), String> {
+    let setup = (|| -> Result<(UnixListener, Guest), String> {
         std::fs::create_dir_all(&live_dir).map_err(|e| format!("{}: {e}", live_dir.display()))?;
         redirect_stdio(&live_dir.join("monitor.log"));
         crate::state::write_atomic(
@@ -137,10 +114,10 @@ pub(super) fn run_monitor(
         let listener =
             UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let running = m.launch()?;
-        Ok((listener, running))
+        let guest = m.launch()?;
+        Ok((listener, guest))
     })();
-    let (listener, running) = match setup {
+    let (listener, guest) = match setup {
         Ok(x) => x,
         Err(e) => {
             report_started(ready, Err(e));
@@ -149,7 +126,7 @@ pub(super) fn run_monitor(
         }
     };
     report_started(ready, Ok(id));
-    let code = serve(&m, listener, running);
+    let code = serve(&m, listener, guest);
     let _ = m.root.remove_live(&m.domain.name);
     code
 }
@@ -181,228 +158,286 @@ fn write_all_fd(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> nix::Resul
     Ok(())
 }
 
-/// Console output kept while nobody is attached, replayed on attach.
-const BACKLOG: usize = 64 * 1024;
+/// The monitor's own signalfd for VM guests (a container's launcher already
+/// blocks the signals and hands us its signalfd).
+fn own_signals() -> Option<SignalFd> {
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        mask.add(s);
+    }
+    mask.thread_block().ok()?;
+    SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).ok()
+}
 
-fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
-    let mut client: Option<UnixStream> = None;
-    let mut backlog: Vec<u8> = Vec::new();
-    let mut intent = Intent::None;
-    let mut waiters: Vec<(UnixStream, Option<Instant>)> = Vec::new();
-    let mut kill_at: Option<Instant> = None;
+/// State of the loop besides the guest.
+struct Session {
+    client: Option<UnixStream>,
+    backlog: Vec<u8>,
+    intent: Intent,
+    waiters: Vec<(UnixStream, Option<Instant>)>,
+    kill_at: Option<Instant>,
+}
+
+fn serve(m: &Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
+    let vm_signals = match guest {
+        Guest::Qemu { .. } => own_signals(),
+        Guest::Container(_) => None,
+    };
+    let mut s = Session {
+        client: None,
+        backlog: Vec::new(),
+        intent: Intent::None,
+        waiters: Vec::new(),
+        kill_at: None,
+    };
     loop {
-        let pid = running.pid().as_raw();
-        let timeout = waiters
+        let deadline = s
+            .waiters
             .iter()
             .filter_map(|(_, d)| *d)
-            .chain(kill_at)
-            .min()
-            .map(|d| d.saturating_duration_since(Instant::now()))
-            .map_or(PollTimeout::NONE, |d| {
-                PollTimeout::try_from(d.as_millis().min(60_000) as i32 + 1)
-                    .unwrap_or(PollTimeout::NONE)
-            });
-        let console = running.console();
-        let mut fds = vec![
-            PollFd::new(running.pidfd(), PollFlags::POLLIN),
-            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
-            PollFd::new(running.signals().as_fd(), PollFlags::POLLIN),
-        ];
-        if let Some(c) = console {
-            fds.push(PollFd::new(c, PollFlags::POLLIN));
+            .chain(s.kill_at)
+            .min();
+        let mut timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if guest.exit_fd().is_none() {
+            timeout = Some(timeout.map_or(VM_POLL, |t| t.min(VM_POLL)));
         }
-        if let (Some(c), Some(_)) = (&client, console) {
-            fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
-        }
-        let _ = poll(&mut fds, timeout);
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
-        drop(fds);
-        let now = Instant::now();
-        // Deadlines: a shutdown that took too long is reported as such; a
-        // reboot that took too long is forced.
-        waiters.retain(|(s, deadline)| {
-            if deadline.is_some_and(|d| d <= now) {
-                let _ = send_reply(
-                    s,
-                    &Reply::Error {
-                        message: format!("domain '{}' did not shut down in time", m.domain.name),
-                    },
-                );
-                return false;
-            }
-            true
+        let timeout = timeout.map_or(PollTimeout::NONE, |d| {
+            PollTimeout::try_from(d.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::NONE)
         });
-        if kill_at.is_some_and(|d| d <= now) {
-            send_signal(pid, libc::SIGKILL);
-            kill_at = None;
-        }
-        if ready[2] {
-            while let Ok(Some(info)) = running.signals().read_signal() {
+        let signals = guest.signals().or(vm_signals.as_ref());
+        let (exit_ready, control_ready, signal_ready, console_ready, client_ready) = {
+            let mut fds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+            let exit_slot = guest.exit_fd().map(|fd| {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                fds.len() - 1
+            });
+            let signal_slot = signals.map(|sfd| {
+                fds.push(PollFd::new(sfd.as_fd(), PollFlags::POLLIN));
+                fds.len() - 1
+            });
+            let console_slot = guest.console().map(|fd| {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                fds.len() - 1
+            });
+            let client_slot = match (&s.client, guest.console()) {
+                (Some(c), Some(_)) => {
+                    fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
+                    Some(fds.len() - 1)
+                }
+                _ => None,
+            };
+            let _ = poll(&mut fds, timeout);
+            let ready = |slot: Option<usize>| {
+                slot.is_some_and(|i| fds[i].revents().is_some_and(|r| !r.is_empty()))
+            };
+            (
+                ready(exit_slot),
+                ready(Some(0)),
+                ready(signal_slot),
+                ready(console_slot),
+                ready(client_slot),
+            )
+        };
+        let now = Instant::now();
+        expire(m, &mut s, &mut guest, now);
+        let mut stop_requested = false;
+        if signal_ready && let Some(sfd) = guest.signals().or(vm_signals.as_ref()) {
+            while let Ok(Some(info)) = sfd.read_signal() {
                 let signo = info.ssi_signo as i32;
-                if [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signo) {
-                    // Asked to stop (e.g. the host shutting down): shut the
-                    // domain down, force it after 30 s.
-                    intent = Intent::Shutdown;
-                    send_signal(pid, shutdown_signal(&m.domain));
-                    kill_at.get_or_insert(now + Duration::from_secs(30));
-                }
+                stop_requested |= [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signo);
             }
         }
-        if ready[1] {
+        if stop_requested {
+            // Asked to stop (e.g. the host shutting down): shut the domain
+            // down, force it after 30 s.
+            s.intent = Intent::Shutdown;
+            guest.request_shutdown(&m.domain);
+            s.kill_at.get_or_insert(now + Duration::from_secs(30));
+        }
+        if control_ready {
             while let Ok((stream, _)) = listener.accept() {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let req = read_line(&stream)
-                    .map_err(|e| e.to_string())
-                    .and_then(|l| parse_request(&l));
-                match req {
-                    Err(message) => {
-                        let _ = send_reply(&stream, &Reply::Error { message });
+                handle_request(m, &mut s, &mut guest, stream, now);
+            }
+        }
+        if console_ready {
+            relay_console_output(&mut s, &guest);
+        }
+        if client_ready {
+            relay_console_input(&mut s, &guest);
+        }
+        let Some(reason) = guest.try_exit(exit_ready) else {
+            continue;
+        };
+        s.kill_at = None;
+        guest.release();
+        let action = match (s.intent, reason) {
+            (Intent::Destroy | Intent::Shutdown, _) => LifecycleAction::Destroy,
+            (Intent::Reboot, _) => LifecycleAction::Restart,
+            (Intent::None, ExitReason::Poweroff) => {
+                m.domain.on_poweroff.unwrap_or(LifecycleAction::Destroy)
+            }
+            (Intent::None, ExitReason::Reboot) => {
+                m.domain.on_reboot.unwrap_or(LifecycleAction::Restart)
+            }
+            (Intent::None, ExitReason::Crash) => {
+                m.domain.on_crash.unwrap_or(LifecycleAction::Destroy)
+            }
+        };
+        s.intent = Intent::None;
+        eprintln!("domrun monitor: the domain ended ({reason:?}): {action}");
+        let restart = matches!(
+            action,
+            LifecycleAction::Restart
+                | LifecycleAction::RenameRestart
+                | LifecycleAction::CoredumpRestart
+        );
+        if restart {
+            // The old guest goes first: its console and sockets.
+            drop(guest);
+            s.client = None;
+            match m.launch() {
+                Ok(g) => {
+                    guest = g;
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("domrun monitor: restart failed: {e}");
+                    for (w, _) in s.waiters.drain(..) {
+                        let _ = send_reply(&w, &Reply::Ok);
                     }
-                    Ok(Request::Status) => {
-                        let _ = send_reply(
-                            &stream,
-                            &Reply::Status {
-                                init_pid: pid,
-                                id: m.id,
-                            },
-                        );
-                    }
-                    Ok(Request::Console { force }) => {
-                        if console.is_none() {
-                            let _ = send_reply(
-                                &stream,
-                                &Reply::Error {
-                                    message: "the domain has no console".into(),
-                                },
-                            );
-                        } else if client.is_some() && !force {
-                            let _ = send_reply(
-                                &stream,
-                                &Reply::Error {
-                                    message: format!(
-                                        "a console is already attached to '{}' (use --force to take it over)",
-                                        m.domain.name
-                                    ),
-                                },
-                            );
-                        } else if send_reply(&stream, &Reply::Ok).is_ok() {
-                            let _ = stream.set_read_timeout(None);
-                            let _ = std::io::Write::write_all(&mut &stream, &backlog);
-                            backlog.clear();
-                            client = Some(stream);
-                        }
-                    }
-                    Ok(Request::Shutdown { timeout_secs }) => {
-                        intent = Intent::Shutdown;
-                        send_signal(pid, shutdown_signal(&m.domain));
-                        waiters.push((stream, Some(now + Duration::from_secs(timeout_secs))));
-                    }
-                    Ok(Request::Destroy) => {
-                        intent = Intent::Destroy;
-                        send_signal(pid, libc::SIGKILL);
-                        waiters.push((stream, None));
-                    }
-                    Ok(Request::Reboot) => {
-                        intent = Intent::Reboot;
-                        send_signal(pid, shutdown_signal(&m.domain));
-                        kill_at = Some(now + Duration::from_secs(10));
-                        let _ = send_reply(&stream, &Reply::Ok);
-                    }
+                    return 1;
                 }
             }
         }
-        let mut slot = 3;
-        if let Some(c) = console {
-            if ready[slot] {
-                let mut buf = [0u8; 8192];
-                match nix::unistd::read(c, &mut buf) {
-                    Ok(n) if n > 0 => {
-                        let sent = client.as_ref().is_some_and(|s| {
-                            std::io::Write::write_all(&mut &*s, &buf[..n]).is_ok()
-                        });
-                        if !sent {
-                            client = None;
-                            backlog.extend_from_slice(&buf[..n]);
-                            let excess = backlog.len().saturating_sub(BACKLOG);
-                            backlog.drain(..excess);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            slot += 1;
+        for (w, _) in s.waiters.drain(..) {
+            let _ = send_reply(&w, &Reply::Ok);
         }
-        if let (Some(s), Some(c)) = (&client, console)
-            && ready.get(slot).copied().unwrap_or(false)
-        {
-            let mut buf = [0u8; 8192];
-            match std::io::Read::read(&mut &*s, &mut buf) {
-                Ok(n) if n > 0 => {
-                    let _ = write_all_fd(c, &buf[..n]);
-                }
-                _ => client = None,
-            }
-        }
-        if ready[0] {
-            let status = match running.wait() {
-                Ok(s) => s,
-                Err(_) => continue,
-            };
-            kill_at = None;
-            if running
-                .cgroup()
-                .is_some_and(|c| c.oom_killed().unwrap_or(false))
-            {
-                eprintln!(
-                    "domrun monitor: the memory limit was hit: the kernel's OOM killer ended a process of the domain"
-                );
-            }
-            let _ = running.release_cgroup();
-            let reason = classify_exit(status);
-            let action = match (intent, reason) {
-                (Intent::Destroy | Intent::Shutdown, _) => LifecycleAction::Destroy,
-                (Intent::Reboot, _) => LifecycleAction::Restart,
-                (Intent::None, ExitReason::Poweroff) => {
-                    m.domain.on_poweroff.unwrap_or(LifecycleAction::Destroy)
-                }
-                (Intent::None, ExitReason::Reboot) => {
-                    m.domain.on_reboot.unwrap_or(LifecycleAction::Restart)
-                }
-                (Intent::None, ExitReason::Crash) => {
-                    m.domain.on_crash.unwrap_or(LifecycleAction::Destroy)
-                }
-            };
-            intent = Intent::None;
-            eprintln!("domrun monitor: init ended ({status:?}): {reason:?} → {action}");
-            let restart = matches!(
-                action,
-                LifecycleAction::Restart
-                    | LifecycleAction::RenameRestart
-                    | LifecycleAction::CoredumpRestart
+        return 0;
+    }
+}
+
+/// Deadlines: a shutdown that took too long is reported as such; a forced
+/// stop (reboot, host signal) that took too long becomes a kill.
+fn expire(m: &Monitor, s: &mut Session, guest: &mut Guest, now: Instant) {
+    s.waiters.retain(|(w, deadline)| {
+        if deadline.is_some_and(|d| d <= now) {
+            let _ = send_reply(
+                w,
+                &Reply::Error {
+                    message: format!("domain '{}' did not shut down in time", m.domain.name),
+                },
             );
-            if restart {
-                match m.launch() {
-                    Ok(r) => {
-                        running = r;
-                        continue;
-                    }
-                    Err(e) => eprintln!("domrun monitor: restart failed: {e}"),
-                }
-            }
-            for (s, _) in waiters.drain(..) {
-                let _ = send_reply(&s, &Reply::Ok);
-            }
-            return 0;
+            return false;
         }
+        true
+    });
+    if s.kill_at.is_some_and(|d| d <= now) {
+        guest.kill();
+        s.kill_at = None;
+    }
+}
+
+fn handle_request(
+    m: &Monitor,
+    s: &mut Session,
+    guest: &mut Guest,
+    stream: UnixStream,
+    now: Instant,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let req = read_line(&stream)
+        .map_err(|e| e.to_string())
+        .and_then(|l| parse_request(&l));
+    let refuse = |message: String| Reply::Error { message };
+    match req {
+        Err(message) => {
+            let _ = send_reply(&stream, &refuse(message));
+        }
+        Ok(Request::Status) => {
+            let reply = Reply::Status {
+                init_pid: guest.pid(),
+                id: m.id,
+            };
+            let _ = send_reply(&stream, &reply);
+        }
+        Ok(Request::Console { force }) => {
+            if guest.console().is_none() {
+                let _ = send_reply(&stream, &refuse("the domain has no console".into()));
+            } else if s.client.is_some() && !force {
+                let message = format!(
+                    "a console is already attached to '{}' (use --force to take it over)",
+                    m.domain.name
+                );
+                let _ = send_reply(&stream, &refuse(message));
+            } else if send_reply(&stream, &Reply::Ok).is_ok() {
+                let _ = stream.set_read_timeout(None);
+                let _ = std::io::Write::write_all(&mut &stream, &s.backlog);
+                s.backlog.clear();
+                s.client = Some(stream);
+            }
+        }
+        Ok(Request::Shutdown { timeout_secs }) => {
+            s.intent = Intent::Shutdown;
+            guest.request_shutdown(&m.domain);
+            s.waiters
+                .push((stream, Some(now + Duration::from_secs(timeout_secs))));
+        }
+        Ok(Request::Destroy) => {
+            s.intent = Intent::Destroy;
+            guest.kill();
+            s.waiters.push((stream, None));
+        }
+        Ok(Request::Reboot) => {
+            if !guest.reset_in_place() {
+                s.intent = Intent::Reboot;
+                guest.request_shutdown(&m.domain);
+                s.kill_at = Some(now + Duration::from_secs(10));
+            }
+            let _ = send_reply(&stream, &Reply::Ok);
+        }
+    }
+}
+
+/// Guest console output: to the attached client, else into the backlog.
+fn relay_console_output(s: &mut Session, guest: &Guest) {
+    let Some(console) = guest.console() else {
+        return;
+    };
+    let mut buf = [0u8; 8192];
+    if let Ok(n) = nix::unistd::read(console, &mut buf)
+        && n > 0
+    {
+        let sent = s
+            .client
+            .as_ref()
+            .is_some_and(|c| std::io::Write::write_all(&mut &*c, &buf[..n]).is_ok());
+        if !sent {
+            s.client = None;
+            s.backlog.extend_from_slice(&buf[..n]);
+            let excess = s.backlog.len().saturating_sub(BACKLOG);
+            s.backlog.drain(..excess);
+        }
+    }
+}
+
+/// Client keystrokes to the guest console; a closed client detaches.
+fn relay_console_input(s: &mut Session, guest: &Guest) {
+    let (Some(c), Some(console)) = (&s.client, guest.console()) else {
+        return;
+    };
+    let mut buf = [0u8; 8192];
+    match std::io::Read::read(&mut &*c, &mut buf) {
+        Ok(n) if n > 0 => {
+            let _ = write_all_fd(console, &buf[..n]);
+        }
+        _ => s.client = None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::wait::WaitStatus;
     use nix::unistd::Pid;
 
     #[test]

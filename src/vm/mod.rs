@@ -11,6 +11,7 @@ pub mod qemu;
 mod run;
 pub mod xen;
 
+pub(crate) use run::RuntimeDir;
 pub use run::run_foreground;
 
 use std::path::PathBuf;

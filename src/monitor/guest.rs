@@ -1,0 +1,184 @@
+//! What a monitor supervises: a container's init, or a QEMU process. The
+//! serve loop sees one interface: an exit to wait for, a console to relay,
+//! and shutdown, reset and kill requests.
+
+use super::serve::ExitReason;
+use crate::domain::Domain;
+use crate::launch::{self, Running};
+use crate::plan::plan_from_domain;
+use crate::state::Root;
+use crate::vm::qemu::{Launch, VmProcess};
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+
+/// A started domain.
+#[derive(Debug)]
+pub(super) enum Guest {
+    Container(Running),
+    Qemu {
+        process: VmProcess,
+        /// Our connection to qemu's first serial console socket.
+        console: Option<UnixStream>,
+        /// Holds the QMP and console sockets; removed when dropped.
+        _dir: crate::vm::RuntimeDir,
+    },
+}
+
+/// Why the guest ended, as the lifecycle actions see it.
+pub fn classify_exit(status: WaitStatus) -> ExitReason {
+    match status {
+        WaitStatus::Signaled(_, Signal::SIGHUP, _) => ExitReason::Reboot,
+        WaitStatus::Signaled(_, Signal::SIGINT, _) => ExitReason::Poweroff,
+        WaitStatus::Signaled(..) => ExitReason::Crash,
+        _ => ExitReason::Poweroff,
+    }
+}
+
+/// The signal that asks a container's init to shut down: systemd takes
+/// SIGRTMIN+3 (SIGTERM would make it re-execute), other inits SIGTERM.
+fn shutdown_signal(d: &Domain) -> libc::c_int {
+    let init = d.os.init.as_deref().unwrap_or_default();
+    if init.ends_with("/systemd") {
+        libc::SIGRTMIN() + 3
+    } else {
+        libc::SIGTERM
+    }
+}
+
+impl Guest {
+    /// Starts the domain: a container through the launcher, a QEMU domain
+    /// through the VM backend (the monitor is qemu's parent).
+    pub(super) fn start(root: &Root, d: &Domain) -> Result<Guest, String> {
+        if d.kind.is_container() {
+            let templates = crate::template::StoreProvider {
+                root: root.dir.clone(),
+            };
+            let plan = plan_from_domain(d, Some(&templates)).map_err(|e| e.to_string())?;
+            return launch::start(&plan, true)
+                .map(Guest::Container)
+                .map_err(|e| e.to_string());
+        }
+        if !matches!(
+            d.kind,
+            crate::domain::DomainType::Kvm | crate::domain::DomainType::Qemu
+        ) {
+            return Err(format!(
+                "domrun start runs containers and QEMU domains; use `domrun run` for a {} domain",
+                d.kind
+            ));
+        }
+        let opts = crate::vm::VmOptions::from_env().map_err(|e| e.to_string())?;
+        let dir = crate::vm::RuntimeDir::new("domrun-vm-").map_err(|e| e.to_string())?;
+        let launch = Launch::prepare(d, &opts, dir.path())
+            .map_err(|e| e.to_string())?
+            .die_with_parent(true);
+        if let Some(w) = &launch.warning {
+            eprintln!("domrun monitor: warning: {w}");
+        }
+        let process = launch.spawn().map_err(|e| e.to_string())?;
+        let console = process.connect_console().map_err(|e| e.to_string())?;
+        Ok(Guest::Qemu {
+            process,
+            console,
+            _dir: dir,
+        })
+    }
+
+    pub(super) fn pid(&self) -> i32 {
+        match self {
+            Guest::Container(r) => r.pid().as_raw(),
+            Guest::Qemu { process, .. } => process.pid() as i32,
+        }
+    }
+
+    /// Readable when a container's init exits; a VM is polled instead.
+    pub(super) fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Guest::Container(r) => Some(r.pidfd()),
+            Guest::Qemu { .. } => None,
+        }
+    }
+
+    /// The console to relay: a container's pty master, a VM's serial socket.
+    pub(super) fn console(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Guest::Container(r) => r.console(),
+            Guest::Qemu { console, .. } => console.as_ref().map(|c| c.as_fd()),
+        }
+    }
+
+    /// The container's signalfd (the launcher blocked the signals it reads).
+    pub(super) fn signals(&self) -> Option<&nix::sys::signalfd::SignalFd> {
+        match self {
+            Guest::Container(r) => Some(r.signals()),
+            Guest::Qemu { .. } => None,
+        }
+    }
+
+    /// Asks the guest to shut down: its init's shutdown signal, or the ACPI
+    /// power button.
+    pub(super) fn request_shutdown(&mut self, d: &Domain) {
+        match self {
+            Guest::Container(r) => {
+                let _ = crate::sys::kill_raw(r.pid().as_raw(), shutdown_signal(d));
+            }
+            Guest::Qemu { process, .. } => {
+                if let Ok(qmp) = process.qmp() {
+                    let _ = qmp.system_powerdown();
+                }
+            }
+        }
+    }
+
+    /// A VM resets in place; a container is stopped and started again by
+    /// the caller. Returns whether the reset happened in place.
+    pub(super) fn reset_in_place(&mut self) -> bool {
+        match self {
+            Guest::Qemu { process, .. } => process.reset().is_ok(),
+            Guest::Container(_) => false,
+        }
+    }
+
+    pub(super) fn kill(&mut self) {
+        match self {
+            Guest::Container(r) => {
+                let _ = crate::sys::kill_raw(r.pid().as_raw(), libc::SIGKILL);
+            }
+            Guest::Qemu { process, .. } => {
+                let _ = process.kill();
+            }
+        }
+    }
+
+    /// The guest's end, if it has ended (reaping it).
+    pub(super) fn try_exit(&mut self, exit_ready: bool) -> Option<ExitReason> {
+        match self {
+            Guest::Container(r) => {
+                if !exit_ready {
+                    return None;
+                }
+                r.wait().ok().map(classify_exit)
+            }
+            Guest::Qemu { process, .. } => match process.try_wait() {
+                Ok(Some(status)) if status.success() => Some(ExitReason::Poweroff),
+                Ok(Some(_)) => Some(ExitReason::Crash),
+                _ => None,
+            },
+        }
+    }
+
+    /// After the end: a container's cgroup and image exports; reports an
+    /// OOM kill.
+    pub(super) fn release(&mut self) {
+        if let Guest::Container(r) = self {
+            if r.cgroup().is_some_and(|c| c.oom_killed().unwrap_or(false)) {
+                eprintln!(
+                    "domrun monitor: the memory limit was hit: the kernel's OOM killer ended a process of the domain"
+                );
+            }
+            let _ = r.release_cgroup();
+        }
+    }
+}
