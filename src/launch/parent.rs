@@ -69,12 +69,14 @@ pub struct Running {
     /// The supervised signals, blocked in this thread since before clone.
     signals: SignalFd,
     guard: ChildGuard,
+    /// Exports of non-raw images: stopped once init is gone and the loop
+    /// devices on them have let go (dropping them stops them too). Declared
+    /// before `cgroup`: a daemon killed with its group could not unmount its
+    /// export.
+    exports: Vec<crate::storage::ImageExport>,
     /// Declared after `guard`: init is killed and reaped before its group
     /// is removed.
     cgroup: Option<super::resources::CgroupGuard>,
-    /// Exports of non-raw images: stopped once init is gone and the loop
-    /// devices on them have let go (dropping them stops them too).
-    exports: Vec<crate::storage::ImageExport>,
     _mask: MaskGuard,
 }
 
@@ -119,14 +121,18 @@ impl Running {
     /// the image exports once their loop devices have detached. Also done
     /// on drop.
     pub fn release_cgroup(&mut self) -> Result<(), LaunchError> {
-        let cgroup = match &mut self.cgroup {
-            Some(g) => g.remove().map_err(LaunchError::Cgroup),
-            None => Ok(()),
-        };
+        // Exports first: their daemons are in the group, and only a clean
+        // exit unmounts an export.
+        let mut exports = Ok(());
         for export in self.exports.drain(..) {
-            export.stop_when_unused().map_err(LaunchError::Export)?;
+            if let Err(e) = export.stop_when_unused() {
+                exports = Err(LaunchError::Export(e));
+            }
         }
-        cgroup
+        if let Some(g) = &mut self.cgroup {
+            g.remove().map_err(LaunchError::Cgroup)?;
+        }
+        exports
     }
 }
 
@@ -236,8 +242,8 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
         console,
         signals,
         guard,
-        cgroup,
         exports,
+        cgroup,
         _mask: mask,
     })
 }

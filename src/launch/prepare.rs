@@ -69,6 +69,10 @@ pub(super) struct Prepared {
     /// Upper bound of read-only remounts the child queues (user mounts,
     /// kernel filesystems, read-only paths), so its queue never grows.
     pub readonly_capacity: usize,
+    /// Exports of non-raw images; they must outlive init (taken by the
+    /// parent into `Running`). Declared before `cgroup`, which would kill
+    /// their daemons.
+    pub exports: Vec<ImageExport>,
     /// The domain's cgroup (taken by the parent once init runs; removed on
     /// failure when `Prepared` is dropped).
     pub cgroup: Option<super::resources::CgroupGuard>,
@@ -76,9 +80,6 @@ pub(super) struct Prepared {
     pub cgroup_mounts: Vec<super::resources::CgroupMount>,
     /// overlayfs options for an overlay root.
     pub root_overlay: Option<CString>,
-    /// Exports of non-raw images; they must outlive init (taken by the
-    /// parent into `Running`).
-    pub exports: Vec<ImageExport>,
 }
 
 /// Where export points of non-raw images are made.
@@ -227,6 +228,8 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
     let mut mounts = Vec::with_capacity(plan.mounts.len());
     let mut loops = Vec::new();
     let mut exports = Vec::new();
+    // The cgroup first: helpers the domain owns (image exports) go in it too.
+    let (cgroup, cgroup_mounts) = super::resources::prepare_cgroup(plan.cgroup.as_ref())?;
     for step in &plan.mounts {
         let prepared = match &step.source {
             MountSource::HostBind { path } => {
@@ -263,6 +266,9 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
                 let export = ImageExport::start(file, format, step.readonly, &export_dir())
                     .map_err(LaunchError::Export)?;
                 let raw = export.path().to_owned();
+                if let (Some(cg), Some(pid)) = (&cgroup, export.pid()) {
+                    cg.add(nix::unistd::Pid::from_raw(pid as i32))?;
+                }
                 exports.push(export);
                 let fs = filesystem_of(&raw, None)?;
                 loop_mount(&raw, file, fs, step.readonly, &mut loops)?
@@ -303,7 +309,6 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
         crate::plan::RootSource::Overlay(o) => Some(super::resources::overlay_options(o)?),
         _ => None,
     };
-    let (cgroup, cgroup_mounts) = super::resources::prepare_cgroup(plan.cgroup.as_ref())?;
     let mut clone_flags = clone_flags(plan);
     if cgroup.is_some() {
         // The child unshares its cgroup namespace after the parent has

@@ -19,7 +19,7 @@ pub struct CgroupGuard(Option<Cgroup>);
 
 impl CgroupGuard {
     /// Puts `pid` in every hierarchy of the group.
-    pub(super) fn add(&self, pid: Pid) -> Result<(), LaunchError> {
+    pub fn add(&self, pid: Pid) -> Result<(), LaunchError> {
         match &self.0 {
             Some(cg) => cg.add_pid(pid).map_err(LaunchError::Cgroup),
             None => Ok(()),
