@@ -4,6 +4,7 @@
 
 pub mod cfg;
 mod from_native;
+mod native_devices;
 mod run;
 mod to_native;
 mod xl;
