@@ -12,7 +12,7 @@ pub mod monitor;
 pub mod plan;
 pub mod state;
 pub mod storage;
-// Every `unsafe` block of the crate, one wrapper per syscall; internal.
+// The crate's only raw syscalls, one wrapper each, every one justified; internal.
 mod sys;
 pub mod template;
 pub mod vm;

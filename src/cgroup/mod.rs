@@ -12,7 +12,7 @@
 //!    group. Every path it touches comes from the [`Layout`], so tests build
 //!    fake trees in temp dirs.
 //!
-//! Nothing here is `unsafe`; signals and `stat` go through `nix`.
+//! No raw syscalls here: signals and `stat` go through `nix`.
 
 mod error;
 mod handle;
