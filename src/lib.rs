@@ -9,6 +9,7 @@ pub mod domain;
 pub mod launch;
 pub mod lifecycle;
 pub mod monitor;
+pub mod net;
 pub mod plan;
 pub mod state;
 pub mod storage;

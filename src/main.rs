@@ -7,7 +7,7 @@ use cli::{Cli, Command, NativeFormat};
 use domrun::domain::Domain;
 use domrun::launch::{self, ExitStatusCode};
 use domrun::lifecycle::{self, Defined, LifecycleError, ListFilter};
-use domrun::plan::plan_from_domain;
+use domrun::plan::plan_from_domain_in;
 use domrun::state::Root;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Format { file, inactive } => format(&file, inactive),
-        Command::Run { file } => run(&file),
+        Command::Run { file } => run(&file, &root),
         Command::Define { file } => {
             report(lifecycle::define(&root, &file).map(|(d, how)| match how {
                 Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
@@ -162,7 +162,7 @@ fn report<E: std::fmt::Display>(r: Result<(), E>) -> ExitCode {
 }
 
 /// `domrun run`: load → plan → launch, in this process (the foreground monitor).
-fn run(file: &std::path::Path) -> ExitCode {
+fn run(file: &std::path::Path, root: &Root) -> ExitCode {
     let setup_failed = ExitCode::from(ExitStatusCode::SETUP_FAILED.0);
     let domain = match Domain::load(file) {
         Ok(d) => d,
@@ -180,7 +180,7 @@ fn run(file: &std::path::Path) -> ExitCode {
             }
         };
     }
-    let plan = match plan_from_domain(&domain) {
+    let plan = match plan_from_domain_in(&domain, &root.networks_dir()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("domrun: {}: {e}", file.display());

@@ -5,7 +5,7 @@ use super::control::{Reply, Request, parse_request, read_line, send_reply};
 use super::report_started;
 use crate::domain::{Domain, LifecycleAction};
 use crate::launch::{self, Running};
-use crate::plan::plan_from_domain;
+use crate::plan::plan_from_domain_in;
 use crate::state::{LiveState, ProcessRef, Root};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
@@ -86,15 +86,36 @@ impl Monitor {
         }
     }
 
-    /// Builds the plan and starts init; records the live state.
+    /// Builds the plan and starts init; records the live state and the
+    /// live XML (with the host-side names chosen at start).
     fn launch(&self) -> Result<Running, String> {
-        let plan = plan_from_domain(&self.domain).map_err(|e| e.to_string())?;
+        let plan = plan_from_domain_in(&self.domain, &self.root.networks_dir())
+            .map_err(|e| e.to_string())?;
         let running = launch::start(&plan, true).map_err(|e| e.to_string())?;
+        self.write_live_xml(&running)?;
         let init = ProcessRef::of(running.pid().as_raw());
         self.root
             .write_live(&self.state(init))
             .map_err(|e| e.to_string())?;
         Ok(running)
+    }
+}
+
+impl Monitor {
+    /// `dumpxml` of the running domain: its id, and `<target dev>` of each
+    /// interface as set up (allocated `vnetN` names included).
+    fn write_live_xml(&self, running: &Running) -> Result<(), String> {
+        let mut live = self.domain.clone();
+        live.id = Some(self.id);
+        if let Some(net) = running.network() {
+            crate::plan::network::fill_target_names(&mut live, &net.target_names());
+        }
+        crate::state::write_atomic(
+            &self.root.live_xml(&self.domain.name),
+            live.format().as_bytes(),
+            0o600,
+        )
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -348,6 +369,8 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
                 Ok(s) => s,
                 Err(_) => continue,
             };
+            // Host NICs go back, veths go, before anything restarts.
+            running.release_network();
             kill_at = None;
             let reason = classify_exit(status);
             let action = match (intent, reason) {

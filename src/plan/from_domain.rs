@@ -45,6 +45,8 @@ pub enum FromDomainError {
     Invalid { path: String, message: String },
     #[error("resolving <inituser>/<initgroup>: {0}")]
     Identity(#[from] UserError),
+    #[error(transparent)]
+    Network(#[from] super::network::NetPlanError),
 }
 
 /// A hostname made from a domain name: letters, digits and '-', at most 63
@@ -138,8 +140,29 @@ fn join(
 }
 
 /// Builds the plan for a container domain. `d` must have had defaults
-/// applied and passed validation.
+/// applied and passed validation. Named networks (`<interface
+/// type='network'>`) are looked up under the default state root; see
+/// [`plan_from_domain_in`].
 pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
+    let root = std::env::var_os("DOMRUN_ROOT")
+        .filter(|r| !r.is_empty())
+        .map_or_else(|| PathBuf::from(crate::state::DEFAULT_ROOT), PathBuf::from);
+    plan_from_domain_in(d, &crate::state::Root::new(root).networks_dir())
+}
+
+/// [`plan_from_domain`] with named networks read from `networks_dir`
+/// (`<state root>/networks`, see `docs/networking.md`).
+pub fn plan_from_domain_in(d: &Domain, networks_dir: &Path) -> Result<Plan, FromDomainError> {
+    let mut plan = plan_without_network(d)?;
+    // Network devices: a domain with any gets its own network namespace.
+    plan.network = super::network::plan_network(d, networks_dir)?;
+    if !plan.network.is_empty() {
+        plan.namespaces.new_network = true;
+    }
+    Ok(plan)
+}
+
+fn plan_without_network(d: &Domain) -> Result<Plan, FromDomainError> {
     if !d.kind.is_container() {
         return Err(FromDomainError::NotAContainer {
             name: d.name.clone(),
@@ -161,13 +184,9 @@ pub fn plan_from_domain(d: &Domain) -> Result<Plan, FromDomainError> {
     for dev in &d.devices.list {
         let fs = match dev {
             Device::Filesystem(fs) => fs,
-            Device::Interface(_) => {
-                return Err(FromDomainError::Unsupported {
-                    path: "/domain/devices/interface".into(),
-                    what: "<interface>".into(),
-                    hint: " (networking is not built yet; <features><privnet/></features> gives a private network with loopback only)",
-                });
-            }
+            // Network devices: planned by `network::plan_network` below.
+            Device::Interface(_) => continue,
+            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => continue,
             Device::Hostdev(h) => {
                 return Err(FromDomainError::Unsupported {
                     path: "/domain/devices/hostdev".into(),

@@ -13,6 +13,7 @@
 pub mod defaults;
 pub mod from_domain;
 pub mod fstype;
+pub mod network;
 pub mod users;
 mod validate;
 
@@ -20,8 +21,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use caps::{Capability, CapsHashSet};
-pub use from_domain::{FromDomainError, plan_from_domain};
+pub use from_domain::{FromDomainError, plan_from_domain, plan_from_domain_in};
 pub use fstype::FsType;
+pub use network::{NetDeviceKind, NetDevicePlan, NetPlanError};
 pub use validate::PlanError;
 
 /// Everything one container start needs.
@@ -45,6 +47,10 @@ pub struct Plan {
     pub no_new_privileges: bool,
     /// How init's stdio is connected.
     pub console: ConsoleMode,
+    /// Network devices set up in the new network namespace between clone
+    /// and release (`crate::net`); empty with no `<interface>`/net hostdev.
+    /// Non-empty requires `namespaces.new_network`.
+    pub network: Vec<NetDevicePlan>,
 }
 
 /// Namespaces of the container.
@@ -364,6 +370,7 @@ impl Plan {
             capabilities: CapabilityPlan::libvirt_default(),
             no_new_privileges: false,
             console: ConsoleMode::Inherit,
+            network: Vec::new(),
         }
     }
 
