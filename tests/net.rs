@@ -1,0 +1,403 @@
+//! Networking end to end, as root, ONLY inside network namespaces these tests
+//! create (`ip netns add drt-PID-N`, a bridge inside it): the host's own
+//! network is never touched. The `domrun` binary runs inside the test
+//! namespace (`ip netns exec`), a busybox probe inside the container prints
+//! what it sees. Every test deletes its namespace and asserts that nothing
+//! is left: no veth in the test namespace, no test namespace, no host link.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace of this test, deleted on drop (even on panic).
+struct TestNetns {
+    name: String,
+}
+
+impl TestNetns {
+    /// `drt-PID-N` with a bridge `br0` (10.77.N.1/24, up).
+    fn new() -> TestNetns {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let name = format!("drt-{}-{n}", std::process::id());
+        let ns = TestNetns { name };
+        ns.ip(&["netns", "add", &ns.name]);
+        ns.exec_ok(&["ip", "link", "set", "lo", "up"]);
+        ns.exec_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
+        ns.exec_ok(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("10.77.{n}.1/24"),
+            "dev",
+            "br0",
+        ]);
+        ns.exec_ok(&["ip", "link", "set", "br0", "up"]);
+        ns
+    }
+
+    fn subnet(&self) -> String {
+        let n = self.name.rsplit('-').next().unwrap();
+        format!("10.77.{n}")
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let out = Command::new("ip").args(args).output().unwrap();
+        assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
+    }
+
+    fn exec(&self, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn exec_ok(&self, args: &[&str]) -> String {
+        let out = self.exec(args);
+        assert!(
+            out.status.success(),
+            "{args:?} in {}: {}{}",
+            self.name,
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    /// `domrun --root ROOT ARGS…` inside this namespace.
+    fn domrun(&self, root: &Path, args: &[&str]) -> Output {
+        let mut all = vec![env!("CARGO_BIN_EXE_domrun"), "--root"];
+        all.push(root.to_str().unwrap());
+        all.extend_from_slice(args);
+        self.exec(&all)
+    }
+
+    /// Link names in this namespace.
+    fn links(&self) -> Vec<String> {
+        self.exec_ok(&["ip", "-o", "link"])
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Waits until only `lo` and `br0` are left (veths go when their
+    /// container's namespace does; domrun deletes them itself at stop).
+    fn assert_only_bridge_left(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let links = self.links();
+            if links == ["lo", "br0"] {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "left behind in {}: {links:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        let list = Command::new("ip").args(["netns", "list"]).output();
+        if let Ok(list) = list
+            && !std::thread::panicking()
+        {
+            assert!(
+                !stdout(&list).contains(&self.name),
+                "namespace {} left",
+                self.name
+            );
+        }
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+struct Fixture {
+    tmp: tempfile::TempDir,
+    rootfs: PathBuf,
+}
+
+fn fixture() -> Option<Fixture> {
+    if !common::require_root() || !common::require_tool("ip") {
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
+    Some(Fixture { tmp, rootfs })
+}
+
+/// A domain file running `sh -c script` on the busybox root.
+fn domain(f: &Fixture, name: &str, devices: &str, script: &str) -> PathBuf {
+    let xml = format!(
+        "<domain type='lxc'><name>{name}</name>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>{script}</initarg></os>
+  <devices>
+    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
+    {devices}
+    <console type='pty'/>
+  </devices></domain>",
+        f.rootfs.display()
+    );
+    let path = f.tmp.path().join(format!("{name}.xml"));
+    std::fs::write(&path, xml).unwrap();
+    path
+}
+
+/// No link named like this suite's host names exists on the host.
+fn assert_host_untouched(names: &[&str]) {
+    let out = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    let text = stdout(&out);
+    for n in names {
+        assert!(
+            !text.contains(&format!(": {n}:")) && !text.contains(&format!(": {n}@")),
+            "{n} exists on the host"
+        );
+    }
+}
+
+#[test]
+fn two_containers_on_a_bridge_ping_each_other() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    let net = ns.subnet();
+    let root = f.tmp.path().join("state");
+    let a = domain(
+        &f,
+        "a",
+        &format!(
+            "<interface type='bridge'><source bridge='br0'/><ip address='{net}.2' prefix='24'/></interface>"
+        ),
+        "sleep 30",
+    );
+    let out = ns.domrun(&root, &["create", a.to_str().unwrap()]);
+    assert!(out.status.success(), "create a: {}", stderr(&out));
+    let b = domain(
+        &f,
+        "b",
+        &format!(
+            "<interface type='bridge'><source bridge='br0'/><ip address='{net}.3' prefix='24'/></interface>"
+        ),
+        &format!("ping -c 1 -W 5 {net}.2"),
+    );
+    let out = ns.domrun(&root, &["run", b.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "b could not ping a: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 packets received"),
+        "{}",
+        stdout(&out)
+    );
+    let out = ns.domrun(&root, &["destroy", "a"]);
+    assert!(out.status.success(), "destroy: {}", stderr(&out));
+    ns.assert_only_bridge_left();
+    assert_host_untouched(&["vnet0", "vnet1"]);
+}
+
+#[test]
+fn static_ip_route_mac_and_mtu_are_what_the_container_sees() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    let net = ns.subnet();
+    let d = domain(
+        &f,
+        "probe",
+        &format!(
+            "<interface type='bridge'><mac address='52:54:00:ab:cd:ef'/><source bridge='br0'/>
+               <ip address='{net}.9' prefix='24'/><ip address='fd77::9' prefix='64'/>
+               <route address='0.0.0.0' prefix='0' gateway='{net}.1'/>
+               <route address='192.0.2.0' prefix='24' gateway='{net}.254'/>
+               <guest dev='net0'/><mtu size='1400'/></interface>
+             <interface type='ethernet'><source><ip address='10.99.0.1' prefix='32'/>
+               <route address='10.99.0.2' prefix='32'/></source>
+               <ip address='10.99.0.2' prefix='32'/><route address='10.99.0.1' prefix='32'/>
+               <target dev='drtpeer0'/></interface>"
+        ),
+        "ip addr; ip route; ip -6 addr; ping -c 1 -W 5 10.99.0.1",
+    );
+    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
+    let seen = stdout(&out);
+    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    assert!(seen.contains("lo: <LOOPBACK,UP"), "{seen}");
+    assert!(seen.contains("net0@"), "{seen}");
+    assert!(seen.contains("mtu 1400"), "{seen}");
+    assert!(seen.contains("link/ether 52:54:00:ab:cd:ef"), "{seen}");
+    assert!(seen.contains(&format!("inet {net}.9/24")), "{seen}");
+    assert!(seen.contains("inet6 fd77::9/64"), "{seen}");
+    assert!(
+        seen.contains(&format!("default via {net}.1 dev net0")),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("192.0.2.0/24 via {net}.254 dev net0")),
+        "{seen}"
+    );
+    // The ethernet pair: eth0 inside (the first free ethN), host end
+    // drtpeer0 with its own address and a host route back.
+    assert!(seen.contains("eth0@"), "{seen}");
+    assert!(seen.contains("inet 10.99.0.2/32"), "{seen}");
+    assert!(seen.contains("1 packets received"), "{seen}");
+    ns.assert_only_bridge_left();
+    assert_host_untouched(&["drtpeer0", "vnet0"]);
+}
+
+#[test]
+fn allocated_target_names_show_in_dumpxml_and_a_taken_one_is_refused() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    let root = f.tmp.path().join("state");
+    let d = domain(
+        &f,
+        "named",
+        "<interface type='bridge'><source bridge='br0'/></interface>
+         <interface type='bridge'><source bridge='br0'/><target dev='drtgiven0'/></interface>
+         <interface type='ethernet'/>",
+        "sleep 30",
+    );
+    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    let xml = stdout(&ns.domrun(&root, &["dumpxml", "named"]));
+    assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
+    assert!(xml.contains("<target dev='drtgiven0'/>"), "{xml}");
+    assert!(xml.contains("<target dev='vnet1'/>"), "{xml}");
+    let links = ns.links();
+    for l in ["vnet0", "drtgiven0", "vnet1"] {
+        assert!(links.iter().any(|x| x == l), "{l} not in {links:?}");
+    }
+    // The inactive definition keeps no allocated name.
+    let other = domain(
+        &f,
+        "clash",
+        "<interface type='bridge'><source bridge='br0'/><target dev='drtgiven0'/></interface>",
+        "true",
+    );
+    let out = ns.domrun(&root, &["run", other.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("target device name 'drtgiven0' is already taken on the host"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ns.domrun(&root, &["destroy", "named"]);
+    assert!(out.status.success(), "destroy: {}", stderr(&out));
+    ns.assert_only_bridge_left();
+    assert_host_untouched(&["drtgiven0"]);
+}
+
+#[test]
+fn a_missing_bridge_is_named_and_nothing_is_left() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    let d = domain(
+        &f,
+        "nobr",
+        "<interface type='bridge'><source bridge='nosuchbr'/></interface>",
+        "true",
+    );
+    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("bridge 'nosuchbr' does not exist on the host"),
+        "{}",
+        stderr(&out)
+    );
+    ns.assert_only_bridge_left();
+}
+
+#[test]
+fn a_host_nic_moves_in_and_comes_back_at_stop() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    // One end of a veth pair stands for the physical NIC. A veth left in a
+    // dying namespace is deleted, not given back, so it proves domrun moves
+    // it back itself.
+    ns.exec_ok(&[
+        "ip", "link", "add", "drtnic0", "type", "veth", "peer", "name", "drtnic0p",
+    ]);
+    let d = domain(
+        &f,
+        "nic",
+        "<hostdev mode='capabilities' type='net'><source><interface>drtnic0</interface></source>
+           <ip address='10.98.0.5' prefix='24'/></hostdev>",
+        "ip addr show drtnic0",
+    );
+    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
+    let seen = stdout(&out);
+    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    assert!(seen.contains("inet 10.98.0.5/24"), "{seen}");
+    assert!(ns.links().iter().any(|l| l == "drtnic0"), "not given back");
+    ns.exec_ok(&["ip", "link", "del", "drtnic0"]);
+    ns.assert_only_bridge_left();
+}
+
+#[test]
+fn a_macvlan_reaches_its_parents_segment() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    ns.exec_ok(&[
+        "ip", "link", "add", "drtlow0", "type", "veth", "peer", "name", "drtlow1",
+    ]);
+    ns.exec_ok(&["ip", "addr", "add", "10.96.0.1/24", "dev", "drtlow1"]);
+    ns.exec_ok(&["ip", "link", "set", "drtlow1", "up"]);
+    ns.exec_ok(&["ip", "link", "set", "drtlow0", "up"]);
+    let d = domain(
+        &f,
+        "mv",
+        "<interface type='direct'><source dev='drtlow0' mode='bridge'/>
+           <ip address='10.96.0.2' prefix='24'/></interface>",
+        "ip -o link; ping -c 1 -W 5 10.96.0.1",
+    );
+    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
+    let seen = stdout(&out);
+    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    assert!(seen.contains("eth0@"), "{seen}");
+    assert!(seen.contains("1 packets received"), "{seen}");
+    ns.exec_ok(&["ip", "link", "del", "drtlow0"]);
+    ns.assert_only_bridge_left();
+}
+
+#[test]
+fn named_network_resolves_to_its_bridge() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    let net = ns.subnet();
+    let root = f.tmp.path().join("state");
+    std::fs::create_dir_all(root.join("networks")).unwrap();
+    std::fs::write(root.join("networks/lan.conf"), "# test LAN\nbridge=br0\n").unwrap();
+    let d = domain(
+        &f,
+        "netw",
+        &format!(
+            "<interface type='network'><source network='lan'/><ip address='{net}.4' prefix='24'/></interface>"
+        ),
+        &format!("ping -c 1 -W 5 {net}.1"),
+    );
+    let out = ns.domrun(&root, &["run", d.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    ns.assert_only_bridge_left();
+}
