@@ -113,6 +113,28 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Hot-plug a device (an `<interface>` XML file) into a domain: the
+    /// running one (--live), its definition (--config), or both. No flag
+    /// (or --current): live if it runs, else the definition.
+    #[command(name = "attach-device")]
+    AttachDevice {
+        name: String,
+        /// A file holding one `<interface>` element.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Remove a device: the file's `<target dev>` (else its MAC) names it;
+    /// the rest of the XML must agree with the device. Flags as for
+    /// attach-device.
+    #[command(name = "detach-device")]
+    DetachDevice {
+        name: String,
+        /// A file holding one `<interface>` element.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
     /// Mark a domain to be started by `domrun start --autostart`.
     Autostart {
         name: String,
@@ -138,6 +160,20 @@ pub enum Command {
         /// A native config file.
         file: PathBuf,
     },
+}
+
+/// `--live` / `--config` / `--current`.
+#[derive(Debug, clap::Args)]
+pub struct DeviceFlagArgs {
+    /// Change the running domain.
+    #[arg(long)]
+    pub live: bool,
+    /// Change the stored definition (takes effect at the next start).
+    #[arg(long)]
+    pub config: bool,
+    /// The running domain if it runs, else the definition (the default).
+    #[arg(long, conflicts_with_all = ["live", "config"])]
+    pub current: bool,
 }
 
 /// Native config formats `domxml-to-native`/`domxml-from-native` speak.

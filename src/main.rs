@@ -106,6 +106,31 @@ fn main() -> ExitCode {
         Command::Dominfo { name } => {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
         }
+        Command::AttachDevice { name, file, flags } => report(
+            lifecycle::attach_device(&root, &name, &file, device_flags(&flags)).map(|c| {
+                if let Some((guest, target)) = &c.live {
+                    match target {
+                        Some(t) => {
+                            println!("Device attached to '{name}' as {guest} (host side {t})")
+                        }
+                        None => println!("Device attached to '{name}' as {guest}"),
+                    }
+                }
+                if c.config {
+                    println!("Device added to the definition of '{name}'");
+                }
+            }),
+        ),
+        Command::DetachDevice { name, file, flags } => report(
+            lifecycle::detach_device(&root, &name, &file, device_flags(&flags)).map(|c| {
+                if c.live.is_some() {
+                    println!("Device detached from '{name}'");
+                }
+                if c.config {
+                    println!("Device removed from the definition of '{name}'");
+                }
+            }),
+        ),
         Command::Autostart { name, disable } => {
             report(lifecycle::autostart(&root, &name, !disable).map(|()| {
                 if disable {
@@ -115,6 +140,13 @@ fn main() -> ExitCode {
                 }
             }))
         }
+    }
+}
+
+fn device_flags(f: &cli::DeviceFlagArgs) -> lifecycle::DeviceFlags {
+    lifecycle::DeviceFlags {
+        live: f.live,
+        config: f.config,
     }
 }
 

@@ -401,3 +401,158 @@ fn named_network_resolves_to_its_bridge() {
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     ns.assert_only_bridge_left();
 }
+
+/// Init's pid of a running domain, from its live state.
+fn init_pid(root: &Path, name: &str) -> i32 {
+    let text = std::fs::read_to_string(root.join("run").join(name).join("state.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["init"]["pid"].as_i64().unwrap() as i32
+}
+
+/// Links inside a container's network namespace.
+fn container_links(pid: i32) -> String {
+    let out = Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-n", "ip", "-o", "link"])
+        .output()
+        .unwrap();
+    stdout(&out)
+}
+
+#[test]
+fn a_nic_attached_live_carries_traffic_and_detaching_removes_both_ends() {
+    let Some(f) = fixture() else { return };
+    if !common::require_tool("nsenter") || !common::require_tool("busybox") {
+        return;
+    }
+    let ns = TestNetns::new();
+    let net = ns.subnet();
+    let root = f.tmp.path().join("state");
+    let d = domain(&f, "hot", "", "sleep 30");
+    // privnet: its own (empty) network namespace to plug into.
+    let text = std::fs::read_to_string(&d)
+        .unwrap()
+        .replace("</os>", "</os><features><privnet/></features>");
+    std::fs::write(&d, text).unwrap();
+    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    let nic = f.tmp.path().join("nic.xml");
+    std::fs::write(
+        &nic,
+        format!(
+            "<interface type='bridge'><source bridge='br0'/><ip address='{net}.20' prefix='24'/></interface>"
+        ),
+    )
+    .unwrap();
+    let out = ns.domrun(
+        &root,
+        &["attach-device", "hot", nic.to_str().unwrap(), "--live"],
+    );
+    assert!(out.status.success(), "attach: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains("as eth0 (host side vnet0)"),
+        "{}",
+        stdout(&out)
+    );
+    let xml = stdout(&ns.domrun(&root, &["dumpxml", "hot"]));
+    assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
+    let pid = init_pid(&root, "hot");
+    assert!(container_links(pid).contains("eth0@"));
+    let ping = ns.exec(&[
+        "busybox",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "5",
+        &format!("{net}.20"),
+    ]);
+    assert!(
+        ping.status.success(),
+        "ping: {}{}",
+        stdout(&ping),
+        stderr(&ping)
+    );
+    // Detach by target; a mismatching source is refused first.
+    let wrong = f.tmp.path().join("wrong.xml");
+    std::fs::write(
+        &wrong,
+        "<interface type='bridge'><source bridge='br9'/><target dev='vnet0'/></interface>",
+    )
+    .unwrap();
+    let out = ns.domrun(&root, &["detach-device", "hot", wrong.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("has source 'br0', the XML says 'br9'"),
+        "{}",
+        stderr(&out)
+    );
+    let by_target = f.tmp.path().join("target.xml");
+    std::fs::write(
+        &by_target,
+        "<interface type='bridge'><target dev='vnet0'/></interface>",
+    )
+    .unwrap();
+    let out = ns.domrun(
+        &root,
+        &["detach-device", "hot", by_target.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "detach: {}", stderr(&out));
+    ns.assert_only_bridge_left();
+    let inside = container_links(pid);
+    assert!(!inside.contains("eth0"), "{inside}");
+    let xml = stdout(&ns.domrun(&root, &["dumpxml", "hot"]));
+    assert!(!xml.contains("<interface"), "{xml}");
+    let out = ns.domrun(&root, &["destroy", "hot"]);
+    assert!(out.status.success(), "destroy: {}", stderr(&out));
+    ns.assert_only_bridge_left();
+}
+
+#[test]
+fn an_interface_attached_with_config_persists_across_a_restart() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    let root = f.tmp.path().join("state");
+    let d = domain(&f, "cfg", "", "sleep 30");
+    let out = ns.domrun(&root, &["define", d.to_str().unwrap()]);
+    assert!(out.status.success(), "define: {}", stderr(&out));
+    let nic = f.tmp.path().join("nic.xml");
+    std::fs::write(
+        &nic,
+        "<interface type='bridge'><mac address='52:54:00:77:00:01'/><source bridge='br0'/></interface>",
+    )
+    .unwrap();
+    let out = ns.domrun(
+        &root,
+        &["attach-device", "cfg", nic.to_str().unwrap(), "--config"],
+    );
+    assert!(out.status.success(), "attach --config: {}", stderr(&out));
+    // Not running: --live is refused.
+    let out = ns.domrun(
+        &root,
+        &["attach-device", "cfg", nic.to_str().unwrap(), "--live"],
+    );
+    assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
+    for round in 0..2 {
+        let out = ns.domrun(&root, &["start", "cfg"]);
+        assert!(out.status.success(), "start {round}: {}", stderr(&out));
+        let xml = stdout(&ns.domrun(&root, &["dumpxml", "cfg"]));
+        assert!(xml.contains("<mac address='52:54:00:77:00:01'/>"), "{xml}");
+        assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
+        let out = ns.domrun(&root, &["destroy", "cfg"]);
+        assert!(out.status.success(), "destroy: {}", stderr(&out));
+        ns.assert_only_bridge_left();
+    }
+    let by_mac = f.tmp.path().join("mac.xml");
+    std::fs::write(
+        &by_mac,
+        "<interface type='bridge'><mac address='52:54:00:77:00:01'/></interface>",
+    )
+    .unwrap();
+    let out = ns.domrun(
+        &root,
+        &["detach-device", "cfg", by_mac.to_str().unwrap(), "--config"],
+    );
+    assert!(out.status.success(), "detach --config: {}", stderr(&out));
+    let xml = stdout(&ns.domrun(&root, &["dumpxml", "--inactive", "cfg"]));
+    assert!(!xml.contains("<interface"), "{xml}");
+}

@@ -23,6 +23,10 @@ pub enum Request {
     /// Attach to the console; refused while another client is attached
     /// unless `force`, which detaches that one.
     Console { force: bool },
+    /// Hot-plug one `<interface>` (its XML, MAC already set).
+    AttachDevice { xml: String },
+    /// Hot-unplug the `<interface>` this XML identifies (target dev or MAC).
+    DetachDevice { xml: String },
 }
 
 /// The monitor's answer.
@@ -30,8 +34,18 @@ pub enum Request {
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Reply {
     Ok,
-    Status { init_pid: i32, id: u32 },
-    Error { message: String },
+    Status {
+        init_pid: i32,
+        id: u32,
+    },
+    /// A device was attached: its name inside, its host-side name.
+    Device {
+        guest: String,
+        target: Option<String>,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// A control-socket exchange that failed.

@@ -10,6 +10,7 @@
 //! that touches the domain sweeps the stale record.
 
 pub mod control;
+mod devices;
 mod serve;
 
 pub use serve::{ExitReason, classify_exit};

@@ -88,11 +88,15 @@ impl Monitor {
 
     /// Builds the plan and starts init; records the live state and the
     /// live XML (with the host-side names chosen at start).
-    fn launch(&self) -> Result<Running, String> {
+    fn launch(&mut self) -> Result<Running, String> {
         let plan = plan_from_domain_in(&self.domain, &self.root.networks_dir())
             .map_err(|e| e.to_string())?;
         let running = launch::start(&plan, true).map_err(|e| e.to_string())?;
-        self.write_live_xml(&running)?;
+        // The live domain keeps the host names chosen (a restart reuses them).
+        if let Some(net) = running.network() {
+            crate::plan::network::fill_target_names(&mut self.domain, &net.target_names());
+        }
+        self.write_live_xml()?;
         let init = ProcessRef::of(running.pid().as_raw());
         self.root
             .write_live(&self.state(init))
@@ -104,12 +108,9 @@ impl Monitor {
 impl Monitor {
     /// `dumpxml` of the running domain: its id, and `<target dev>` of each
     /// interface as set up (allocated `vnetN` names included).
-    fn write_live_xml(&self, running: &Running) -> Result<(), String> {
+    fn write_live_xml(&self) -> Result<(), String> {
         let mut live = self.domain.clone();
         live.id = Some(self.id);
-        if let Some(net) = running.network() {
-            crate::plan::network::fill_target_names(&mut live, &net.target_names());
-        }
         crate::state::write_atomic(
             &self.root.live_xml(&self.domain.name),
             live.format().as_bytes(),
@@ -133,7 +134,7 @@ pub(super) fn run_monitor(
         .map_or(0, |d| d.as_secs());
     let mut live = domain.clone();
     live.id = Some(id);
-    let m = Monitor {
+    let mut m = Monitor {
         root,
         domain,
         id,
@@ -167,7 +168,7 @@ pub(super) fn run_monitor(
         }
     };
     report_started(ready, Ok(id));
-    let code = serve(&m, listener, running);
+    let code = serve(&mut m, listener, running);
     let _ = m.root.remove_live(&m.domain.name);
     code
 }
@@ -202,12 +203,13 @@ fn write_all_fd(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> nix::Resul
 /// Console output kept while nobody is attached, replayed on attach.
 const BACKLOG: usize = 64 * 1024;
 
-fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
+fn serve(m: &mut Monitor, listener: UnixListener, mut running: Running) -> i32 {
     let mut client: Option<UnixStream> = None;
     let mut backlog: Vec<u8> = Vec::new();
     let mut intent = Intent::None;
     let mut waiters: Vec<(UnixStream, Option<Instant>)> = Vec::new();
     let mut kill_at: Option<Instant> = None;
+    let mut device_requests: Vec<(UnixStream, Request)> = Vec::new();
     loop {
         let pid = running.pid().as_raw();
         let timeout = waiters
@@ -323,6 +325,10 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
                         send_signal(pid, libc::SIGKILL);
                         waiters.push((stream, None));
                     }
+                    Ok(r @ (Request::AttachDevice { .. } | Request::DetachDevice { .. })) => {
+                        // Handled below, once the console is not borrowed.
+                        device_requests.push((stream, r));
+                    }
                     Ok(Request::Reboot) => {
                         intent = Intent::Reboot;
                         send_signal(pid, shutdown_signal(&m.domain));
@@ -363,6 +369,10 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
                 }
                 _ => client = None,
             }
+        }
+        for (stream, req) in device_requests.drain(..) {
+            let reply = device_request(m, &mut running, req);
+            let _ = send_reply(&stream, &reply);
         }
         if ready[0] {
             let status = match running.wait() {
@@ -409,6 +419,26 @@ fn serve(m: &Monitor, listener: UnixListener, mut running: Running) -> i32 {
             return 0;
         }
     }
+}
+
+/// Hot-plug (`super::devices`); a change is written to the live XML.
+fn device_request(m: &mut Monitor, running: &mut Running, req: Request) -> Reply {
+    let reply = match req {
+        Request::AttachDevice { xml } => {
+            let networks = m.root.networks_dir();
+            super::devices::attach(&mut m.domain, running, &xml, &networks)
+        }
+        Request::DetachDevice { xml } => super::devices::detach(&mut m.domain, running, &xml),
+        _ => Reply::Error {
+            message: "not a device request".into(),
+        },
+    };
+    if !matches!(reply, Reply::Error { .. })
+        && let Err(message) = m.write_live_xml()
+    {
+        return Reply::Error { message };
+    }
+    reply
 }
 
 #[cfg(test)]
