@@ -556,3 +556,35 @@ fn an_interface_attached_with_config_persists_across_a_restart() {
     let xml = stdout(&ns.domrun(&root, &["dumpxml", "--inactive", "cfg"]));
     assert!(!xml.contains("<interface"), "{xml}");
 }
+
+#[test]
+fn a_reboot_gives_the_interface_its_name_again() {
+    let Some(f) = fixture() else { return };
+    let ns = TestNetns::new();
+    let root = f.tmp.path().join("state");
+    let d = domain(
+        &f,
+        "rb",
+        "<interface type='bridge'><source bridge='br0'/></interface>",
+        "trap 'exit 0' TERM; while true; do sleep 0.1; done",
+    );
+    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    let first = init_pid(&root, "rb");
+    let out = ns.domrun(&root, &["reboot", "rb"]);
+    assert!(out.status.success(), "reboot: {}", stderr(&out));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::fs::read_to_string(root.join("run/rb/state.json"))
+        .map(|t| t.contains(&format!("\"pid\": {first},")) || !t.contains("\"init\": {"))
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "no restart");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let xml = stdout(&ns.domrun(&root, &["dumpxml", "rb"]));
+    assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
+    assert!(container_links(init_pid(&root, "rb")).contains("eth0@"));
+    let out = ns.domrun(&root, &["destroy", "rb"]);
+    assert!(out.status.success(), "destroy: {}", stderr(&out));
+    ns.assert_only_bridge_left();
+}

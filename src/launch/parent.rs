@@ -86,8 +86,10 @@ impl Running {
         self.network.as_mut()
     }
 
-    /// Moves host NICs back and deletes veths/macvlans now (once init has
-    /// exited, before a restart makes new ones); errors are logged.
+    /// Moves host NICs back and deletes veths/macvlans now, synchronously
+    /// (once init has exited, before a restart makes new ones with the same
+    /// names); errors are logged. Dropping the `Running` moves NICs back
+    /// and leaves the rest to the kernel's namespace teardown.
     pub fn release_network(&mut self) {
         if let Some(net) = self.network.take() {
             for e in net.release() {

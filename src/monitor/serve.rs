@@ -379,8 +379,6 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut running: Running) -> i32 {
                 Ok(s) => s,
                 Err(_) => continue,
             };
-            // Host NICs go back, veths go, before anything restarts.
-            running.release_network();
             kill_at = None;
             let reason = classify_exit(status);
             let action = match (intent, reason) {
@@ -405,6 +403,8 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut running: Running) -> i32 {
                     | LifecycleAction::CoredumpRestart
             );
             if restart {
+                // Host NICs back, veths deleted: the new start reuses the names.
+                running.release_network();
                 match m.launch() {
                     Ok(r) => {
                         running = r;

@@ -4,9 +4,10 @@
 //! [`setup`] runs in the launcher between clone and release (the child
 //! waits in its new, empty network namespace): loopback up, then each
 //! [`NetDevicePlan`] in order. The returned [`Attached`] holds the
-//! container's network namespace open and knows what it made; [`Attached::release`]
-//! (or dropping it) moves host NICs back to the host, deletes the veths and
-//! macvlans, and lets the namespace go. Hot-plug is [`Attached::attach`] /
+//! container's network namespace open and knows what it made. Dropping it
+//! moves host NICs back to the host and lets the namespace go (the kernel
+//! deletes veths and macvlans with it, asynchronously); [`Attached::release`]
+//! also deletes them itself, so their names are free when it returns. Hot-plug is [`Attached::attach`] /
 //! [`Attached::detach`], or [`Attached::join`] for a container found by pid.
 //!
 //! Everything is synchronous; see `docs/networking.md`.
@@ -432,20 +433,38 @@ impl Attached {
     }
 
     /// Moves host NICs back to the host and deletes veths and macvlans, in
-    /// reverse order; then the namespace is let go. Every failure is
-    /// returned (the rest is still attempted). Without this, the kernel
-    /// would delete veths and macvlans with the namespace, but hand a
-    /// physical NIC to the *initial* namespace, which is not necessarily the
-    /// one domrun runs in.
+    /// reverse order, synchronously: when this returns, their host names are
+    /// free again (a restart reuses them). Every failure is returned (the
+    /// rest is still attempted). Deleting a link waits for an RCU grace
+    /// period (~10-20 ms each); dropping an `Attached` instead leaves that to
+    /// the kernel's namespace teardown, off the caller's path.
     pub fn release(mut self) -> Vec<NetError> {
-        self.release_all()
-    }
-
-    fn release_all(&mut self) -> Vec<NetError> {
         let mut errors = Vec::new();
         if self.owns {
             while let Some(dev) = self.devices.pop() {
                 if let Err(e) = self.remove(&dev) {
+                    errors.push(e);
+                }
+            }
+        }
+        errors
+    }
+
+    /// Moves host NICs back (the kernel would hand a physical NIC of a dying
+    /// namespace to the *initial* namespace, which need not be the one
+    /// domrun runs in); veths and macvlans are left to go with the
+    /// namespace when its last process and this handle are gone.
+    fn return_host_nics(&mut self) -> Vec<NetError> {
+        let mut errors = Vec::new();
+        if self.owns {
+            let nics: Vec<AttachedDevice> = self
+                .devices
+                .iter()
+                .filter(|d| d.kind == AttachedKind::HostNic)
+                .cloned()
+                .collect();
+            for dev in nics.iter().rev() {
+                if let Err(e) = self.remove(dev) {
                     errors.push(e);
                 }
             }
@@ -457,7 +476,7 @@ impl Attached {
 
 impl Drop for Attached {
     fn drop(&mut self) {
-        for e in self.release_all() {
+        for e in self.return_host_nics() {
             eprintln!("domrun: releasing the network: {e}");
         }
     }
