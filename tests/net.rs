@@ -455,6 +455,20 @@ fn a_nic_attached_live_carries_traffic_and_detaching_removes_both_ends() {
     );
     let xml = stdout(&ns.domrun(&root, &["dumpxml", "hot"]));
     assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
+    // A failing attach names the step and leaves nothing.
+    let bad = f.tmp.path().join("bad.xml");
+    std::fs::write(
+        &bad,
+        "<interface type='bridge'><source bridge='nosuchbr'/></interface>",
+    )
+    .unwrap();
+    let out = ns.domrun(&root, &["attach-device", "hot", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("bridge 'nosuchbr' does not exist on the host"),
+        "{}",
+        stderr(&out)
+    );
     let pid = init_pid(&root, "hot");
     assert!(container_links(pid).contains("eth0@"));
     let ping = ns.exec(&[

@@ -79,17 +79,22 @@ pub(super) fn detach(live: &mut Domain, running: &mut Running, xml: &str) -> Rep
     let Some(net) = running.network_mut() else {
         return error("the domain has no network of its own");
     };
-    // Its host name (veth), else its name inside (macvlan).
+    // Its host name (veth), else its name inside (macvlan): given, or the
+    // one chosen for its position.
     let n = live.devices.list[..at]
         .iter()
         .filter(|d| matches!(d, Device::Interface(_)))
         .count();
-    let key = found.target_dev.clone().or_else(|| {
-        net.devices()
-            .iter()
-            .find(|d| d.origin == crate::plan::network::NetOrigin::Interface(n))
-            .map(|d| d.guest_name.clone())
-    });
+    let key = found
+        .target_dev
+        .clone()
+        .or(found.guest_dev.clone())
+        .or_else(|| {
+            net.devices()
+                .iter()
+                .find(|d| d.origin == crate::plan::network::NetOrigin::Interface(n))
+                .map(|d| d.guest_name.clone())
+        });
     let Some(key) = key else {
         return error("the interface has no device to remove");
     };

@@ -262,7 +262,17 @@ impl Attached {
             source,
         })?;
         let mut ct = self.container_socket()?;
-        self.attach_with(&mut host, &mut ct, d)?;
+        let before = self.devices.len();
+        if let Err(e) = self.attach_with(&mut host, &mut ct, d) {
+            // Made but not configured: take it out again (best effort; the
+            // error that matters is the first one).
+            if self.devices.len() > before
+                && let Some(dev) = self.devices.pop()
+            {
+                let _ = self.remove(&dev);
+            }
+            return Err(e);
+        }
         self.devices
             .last()
             .cloned()
