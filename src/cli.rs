@@ -113,24 +113,25 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Hot-plug a device (an `<interface>` XML file) into a domain: the
+    /// Hot-plug a device (an `<interface>` or `<filesystem>` XML file) into a domain: the
     /// running one (--live), its definition (--config), or both. No flag
     /// (or --current): live if it runs, else the definition.
     #[command(name = "attach-device")]
     AttachDevice {
         name: String,
-        /// A file holding one `<interface>` element.
+        /// A file holding one `<interface>` or `<filesystem>` element.
         file: std::path::PathBuf,
         #[command(flatten)]
         flags: DeviceFlagArgs,
     },
-    /// Remove a device: the file's `<target dev>` (else its MAC) names it;
+    /// Remove a device: the file's `<target dev>` (else its MAC) names an
+    /// interface, `<target dir>` a filesystem;
     /// the rest of the XML must agree with the device. Flags as for
     /// attach-device.
     #[command(name = "detach-device")]
     DetachDevice {
         name: String,
-        /// A file holding one `<interface>` element.
+        /// A file holding one `<interface>` or `<filesystem>` element.
         file: std::path::PathBuf,
         #[command(flatten)]
         flags: DeviceFlagArgs,

@@ -1,8 +1,9 @@
-//! `attach-device` / `detach-device`: one `<interface>` given as XML, applied
-//! to the running domain (through its monitor) and/or its stored definition.
+//! `attach-device` / `detach-device`: one `<interface>` or `<filesystem>`
+//! given as XML, applied to the running domain (through its monitor) and/or
+//! its stored definition.
 
 use super::{LifecycleError, live_state, stored_domain};
-use crate::domain::{Device, Domain, Interface};
+use crate::domain::{Device, Domain, Filesystem, FsType, Interface};
 use crate::monitor::control::{self, Reply, Request};
 use crate::state::Root;
 use std::path::Path;
@@ -40,8 +41,16 @@ pub enum DeviceError {
     Parse(crate::domain::ParseError),
     #[error("the device XML must hold exactly one element")]
     NotOneDevice,
-    #[error("<{0}> cannot be hot-plugged yet (only <interface> can)")]
+    #[error("<{0}> cannot be hot-plugged yet (<interface> and <filesystem> can)")]
     Unsupported(String),
+    #[error("a {0} filesystem cannot be attached live yet (type='mount' can; --config takes any)")]
+    UnsupportedFilesystem(FsType),
+    #[error("<filesystem> needs <target dir=…> (it identifies the filesystem)")]
+    NoTargetDir,
+    #[error("no filesystem on {target} in domain '{name}'")]
+    NoSuchFilesystem { name: String, target: String },
+    #[error("domain '{name}' already has a filesystem on {target}")]
+    TargetInUse { name: String, target: String },
     #[error("domain '{0}' is not running: --live needs a running domain")]
     NotRunning(String),
     #[error("domain '{0}' is not defined persistently: --config needs a definition")]
@@ -61,9 +70,10 @@ pub enum DeviceError {
     Invalid(crate::domain::ValidateErrors),
 }
 
-/// Parses a document holding one `<interface>` (an XML declaration may lead).
-/// With `defaults`, a missing MAC is generated, as at define time.
-pub fn parse_interface(text: &str, defaults: bool) -> Result<Interface, DeviceError> {
+/// Parses a document holding one `<interface>` or `<filesystem>` (an XML
+/// declaration may lead). With `defaults`, what define would fill in is
+/// filled (a missing MAC is generated).
+pub fn parse_device(text: &str, defaults: bool) -> Result<Device, DeviceError> {
     let body = match text.trim_start().strip_prefix("<?xml") {
         Some(rest) => rest.split_once("?>").map_or("", |(_, b)| b),
         None => text,
@@ -78,17 +88,90 @@ pub fn parse_interface(text: &str, defaults: bool) -> Result<Interface, DeviceEr
     }
     let mut list = d.devices.list.into_iter();
     match (list.next(), list.next()) {
-        (Some(Device::Interface(i)), None) => Ok(i),
+        (Some(dev @ Device::Interface(_)), None) => Ok(dev),
+        (Some(Device::Filesystem(fs)), None) if fs.target.is_none() => {
+            Err(DeviceError::NoTargetDir)
+        }
+        (Some(dev @ Device::Filesystem(_)), None) => Ok(dev),
         (Some(other), None) => Err(DeviceError::Unsupported(other.element_name().to_owned())),
         _ => Err(DeviceError::NotOneDevice),
     }
 }
 
+/// [`parse_device`] for a document that must hold an `<interface>`.
+pub fn parse_interface(text: &str, defaults: bool) -> Result<Interface, DeviceError> {
+    match parse_device(text, defaults)? {
+        Device::Interface(i) => Ok(i),
+        other => Err(DeviceError::Unsupported(other.element_name().to_owned())),
+    }
+}
+
+/// One device as libvirt prints it.
+pub fn format_device(dev: &Device) -> String {
+    let mut w = crate::xml::Writer::new();
+    dev.format(&mut w);
+    w.finish()
+}
+
+/// Finds the filesystem `given` names (by `<target dir>`) in `d`; its type
+/// and source must agree. Returns its index in `d.devices.list`.
+pub fn find_filesystem(d: &Domain, given: &Filesystem) -> Result<usize, DeviceError> {
+    let target = given.target.clone().ok_or(DeviceError::NoTargetDir)?;
+    let at = d
+        .devices
+        .list
+        .iter()
+        .position(|dev| matches!(dev, Device::Filesystem(f) if f.target.as_deref() == Some(target.as_str())))
+        .ok_or_else(|| DeviceError::NoSuchFilesystem {
+            name: d.name.clone(),
+            target: target.clone(),
+        })?;
+    let Device::Filesystem(live) = &d.devices.list[at] else {
+        return Err(DeviceError::NotOneDevice);
+    };
+    let key = format!("target dir '{target}'");
+    if live.kind != given.kind {
+        return Err(DeviceError::Mismatch {
+            key,
+            what: "type",
+            live: live.kind.to_string(),
+            given: given.kind.to_string(),
+        });
+    }
+    let src = |f: &Filesystem| {
+        f.source
+            .dir
+            .clone()
+            .or(f.source.file.clone())
+            .or(f.source.dev.clone())
+            .or(f.source.name.clone())
+    };
+    if let Some(g) = src(given)
+        && src(live).as_ref() != Some(&g)
+    {
+        return Err(DeviceError::Mismatch {
+            key,
+            what: "source",
+            live: src(live).unwrap_or_default(),
+            given: g,
+        });
+    }
+    Ok(at)
+}
+
+/// Finds the device `given` identifies in `d` (see [`find_interface`],
+/// [`find_filesystem`]).
+pub fn find_device(d: &Domain, given: &Device) -> Result<usize, DeviceError> {
+    match given {
+        Device::Interface(i) => find_interface(d, i),
+        Device::Filesystem(f) => find_filesystem(d, f),
+        other => Err(DeviceError::Unsupported(other.element_name().to_owned())),
+    }
+}
+
 /// One `<interface>` as libvirt prints it.
 pub fn format_interface(i: &Interface) -> String {
-    let mut w = crate::xml::Writer::new();
-    Device::Interface(i.clone()).format(&mut w);
-    w.finish()
+    format_device(&Device::Interface(i.clone()))
 }
 
 /// The key that identifies an interface for detach: `<target dev>`, else the MAC.
@@ -224,13 +307,24 @@ pub fn attach_device(
     file: &Path,
     flags: DeviceFlags,
 ) -> Result<DeviceChange, LifecycleError> {
-    let iface = parse_interface(&read(file)?, true)?;
+    let dev = parse_device(&read(file)?, true)?;
     let _lock = root.lock(name)?;
     let (live, config) = targets(root, name, flags)?;
     let mut change = DeviceChange::default();
+    if config && let Device::Filesystem(fs) = &dev {
+        // Checked before the live change, so a refusal changes nothing.
+        let d = stored_domain(root, name)?;
+        if find_filesystem(&d, fs).is_ok() {
+            return Err(DeviceError::TargetInUse {
+                name: name.to_owned(),
+                target: fs.target.clone().unwrap_or_default(),
+            }
+            .into());
+        }
+    }
     if live {
         let req = Request::AttachDevice {
-            xml: format_interface(&iface),
+            xml: format_device(&dev),
         };
         let (reply, _) =
             control::request(&root.control_socket(name), &req, Duration::from_secs(30))?;
@@ -240,7 +334,7 @@ pub fn attach_device(
     }
     if config {
         let mut d = stored_domain(root, name)?;
-        d.devices.list.push(Device::Interface(iface));
+        d.devices.list.push(dev);
         save(root, name, &d)?;
         change.config = true;
     }
@@ -256,36 +350,35 @@ pub fn detach_device(
     flags: DeviceFlags,
 ) -> Result<DeviceChange, LifecycleError> {
     let text = read(file)?;
-    let given = parse_interface(&text, false)?;
+    let given = parse_device(&text, false)?;
     let _lock = root.lock(name)?;
     let (live, config) = targets(root, name, flags)?;
     let mut change = DeviceChange::default();
+    let mut stored = None;
     if config {
         // Checked before the live change, so a refusal changes nothing.
         let mut d = stored_domain(root, name)?;
-        let at = find_interface(&d, &given)?;
+        let at = find_device(&d, &given)?;
         d.devices.list.remove(at);
-        if live {
-            let req = Request::DetachDevice {
-                xml: format_interface(&given),
-            };
-            control::request(&root.control_socket(name), &req, Duration::from_secs(30))?;
-            change.live = Some((
-                given.guest_dev.clone().unwrap_or_default(),
-                given.target_dev.clone(),
-            ));
-        }
-        save(root, name, &d)?;
-        change.config = true;
-    } else if live {
+        stored = Some(d);
+    }
+    if live {
         let req = Request::DetachDevice {
-            xml: format_interface(&given),
+            xml: format_device(&given),
         };
         control::request(&root.control_socket(name), &req, Duration::from_secs(30))?;
-        change.live = Some((
-            given.guest_dev.clone().unwrap_or_default(),
-            given.target_dev.clone(),
-        ));
+        change.live = Some(match &given {
+            Device::Interface(i) => (
+                i.guest_dev.clone().unwrap_or_default(),
+                i.target_dev.clone(),
+            ),
+            Device::Filesystem(f) => (f.target.clone().unwrap_or_default(), None),
+            _ => (String::new(), None),
+        });
+    }
+    if let Some(d) = stored {
+        save(root, name, &d)?;
+        change.config = true;
     }
     Ok(change)
 }
@@ -320,7 +413,7 @@ mod tests {
             parse_interface("<filesystem type='ram'/>", false)
                 .unwrap_err()
                 .to_string(),
-            "<filesystem> cannot be hot-plugged yet (only <interface> can)"
+            "<filesystem> needs <target dir=…> (it identifies the filesystem)"
         );
     }
 

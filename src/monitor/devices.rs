@@ -1,10 +1,11 @@
 //! The monitor's side of hot-plug: `AttachDevice` / `DetachDevice` requests
-//! change the running container's network and the live domain (`dumpxml`).
+//! change the running container (network devices, mounts) and the live
+//! domain (`dumpxml`).
 
 use super::control::Reply;
-use crate::domain::{Device, Domain};
+use crate::domain::{Device, Domain, Filesystem, FsType};
 use crate::launch::Running;
-use crate::lifecycle::{find_interface, parse_interface};
+use crate::lifecycle::{DeviceError, find_device, parse_device};
 use crate::plan::network::{NetDeviceKind, default_guest_name, plan_interface};
 use std::path::Path;
 
@@ -14,18 +15,57 @@ fn error(message: impl std::fmt::Display) -> Reply {
     }
 }
 
-/// Attaches the `<interface>` in `xml` to the running container and adds it
-/// to `live` (with the host name chosen).
+/// Attaches the device in `xml` (an `<interface>` or `<filesystem>`) to
+/// the running container and adds it to `live` (an interface with the host
+/// name chosen).
 pub(super) fn attach(
     live: &mut Domain,
     running: &mut Running,
     xml: &str,
     networks: &Path,
 ) -> Reply {
-    let mut iface = match parse_interface(xml, true) {
-        Ok(i) => i,
-        Err(e) => return error(e),
+    match parse_device(xml, true) {
+        Ok(Device::Interface(i)) => attach_interface(live, running, i, networks),
+        Ok(Device::Filesystem(fs)) => attach_filesystem(live, running, fs),
+        Ok(other) => error(DeviceError::Unsupported(other.element_name().to_owned())),
+        Err(e) => error(e),
+    }
+}
+
+fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Reply {
+    let target = fs.target.clone().unwrap_or_default();
+    let in_use = live.devices.list.iter().any(
+        |d| matches!(d, Device::Filesystem(f) if f.target.as_deref() == Some(target.as_str())),
+    );
+    if in_use {
+        return error(DeviceError::TargetInUse {
+            name: live.name.clone(),
+            target,
+        });
+    }
+    let source = match (fs.kind, &fs.source.dir) {
+        (FsType::Mount, Some(dir)) => dir.clone(),
+        (kind, _) => return error(DeviceError::UnsupportedFilesystem(kind)),
     };
+    let pid = running.pid().as_raw();
+    match crate::hotplug::attach_bind(pid, Path::new(&source), Path::new(&target), fs.readonly) {
+        Ok(()) => {
+            live.devices.list.push(Device::Filesystem(fs));
+            Reply::Device {
+                guest: target,
+                target: None,
+            }
+        }
+        Err(e) => error(e),
+    }
+}
+
+fn attach_interface(
+    live: &mut Domain,
+    running: &mut Running,
+    mut iface: crate::domain::Interface,
+    networks: &Path,
+) -> Reply {
     let Some(net) = running.network_mut() else {
         return error(format!(
             "domain '{}' shares the host's network namespace: no interface can be attached",
@@ -62,17 +102,28 @@ pub(super) fn attach(
     }
 }
 
-/// Detaches the interface `xml` identifies (by target dev, else MAC; the rest
-/// must agree) and removes it from `live`.
+/// Detaches the device `xml` identifies (an interface by target dev, else
+/// MAC; a filesystem by target dir; the rest must agree) and removes it
+/// from `live`.
 pub(super) fn detach(live: &mut Domain, running: &mut Running, xml: &str) -> Reply {
-    let given = match parse_interface(xml, false) {
-        Ok(i) => i,
+    let given = match parse_device(xml, false) {
+        Ok(d) => d,
         Err(e) => return error(e),
     };
-    let at = match find_interface(live, &given) {
+    let at = match find_device(live, &given) {
         Ok(at) => at,
         Err(e) => return error(e),
     };
+    if let Device::Filesystem(fs) = &live.devices.list[at] {
+        let target = fs.target.clone().unwrap_or_default();
+        return match crate::hotplug::detach(running.pid().as_raw(), Path::new(&target)) {
+            Ok(()) => {
+                live.devices.list.remove(at);
+                Reply::Ok
+            }
+            Err(e) => error(e),
+        };
+    }
     let Device::Interface(found) = &live.devices.list[at] else {
         return error("not an interface");
     };

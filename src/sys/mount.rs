@@ -1,6 +1,9 @@
-//! mount_setattr and close_range.
+//! mount_setattr, open_tree, move_mount and close_range.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use nix::errno::Errno;
 
@@ -43,5 +46,43 @@ pub fn close_fds_on_exec(first: u32) -> nix::Result<()> {
     // closes nothing, so no OwnedFd in this process is invalidated.
     let ret =
         unsafe { libc::close_range(first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) };
+    Errno::result(ret).map(drop)
+}
+
+fn c_path(path: &Path) -> nix::Result<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)
+}
+
+/// A detached copy of the mount tree at `path` (`open_tree` with
+/// `OPEN_TREE_CLONE`, recursive): it can be attached anywhere, in any mount
+/// namespace the caller enters, with [`move_mount_to`].
+pub fn open_tree_clone(path: &Path) -> nix::Result<OwnedFd> {
+    let path = c_path(path)?;
+    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as u32;
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call;
+    // open_tree only reads it and returns a new fd (or -1).
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) };
+    let fd = Errno::result(ret)? as libc::c_int;
+    // SAFETY: on success open_tree returned a new fd nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Attaches the detached mount `tree` at `target`, a path resolved in the
+/// calling thread's root and mount namespace (`move_mount` with
+/// `MOVE_MOUNT_F_EMPTY_PATH`).
+pub fn move_mount_to(tree: &impl AsFd, target: &Path) -> nix::Result<()> {
+    let target = c_path(target)?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the
+    // call (the source is empty: act on the fd); no memory is written.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
     Errno::result(ret).map(drop)
 }

@@ -1,0 +1,179 @@
+//! Filesystem hot-plug end to end, as root: a host directory bound live into
+//! a running container (`attach-device` with a `<filesystem type='mount'>`),
+//! written through from inside, refused while busy, unmounted by
+//! `detach-device`; `--config` persists it. Nothing is left mounted.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn domrun(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_domrun"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn init_pid(root: &Path, name: &str) -> i32 {
+    let text = std::fs::read_to_string(root.join("run").join(name).join("state.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["init"]["pid"].as_i64().unwrap() as i32
+}
+
+/// Runs `sh -c script` inside the container's mount namespace and root.
+fn inside(pid: i32, script: &str) -> Output {
+    Command::new("nsenter")
+        .args([
+            "-t",
+            &pid.to_string(),
+            "-m",
+            "-r",
+            "-w",
+            "/bin/sh",
+            "-c",
+            script,
+        ])
+        .output()
+        .unwrap()
+}
+
+fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_owned()
+}
+
+#[test]
+fn a_host_directory_is_bound_live_written_through_and_unmounted() {
+    if !common::require_root() || !common::require_tool("nsenter") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(rootfs) = common::busybox_rootfs(&tmp.path().join("rootfs")) else {
+        return;
+    };
+    let state = tmp.path().join("state");
+    let share = tmp.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    let xml = write(
+        &tmp.path().join("fsd.xml"),
+        &format!(
+            "<domain type='lxc'><name>fsd</name>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>sleep 30</initarg></os>
+  <devices><filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
+  <console type='pty'/></devices></domain>",
+            rootfs.display()
+        ),
+    );
+    let out = domrun(&state, &["define", xml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = domrun(&state, &["start", "fsd"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = init_pid(&state, "fsd");
+
+    let fs = write(
+        &tmp.path().join("fs.xml"),
+        &format!(
+            "<filesystem type='mount'><source dir='{}'/><target dir='/mnt/shared'/></filesystem>",
+            share.display()
+        ),
+    );
+    let out = domrun(
+        &state,
+        &[
+            "attach-device",
+            "fsd",
+            fs.to_str().unwrap(),
+            "--live",
+            "--config",
+        ],
+    );
+    assert!(out.status.success(), "attach: {}", stderr(&out));
+    let w = inside(
+        pid,
+        "echo written-inside > /mnt/shared/probe && cat /proc/1/mounts",
+    );
+    assert!(w.status.success(), "{}", stderr(&w));
+    assert!(stdout(&w).contains(" /mnt/shared "), "{}", stdout(&w));
+    assert_eq!(
+        std::fs::read_to_string(share.join("probe")).unwrap(),
+        "written-inside\n"
+    );
+    let live = stdout(&domrun(&state, &["dumpxml", "fsd"]));
+    assert!(live.contains("<target dir='/mnt/shared'/>"), "{live}");
+    // A second filesystem on the same target is refused.
+    let out = domrun(
+        &state,
+        &["attach-device", "fsd", fs.to_str().unwrap(), "--live"],
+    );
+    assert!(
+        stderr(&out).contains("already has a filesystem on /mnt/shared"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Busy: a process inside has its cwd there.
+    let mut holder = Command::new("nsenter")
+        .args([
+            "-t",
+            &pid.to_string(),
+            "-m",
+            "-r",
+            "/bin/sh",
+            "-c",
+            "cd /mnt/shared && sleep 3",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = domrun(
+        &state,
+        &["detach-device", "fsd", fs.to_str().unwrap(), "--live"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("/mnt/shared is busy in the container"),
+        "{}",
+        stderr(&out)
+    );
+    holder.wait().unwrap();
+    let out = domrun(
+        &state,
+        &["detach-device", "fsd", fs.to_str().unwrap(), "--live"],
+    );
+    assert!(out.status.success(), "detach: {}", stderr(&out));
+    let m = inside(pid, "cat /proc/1/mounts");
+    assert!(!stdout(&m).contains(" /mnt/shared "), "{}", stdout(&m));
+    let live = stdout(&domrun(&state, &["dumpxml", "fsd"]));
+    assert!(!live.contains("/mnt/shared"), "{live}");
+
+    // --config kept it: the next start mounts it.
+    let out = domrun(&state, &["destroy", "fsd"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = domrun(&state, &["start", "fsd"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = inside(init_pid(&state, "fsd"), "cat /mnt/shared/probe");
+    assert_eq!(stdout(&m), "written-inside\n");
+    let out = domrun(&state, &["destroy", "fsd"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = domrun(
+        &state,
+        &["detach-device", "fsd", fs.to_str().unwrap(), "--config"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let def = stdout(&domrun(&state, &["dumpxml", "--inactive", "fsd"]));
+    assert!(!def.contains("/mnt/shared"), "{def}");
+    common::assert_no_leaks_under(tmp.path());
+}
