@@ -177,3 +177,111 @@ fn a_host_directory_is_bound_live_written_through_and_unmounted() {
     assert!(!def.contains("/mnt/shared"), "{def}");
     common::assert_no_leaks_under(tmp.path());
 }
+
+#[test]
+fn a_tmpfs_and_an_ext4_image_attach_live_and_detach_without_leaks() {
+    if !common::require_root()
+        || !common::require_tool("nsenter")
+        || !common::require_tool("mkfs.ext4")
+        || !common::require_tool("debugfs")
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(rootfs) = common::busybox_rootfs(&tmp.path().join("rootfs")) else {
+        return;
+    };
+    let state = tmp.path().join("state");
+    let image = tmp.path().join("data.img");
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let mk = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(mk.status.success(), "{}", stderr(&mk));
+    let xml = write(
+        &tmp.path().join("fs2.xml"),
+        &format!(
+            "<domain type='lxc'><name>fs2</name>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>sleep 30</initarg></os>
+  <devices><filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
+  <console type='pty'/></devices></domain>",
+            rootfs.display()
+        ),
+    );
+    let out = domrun(&state, &["create", xml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = init_pid(&state, "fs2");
+    let ram = write(
+        &tmp.path().join("ram.xml"),
+        "<filesystem type='ram'><source usage='2048' units='KiB'/><target dir='/scratch'/></filesystem>",
+    );
+    let img = write(
+        &tmp.path().join("img.xml"),
+        &format!(
+            "<filesystem type='file'><source file='{}'/><target dir='/data'/></filesystem>",
+            image.display()
+        ),
+    );
+    for f in [&ram, &img] {
+        let out = domrun(&state, &["attach-device", "fs2", f.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "attach {}: {}",
+            f.display(),
+            stderr(&out)
+        );
+    }
+    let w = inside(
+        pid,
+        "echo in-image > /data/probe && echo x > /scratch/y && grep -E ' /(data|scratch) ' /proc/1/mounts",
+    );
+    let seen = stdout(&w);
+    assert!(w.status.success(), "{seen}{}", stderr(&w));
+    assert!(
+        seen.contains("nosuid,nodev") && seen.contains("size=2048k"),
+        "{seen}"
+    );
+    assert!(seen.contains(" /data ext4 "), "{seen}");
+    assert!(seen.contains(" /scratch tmpfs "), "{seen}");
+    let image_name = image.display().to_string();
+    assert!(
+        common::loop_devices()
+            .iter()
+            .any(|l| l.ends_with(&image_name)),
+        "no loop device for the image"
+    );
+    for f in [&ram, &img] {
+        let out = domrun(&state, &["detach-device", "fs2", f.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "detach {}: {}",
+            f.display(),
+            stderr(&out)
+        );
+    }
+    let m = stdout(&inside(pid, "cat /proc/1/mounts"));
+    assert!(!m.contains(" /data ") && !m.contains(" /scratch "), "{m}");
+    // Autoclear: the loop device went with the unmount.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while common::loop_devices()
+        .iter()
+        .any(|l| l.ends_with(&image_name))
+    {
+        assert!(std::time::Instant::now() < deadline, "loop device left");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let cat = Command::new("debugfs")
+        .args(["-R", "cat /probe"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&cat), "in-image\n");
+    let out = domrun(&state, &["destroy", "fs2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    common::assert_no_leaks_under(tmp.path());
+}

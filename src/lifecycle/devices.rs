@@ -43,7 +43,9 @@ pub enum DeviceError {
     NotOneDevice,
     #[error("<{0}> cannot be hot-plugged yet (<interface> and <filesystem> can)")]
     Unsupported(String),
-    #[error("a {0} filesystem cannot be attached live yet (type='mount' can; --config takes any)")]
+    #[error(
+        "a {0} filesystem cannot be attached live (mount, ram, block, and raw file images can; --config takes any)"
+    )]
     UnsupportedFilesystem(FsType),
     #[error("<filesystem> needs <target dir=…> (it identifies the filesystem)")]
     NoTargetDir,

@@ -43,12 +43,28 @@ fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Re
             target,
         });
     }
-    let source = match (fs.kind, &fs.source.dir) {
-        (FsType::Mount, Some(dir)) => dir.clone(),
+    use crate::hotplug::LiveSource;
+    let nbd = fs.driver.as_ref().is_some_and(|d| {
+        d.kind == Some(crate::domain::FsDriverType::Nbd)
+            || d.format.as_deref().is_some_and(|f| f != "raw")
+    });
+    let source = match (fs.kind, &fs.source) {
+        (FsType::Mount, s) if s.dir.is_some() => {
+            LiveSource::Bind(Path::new(s.dir.as_deref().unwrap_or_default()))
+        }
+        (FsType::Ram, s) => LiveSource::Tmpfs {
+            size_bytes: s.usage_bytes,
+        },
+        (FsType::Block, s) if s.dev.is_some() => {
+            LiveSource::Block(Path::new(s.dev.as_deref().unwrap_or_default()))
+        }
+        (FsType::File, s) if s.file.is_some() && !nbd => {
+            LiveSource::Image(Path::new(s.file.as_deref().unwrap_or_default()))
+        }
         (kind, _) => return error(DeviceError::UnsupportedFilesystem(kind)),
     };
     let pid = running.pid().as_raw();
-    match crate::hotplug::attach_bind(pid, Path::new(&source), Path::new(&target), fs.readonly) {
+    match crate::hotplug::attach(pid, source, Path::new(&target), fs.readonly) {
         Ok(()) => {
             live.devices.list.push(Device::Filesystem(fs));
             Reply::Device {
