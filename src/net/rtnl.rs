@@ -73,6 +73,37 @@ fn route_address(a: IpAddr) -> RouteAddress {
     }
 }
 
+/// The `RTM_NEWLINK` that creates a veth pair (see [`Rtnl::create_veth`]).
+fn veth_message(host_name: &str, spec: &VethSpec<'_>) -> LinkMessage {
+    let mut peer = LinkMessage::default();
+    peer.attributes
+        .push(LinkAttribute::IfName(spec.peer_name.to_owned()));
+    if let Some(mac) = spec.peer_mac {
+        peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    }
+    if let Some(mtu) = spec.mtu {
+        peer.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    peer.attributes
+        .push(LinkAttribute::NetNsFd(spec.peer_netns.as_raw_fd()));
+    let mut msg = LinkMessage::default();
+    msg.header.flags = LinkFlags::Up;
+    msg.header.change_mask = LinkFlags::Up;
+    msg.attributes
+        .push(LinkAttribute::IfName(host_name.to_owned()));
+    if let Some(mtu) = spec.mtu {
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(master) = spec.master {
+        msg.attributes.push(LinkAttribute::Controller(master));
+    }
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Veth),
+        LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+    ]));
+    msg
+}
+
 impl Rtnl {
     /// A socket in this thread's network namespace.
     pub(crate) fn open() -> io::Result<Self> {
@@ -158,33 +189,10 @@ impl Rtnl {
     /// namespace with its final name (down: flags on the peer at creation
     /// fail with ENOTCONN on 6.x kernels; the caller brings it up inside).
     pub(crate) fn create_veth(&mut self, host_name: &str, spec: &VethSpec<'_>) -> io::Result<()> {
-        let mut peer = LinkMessage::default();
-        peer.attributes
-            .push(LinkAttribute::IfName(spec.peer_name.to_owned()));
-        if let Some(mac) = spec.peer_mac {
-            peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
-        }
-        if let Some(mtu) = spec.mtu {
-            peer.attributes.push(LinkAttribute::Mtu(mtu));
-        }
-        peer.attributes
-            .push(LinkAttribute::NetNsFd(spec.peer_netns.as_raw_fd()));
-        let mut msg = LinkMessage::default();
-        msg.header.flags = LinkFlags::Up;
-        msg.header.change_mask = LinkFlags::Up;
-        msg.attributes
-            .push(LinkAttribute::IfName(host_name.to_owned()));
-        if let Some(mtu) = spec.mtu {
-            msg.attributes.push(LinkAttribute::Mtu(mtu));
-        }
-        if let Some(master) = spec.master {
-            msg.attributes.push(LinkAttribute::Controller(master));
-        }
-        msg.attributes.push(LinkAttribute::LinkInfo(vec![
-            LinkInfo::Kind(InfoKind::Veth),
-            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
-        ]));
-        self.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(
+            RouteNetlinkMessage::NewLink(veth_message(host_name, spec)),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
     }
 
     /// Creates a macvlan on `spec.parent`, directly in its namespace.
@@ -319,5 +327,59 @@ impl Rtnl {
             RouteNetlinkMessage::NewRoute(msg),
             NLM_F_CREATE | NLM_F_EXCL,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::Emitable;
+
+    #[test]
+    fn a_veth_is_one_message_host_end_up_and_enslaved_peer_in_the_namespace() {
+        let netns = std::fs::File::open("/dev/null").unwrap();
+        let spec = VethSpec {
+            master: Some(7),
+            peer_name: "eth0",
+            peer_netns: std::os::fd::AsFd::as_fd(&netns),
+            peer_mac: Some([0x52, 0x54, 0, 1, 2, 3]),
+            mtu: Some(1400),
+        };
+        let msg = veth_message("vnet0", &spec);
+        assert_eq!(msg.header.flags, LinkFlags::Up);
+        assert!(
+            msg.attributes
+                .contains(&LinkAttribute::IfName("vnet0".into()))
+        );
+        assert!(msg.attributes.contains(&LinkAttribute::Controller(7)));
+        assert!(msg.attributes.contains(&LinkAttribute::Mtu(1400)));
+        let Some(LinkAttribute::LinkInfo(info)) = msg
+            .attributes
+            .iter()
+            .find(|a| matches!(a, LinkAttribute::LinkInfo(_)))
+        else {
+            panic!("no link info");
+        };
+        assert_eq!(info[0], LinkInfo::Kind(InfoKind::Veth));
+        let LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))) = &info[1] else {
+            panic!("no peer");
+        };
+        // The peer is made down (flags on it fail on 6.x) in the namespace.
+        assert!(peer.header.flags.is_empty());
+        assert!(
+            peer.attributes
+                .contains(&LinkAttribute::IfName("eth0".into()))
+        );
+        assert!(
+            peer.attributes
+                .contains(&LinkAttribute::NetNsFd(netns.as_raw_fd()))
+        );
+        assert!(
+            peer.attributes
+                .contains(&LinkAttribute::Address(vec![0x52, 0x54, 0, 1, 2, 3]))
+        );
+        let mut bytes = vec![0u8; msg.buffer_len()];
+        msg.emit(&mut bytes);
+        assert!(bytes.windows(5).any(|w| w == b"veth\0"));
     }
 }
