@@ -253,3 +253,69 @@ pub fn detach(pid: i32, target: &Path) -> Result<(), FsHotplugError> {
         }),
     })
 }
+
+/// Makes host device node `node` (`<hostdev mode='capabilities'
+/// type='storage|misc'>`) appear at the same path inside the running
+/// container: an empty file is created there and the node is bound onto it
+/// (a bind works in a user namespace too, where mknod'ed nodes would not
+/// open).
+pub fn attach_node(pid: i32, node: &Path) -> Result<(), FsHotplugError> {
+    absolute(node)?;
+    let tree = crate::sys::open_tree_clone(node).map_err(|errno| FsHotplugError::OpenTree {
+        source_path: node.to_owned(),
+        errno,
+    })?;
+    in_mount_ns(pid, || {
+        let make = |e: io::Error| FsHotplugError::MakeTarget {
+            target: node.to_owned(),
+            source: e,
+        };
+        if let Some(dir) = node.parent() {
+            std::fs::create_dir_all(dir).map_err(make)?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(node)
+            .map_err(make)?;
+        crate::sys::move_mount_to(&tree, node).map_err(|errno| {
+            let _ = std::fs::remove_file(node);
+            FsHotplugError::Attach {
+                source_path: node.to_owned(),
+                target: node.to_owned(),
+                errno,
+            }
+        })
+    })
+}
+
+/// Removes a node attached with [`attach_node`]: unmounts it (refused while
+/// busy) and removes the file under it.
+pub fn detach_node(pid: i32, node: &Path) -> Result<(), FsHotplugError> {
+    absolute(node)?;
+    in_mount_ns(pid, || {
+        match umount2(node, MntFlags::empty()) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EBUSY) => {
+                return Err(FsHotplugError::Busy {
+                    target: node.to_owned(),
+                });
+            }
+            Err(nix::errno::Errno::EINVAL) => {
+                return Err(FsHotplugError::NotMounted {
+                    target: node.to_owned(),
+                });
+            }
+            Err(errno) => {
+                return Err(FsHotplugError::Detach {
+                    target: node.to_owned(),
+                    errno,
+                });
+            }
+        }
+        std::fs::remove_file(node).map_err(|e| FsHotplugError::MakeTarget {
+            target: node.to_owned(),
+            source: e,
+        })
+    })
+}

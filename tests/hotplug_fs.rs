@@ -285,3 +285,50 @@ fn a_tmpfs_and_an_ext4_image_attach_live_and_detach_without_leaks() {
     assert!(out.status.success(), "{}", stderr(&out));
     common::assert_no_leaks_under(tmp.path());
 }
+
+#[test]
+fn a_host_device_node_appears_live_and_goes_on_detach() {
+    if !common::require_root() || !common::require_tool("nsenter") {
+        return;
+    }
+    let node = Path::new("/dev/loop-control");
+    if !node.exists() {
+        common::skip("needs /dev/loop-control");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(rootfs) = common::busybox_rootfs(&tmp.path().join("rootfs")) else {
+        return;
+    };
+    let state = tmp.path().join("state");
+    let xml = write(
+        &tmp.path().join("hd.xml"),
+        &format!(
+            "<domain type='lxc'><name>hd</name>
+  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>sleep 30</initarg></os>
+  <devices><filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
+  <console type='pty'/></devices></domain>",
+            rootfs.display()
+        ),
+    );
+    let out = domrun(&state, &["create", xml.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = init_pid(&state, "hd");
+    let dev = write(
+        &tmp.path().join("dev.xml"),
+        "<hostdev mode='capabilities' type='misc'><source><char>/dev/loop-control</char></source></hostdev>",
+    );
+    assert!(!stdout(&inside(pid, "ls /dev")).contains("loop-control"));
+    let out = domrun(&state, &["attach-device", "hd", dev.to_str().unwrap()]);
+    assert!(out.status.success(), "attach: {}", stderr(&out));
+    let ls = stdout(&inside(pid, "ls -l /dev/loop-control"));
+    assert!(ls.starts_with('c') && ls.contains("10, 237"), "{ls}");
+    let live = stdout(&domrun(&state, &["dumpxml", "hd"]));
+    assert!(live.contains("<char>/dev/loop-control</char>"), "{live}");
+    let out = domrun(&state, &["detach-device", "hd", dev.to_str().unwrap()]);
+    assert!(out.status.success(), "detach: {}", stderr(&out));
+    assert!(!stdout(&inside(pid, "ls /dev")).contains("loop-control"));
+    let out = domrun(&state, &["destroy", "hd"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    common::assert_no_leaks_under(tmp.path());
+}

@@ -602,3 +602,46 @@ fn a_reboot_gives_the_interface_its_name_again() {
     assert!(out.status.success(), "destroy: {}", stderr(&out));
     ns.assert_only_bridge_left();
 }
+
+#[test]
+fn a_host_nic_moves_in_live_and_back_on_detach() {
+    let Some(f) = fixture() else { return };
+    if !common::require_tool("nsenter") {
+        return;
+    }
+    let ns = TestNetns::new();
+    ns.exec_ok(&[
+        "ip", "link", "add", "drthot0", "type", "veth", "peer", "name", "drthot0p",
+    ]);
+    let root = f.tmp.path().join("state");
+    let d = domain(&f, "hnic", "", "sleep 30");
+    let text = std::fs::read_to_string(&d)
+        .unwrap()
+        .replace("</os>", "</os><features><privnet/></features>");
+    std::fs::write(&d, text).unwrap();
+    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    let nic = f.tmp.path().join("hostnic.xml");
+    std::fs::write(
+        &nic,
+        "<hostdev mode='capabilities' type='net'><source><interface>drthot0</interface></source>
+           <ip address='10.95.0.2' prefix='24'/></hostdev>",
+    )
+    .unwrap();
+    let out = ns.domrun(&root, &["attach-device", "hnic", nic.to_str().unwrap()]);
+    assert!(out.status.success(), "attach: {}", stderr(&out));
+    assert!(
+        !ns.links().iter().any(|l| l == "drthot0"),
+        "still on the host side"
+    );
+    let pid = init_pid(&root, "hnic");
+    assert!(container_links(pid).contains("drthot0@"));
+    let out = ns.domrun(&root, &["detach-device", "hnic", nic.to_str().unwrap()]);
+    assert!(out.status.success(), "detach: {}", stderr(&out));
+    assert!(ns.links().iter().any(|l| l == "drthot0"), "not given back");
+    assert!(!container_links(pid).contains("drthot0"));
+    let out = ns.domrun(&root, &["destroy", "hnic"]);
+    assert!(out.status.success(), "destroy: {}", stderr(&out));
+    ns.exec_ok(&["ip", "link", "del", "drthot0"]);
+    ns.assert_only_bridge_left();
+}

@@ -3,7 +3,7 @@
 //! its stored definition.
 
 use super::{LifecycleError, live_state, stored_domain};
-use crate::domain::{Device, Domain, Filesystem, FsType, Interface};
+use crate::domain::{Device, Domain, Filesystem, FsType, Hostdev, HostdevSource, Interface};
 use crate::monitor::control::{self, Reply, Request};
 use crate::state::Root;
 use std::path::Path;
@@ -41,7 +41,9 @@ pub enum DeviceError {
     Parse(crate::domain::ParseError),
     #[error("the device XML must hold exactly one element")]
     NotOneDevice,
-    #[error("<{0}> cannot be hot-plugged yet (<interface> and <filesystem> can)")]
+    #[error(
+        "<{0}> cannot be hot-plugged yet (<interface>, <filesystem> and capabilities <hostdev> can)"
+    )]
     Unsupported(String),
     #[error(
         "a {0} filesystem cannot be attached live (mount, ram, block, and raw file images can; --config takes any)"
@@ -51,6 +53,12 @@ pub enum DeviceError {
     NoTargetDir,
     #[error("no filesystem on {target} in domain '{name}'")]
     NoSuchFilesystem { name: String, target: String },
+    #[error("no {kind} hostdev '{host}' in domain '{name}'")]
+    NoSuchHostdev {
+        name: String,
+        kind: String,
+        host: String,
+    },
     #[error("domain '{name}' already has a filesystem on {target}")]
     TargetInUse { name: String, target: String },
     #[error("domain '{0}' is not running: --live needs a running domain")]
@@ -95,6 +103,12 @@ pub fn parse_device(text: &str, defaults: bool) -> Result<Device, DeviceError> {
             Err(DeviceError::NoTargetDir)
         }
         (Some(dev @ Device::Filesystem(_)), None) => Ok(dev),
+        (Some(Device::Hostdev(h)), None) if hostdev_key(&h).is_none() => {
+            Err(DeviceError::Unsupported(
+                "hostdev> other than mode='capabilities' with <block>, <char> or <interface".into(),
+            ))
+        }
+        (Some(dev @ Device::Hostdev(_)), None) => Ok(dev),
         (Some(other), None) => Err(DeviceError::Unsupported(other.element_name().to_owned())),
         _ => Err(DeviceError::NotOneDevice),
     }
@@ -161,12 +175,40 @@ pub fn find_filesystem(d: &Domain, given: &Filesystem) -> Result<usize, DeviceEr
     Ok(at)
 }
 
+/// What identifies a capabilities hostdev: its node path or NIC name.
+pub fn hostdev_key(h: &Hostdev) -> Option<&str> {
+    if h.mode != "capabilities" {
+        return None;
+    }
+    match (&h.source, h.kind.as_str()) {
+        (HostdevSource::Block(p), "storage")
+        | (HostdevSource::Char(p), "misc")
+        | (HostdevSource::Interface(p), "net") => Some(p),
+        _ => None,
+    }
+}
+
+/// Finds the capabilities hostdev with the same type and source in `d`.
+pub fn find_hostdev(d: &Domain, given: &Hostdev) -> Result<usize, DeviceError> {
+    let key = hostdev_key(given).unwrap_or_default();
+    d.devices
+        .list
+        .iter()
+        .position(|dev| matches!(dev, Device::Hostdev(h) if h.kind == given.kind && hostdev_key(h) == Some(key)))
+        .ok_or_else(|| DeviceError::NoSuchHostdev {
+            name: d.name.clone(),
+            kind: given.kind.clone(),
+            host: key.to_owned(),
+        })
+}
+
 /// Finds the device `given` identifies in `d` (see [`find_interface`],
-/// [`find_filesystem`]).
+/// [`find_filesystem`], [`find_hostdev`]).
 pub fn find_device(d: &Domain, given: &Device) -> Result<usize, DeviceError> {
     match given {
         Device::Interface(i) => find_interface(d, i),
         Device::Filesystem(f) => find_filesystem(d, f),
+        Device::Hostdev(h) => find_hostdev(d, h),
         other => Err(DeviceError::Unsupported(other.element_name().to_owned())),
     }
 }
@@ -375,6 +417,7 @@ pub fn detach_device(
                 i.target_dev.clone(),
             ),
             Device::Filesystem(f) => (f.target.clone().unwrap_or_default(), None),
+            Device::Hostdev(h) => (hostdev_key(h).unwrap_or_default().to_owned(), None),
             _ => (String::new(), None),
         });
     }

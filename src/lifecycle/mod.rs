@@ -13,8 +13,8 @@ mod running;
 pub use console::console;
 pub use devices::{
     DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device, find_device,
-    find_filesystem, find_interface, format_device, format_interface, parse_device,
-    parse_interface,
+    find_filesystem, find_hostdev, find_interface, format_device, format_interface, hostdev_key,
+    parse_device, parse_interface,
 };
 pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};

@@ -3,10 +3,10 @@
 //! domain (`dumpxml`).
 
 use super::control::Reply;
-use crate::domain::{Device, Domain, Filesystem, FsType};
+use crate::domain::{Device, Domain, Filesystem, FsType, Hostdev, HostdevSource};
 use crate::launch::Running;
-use crate::lifecycle::{DeviceError, find_device, parse_device};
-use crate::plan::network::{NetDeviceKind, default_guest_name, plan_interface};
+use crate::lifecycle::{DeviceError, find_device, find_hostdev, hostdev_key, parse_device};
+use crate::plan::network::{NetDeviceKind, default_guest_name, plan_host_nic, plan_interface};
 use std::path::Path;
 
 fn error(message: impl std::fmt::Display) -> Reply {
@@ -27,9 +27,60 @@ pub(super) fn attach(
     match parse_device(xml, true) {
         Ok(Device::Interface(i)) => attach_interface(live, running, i, networks),
         Ok(Device::Filesystem(fs)) => attach_filesystem(live, running, fs),
+        Ok(Device::Hostdev(h)) => attach_hostdev(live, running, h),
         Ok(other) => error(DeviceError::Unsupported(other.element_name().to_owned())),
         Err(e) => error(e),
     }
+}
+
+fn attach_hostdev(live: &mut Domain, running: &mut Running, h: Hostdev) -> Reply {
+    if find_hostdev(live, &h).is_ok() {
+        return error(format!(
+            "domain '{}' already has {} hostdev '{}'",
+            live.name,
+            h.kind,
+            hostdev_key(&h).unwrap_or_default()
+        ));
+    }
+    let n = live
+        .devices
+        .list
+        .iter()
+        .filter(|d| matches!(d, Device::Hostdev(_)))
+        .count();
+    let reply = match &h.source {
+        HostdevSource::Interface(_) => {
+            let plan = match plan_host_nic(&h, n) {
+                Ok(p) => p,
+                Err(e) => return error(e),
+            };
+            let Some(net) = running.network_mut() else {
+                return error(format!(
+                    "domain '{}' shares the host's network namespace: no NIC can be moved in",
+                    live.name
+                ));
+            };
+            match net.attach(&plan) {
+                Ok(dev) => Reply::Device {
+                    guest: dev.guest_name,
+                    target: dev.host_name,
+                },
+                Err(e) => return error(e),
+            }
+        }
+        HostdevSource::Block(node) | HostdevSource::Char(node) => {
+            match crate::hotplug::attach_node(running.pid().as_raw(), Path::new(node)) {
+                Ok(()) => Reply::Device {
+                    guest: node.clone(),
+                    target: None,
+                },
+                Err(e) => return error(e),
+            }
+        }
+        _ => return error(DeviceError::Unsupported("hostdev".into())),
+    };
+    live.devices.list.push(Device::Hostdev(h));
+    reply
 }
 
 fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Reply {
@@ -130,6 +181,26 @@ pub(super) fn detach(live: &mut Domain, running: &mut Running, xml: &str) -> Rep
         Ok(at) => at,
         Err(e) => return error(e),
     };
+    if let Device::Hostdev(h) = &live.devices.list[at] {
+        let result = match &h.source {
+            HostdevSource::Interface(name) => match running.network_mut() {
+                Some(net) => net.detach(name).map(drop).map_err(|e| e.to_string()),
+                None => Err("the domain has no network of its own".to_owned()),
+            },
+            HostdevSource::Block(node) | HostdevSource::Char(node) => {
+                crate::hotplug::detach_node(running.pid().as_raw(), Path::new(node))
+                    .map_err(|e| e.to_string())
+            }
+            _ => Err("not a capabilities hostdev".to_owned()),
+        };
+        return match result {
+            Ok(()) => {
+                live.devices.list.remove(at);
+                Reply::Ok
+            }
+            Err(e) => error(e),
+        };
+    }
     if let Device::Filesystem(fs) = &live.devices.list[at] {
         let target = fs.target.clone().unwrap_or_default();
         return match crate::hotplug::detach(running.pid().as_raw(), Path::new(&target)) {

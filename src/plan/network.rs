@@ -457,6 +457,33 @@ pub fn plan_interface(
     })
 }
 
+/// Plans a `<hostdev mode='capabilities' type='net'>` (the n-th hostdev,
+/// 0-based): the NIC keeps its name inside. Used at start and by hot-plug.
+pub fn plan_host_nic(h: &crate::domain::Hostdev, n: usize) -> Result<NetDevicePlan, NetPlanError> {
+    let path = format!("/domain/devices/hostdev[{}]", n + 1);
+    let name = match &h.source {
+        HostdevSource::Interface(name) => ifname(&format!("{path}/source/interface"), name)?,
+        _ => {
+            return Err(NetPlanError::MissingSource {
+                path,
+                attr: "interface",
+            });
+        }
+    };
+    Ok(NetDevicePlan {
+        origin: NetOrigin::Hostdev(n),
+        kind: NetDeviceKind::HostNic {
+            host_name: name.clone(),
+        },
+        guest_name: name,
+        mac: None,
+        mtu: None,
+        ips: ips(&path, &h.ips)?,
+        routes: routes(&path, &h.routes)?,
+        link_up: true,
+    })
+}
+
 /// The lowest `ethN` not in `taken`.
 pub fn default_guest_name(taken: &[String]) -> String {
     (0..)
@@ -523,20 +550,9 @@ pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan
                 iface_n += 1;
             }
             Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => {
-                let path = format!("/domain/devices/hostdev[{}]", hostdev_n + 1);
-                let name = explicit.next().flatten().unwrap_or_default();
-                out.push(NetDevicePlan {
-                    origin: NetOrigin::Hostdev(hostdev_n),
-                    kind: NetDeviceKind::HostNic {
-                        host_name: name.clone(),
-                    },
-                    guest_name: name,
-                    mac: None,
-                    mtu: None,
-                    ips: ips(&path, &h.ips)?,
-                    routes: routes(&path, &h.routes)?,
-                    link_up: true,
-                });
+                // The name was checked above (`explicit`).
+                let _ = explicit.next();
+                out.push(plan_host_nic(h, hostdev_n)?);
                 hostdev_n += 1;
             }
             Device::Hostdev(_) => hostdev_n += 1,
