@@ -23,9 +23,11 @@ pub enum Request {
     /// Attach to the console; refused while another client is attached
     /// unless `force`, which detaches that one.
     Console { force: bool },
-    /// Hot-plug one `<interface>` (its XML, MAC already set).
+    /// Hot-plug one device: `<interface>` (MAC already set), `<filesystem>`,
+    /// capabilities `<hostdev>`.
     AttachDevice { xml: String },
-    /// Hot-unplug the `<interface>` this XML identifies (target dev or MAC).
+    /// Hot-unplug the device this XML identifies (an interface by target dev
+    /// or MAC, a filesystem by target dir, a hostdev by its source).
     DetachDevice { xml: String },
 }
 

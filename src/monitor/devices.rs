@@ -244,3 +244,24 @@ pub(super) fn detach(live: &mut Domain, running: &mut Running, xml: &str) -> Rep
         Err(e) => error(e),
     }
 }
+
+/// Before a restart: drops storage/misc hostdevs from the live domain. The
+/// launcher cannot create device nodes at start yet (a definition with one
+/// is refused), so any present were hot-plugged; they went with the old
+/// mount namespace and are not made again.
+pub(super) fn forget_device_nodes(live: &mut Domain) {
+    live.devices.list.retain(|d| match d {
+        Device::Hostdev(h) => {
+            let node = matches!(h.source, HostdevSource::Block(_) | HostdevSource::Char(_));
+            if node {
+                eprintln!(
+                    "domrun monitor: hot-plugged {} hostdev {} is not re-created by the restart",
+                    h.kind,
+                    hostdev_key(h).unwrap_or_default()
+                );
+            }
+            !node
+        }
+        _ => true,
+    });
+}

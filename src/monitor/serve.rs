@@ -405,6 +405,7 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut running: Running) -> i32 {
             if restart {
                 // Host NICs back, veths deleted: the new start reuses the names.
                 running.release_network();
+                super::devices::forget_device_nodes(&mut m.domain);
                 match m.launch() {
                     Ok(r) => {
                         running = r;
