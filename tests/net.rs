@@ -588,10 +588,12 @@ fn a_reboot_gives_the_interface_its_name_again() {
     let out = ns.domrun(&root, &["reboot", "rb"]);
     assert!(out.status.success(), "reboot: {}", stderr(&out));
     let deadline = Instant::now() + Duration::from_secs(15);
-    while std::fs::read_to_string(root.join("run/rb/state.json"))
-        .map(|t| t.contains(&format!("\"pid\": {first},")) || !t.contains("\"init\": {"))
-        .unwrap_or(true)
-    {
+    let current = || -> Option<i64> {
+        let text = std::fs::read_to_string(root.join("run/rb/state.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["init"]["pid"].as_i64()
+    };
+    while current().is_none_or(|p| p == i64::from(first)) {
         assert!(Instant::now() < deadline, "no restart");
         std::thread::sleep(Duration::from_millis(50));
     }
