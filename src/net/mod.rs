@@ -44,8 +44,12 @@ pub enum NetError {
         name: String,
         source: io::Error,
     },
-    #[error("{what} '{name}' does not exist on the host")]
-    Missing { what: &'static str, name: String },
+    #[error("{what} '{name}' does not exist {side}")]
+    Missing {
+        what: &'static str,
+        name: String,
+        side: &'static str,
+    },
     #[error(
         "target device name '{0}' is already taken on the host (choose another <target dev>, or leave it out to get vnetN)"
     )]
@@ -179,7 +183,16 @@ fn configure(
     Ok(())
 }
 
-fn lookup(rt: &mut Rtnl, what: &'static str, name: &str) -> Result<u32, NetError> {
+/// Where a lookup happens, for messages.
+const ON_HOST: &str = "on the host";
+const IN_CONTAINER: &str = "in the container";
+
+fn lookup(
+    rt: &mut Rtnl,
+    side: &'static str,
+    what: &'static str,
+    name: &str,
+) -> Result<u32, NetError> {
     rt.link_index(name)
         .map_err(|source| NetError::Lookup {
             what,
@@ -189,6 +202,7 @@ fn lookup(rt: &mut Rtnl, what: &'static str, name: &str) -> Result<u32, NetError
         .ok_or_else(|| NetError::Missing {
             what,
             name: name.to_owned(),
+            side,
         })
 }
 
@@ -292,7 +306,7 @@ impl Attached {
                 host: side,
             } => {
                 let master = match side {
-                    HostSide::Bridge(b) => Some(lookup(host, "bridge", b)?),
+                    HostSide::Bridge(b) => Some(lookup(host, ON_HOST, "bridge", b)?),
                     HostSide::Unattached { .. } => None,
                 };
                 let spec = VethSpec {
@@ -327,12 +341,12 @@ impl Attached {
                 if let HostSide::Unattached { ips, routes } = side
                     && !(ips.is_empty() && routes.is_empty())
                 {
-                    let index = lookup(host, "host end", &name)?;
+                    let index = lookup(host, ON_HOST, "host end", &name)?;
                     configure(host, index, &name, "host", ips, routes)?;
                 }
             }
             NetDeviceKind::Macvlan { parent, mode } => {
-                let parent_index = lookup(host, "macvlan parent", parent)?;
+                let parent_index = lookup(host, ON_HOST, "macvlan parent", parent)?;
                 host.create_macvlan(&MacvlanSpec {
                     name: guest,
                     parent: parent_index,
@@ -361,7 +375,7 @@ impl Attached {
                 });
             }
             NetDeviceKind::HostNic { host_name } => {
-                let index = lookup(host, "host NIC", host_name)?;
+                let index = lookup(host, ON_HOST, "host NIC", host_name)?;
                 host.move_link(index, self.netns.as_fd())
                     .map_err(|source| NetError::MoveIn {
                         dev: host_name.clone(),
@@ -378,7 +392,7 @@ impl Attached {
         // Inside: up (a moved NIC also gets its MTU and MAC here), then
         // addresses, then routes (a gateway must be reachable: link up and
         // its prefix's address in place).
-        let index = lookup(ct, "container device", guest)?;
+        let index = lookup(ct, IN_CONTAINER, "container device", guest)?;
         let (mtu, mac) = match d.kind {
             NetDeviceKind::HostNic { .. } => (d.mtu, d.mac),
             _ => (None, None),
@@ -411,8 +425,8 @@ impl Attached {
 
     /// Removes one device (see [`Attached::detach`]).
     fn remove(&self, dev: &AttachedDevice) -> Result<(), NetError> {
-        let delete = |rt: &mut Rtnl, what, name: &str| -> Result<(), NetError> {
-            let index = lookup(rt, what, name)?;
+        let delete = |rt: &mut Rtnl, side, what, name: &str| -> Result<(), NetError> {
+            let index = lookup(rt, side, what, name)?;
             rt.delete_link(index).map_err(|source| NetError::Delete {
                 dev: name.to_owned(),
                 source,
@@ -424,11 +438,11 @@ impl Attached {
                     side: "host",
                     source,
                 })?;
-                delete(&mut host, "host end", h)
+                delete(&mut host, ON_HOST, "host end", h)
             }
             (AttachedKind::HostNic, _) => {
                 let mut ct = self.container_socket()?;
-                let index = lookup(&mut ct, "moved NIC", &dev.guest_name)?;
+                let index = lookup(&mut ct, IN_CONTAINER, "moved NIC", &dev.guest_name)?;
                 ct.move_link(index, self.host_netns.as_fd())
                     .map_err(|source| NetError::MoveBack {
                         dev: dev.guest_name.clone(),
@@ -437,7 +451,7 @@ impl Attached {
             }
             _ => {
                 let mut ct = self.container_socket()?;
-                delete(&mut ct, "container device", &dev.guest_name)
+                delete(&mut ct, IN_CONTAINER, "container device", &dev.guest_name)
             }
         }
     }
