@@ -647,3 +647,33 @@ fn a_host_nic_moves_in_live_and_back_on_detach() {
     ns.exec_ok(&["ip", "link", "del", "drthot0"]);
     ns.assert_only_bridge_left();
 }
+
+#[test]
+fn a_container_in_a_user_namespace_gets_its_nic_configured_from_outside() {
+    let Some(f) = fixture() else { return };
+    use std::os::unix::fs::PermissionsExt as _;
+    // Unmapped ids must still reach the rootfs.
+    std::fs::set_permissions(f.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ns = TestNetns::new();
+    let net = ns.subnet();
+    let d = domain(
+        &f,
+        "userns",
+        &format!(
+            "<interface type='bridge'><source bridge='br0'/><ip address='{net}.30' prefix='24'/></interface>"
+        ),
+        &format!("cat /proc/self/uid_map; ip -o addr show eth0; ping -c 1 -W 5 {net}.1"),
+    );
+    let text = std::fs::read_to_string(&d).unwrap().replace(
+        "</os>",
+        "</os><idmap><uid start='0' target='200000' count='65536'/><gid start='0' target='200000' count='65536'/></idmap>",
+    );
+    std::fs::write(&d, text).unwrap();
+    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
+    let seen = stdout(&out);
+    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    assert!(seen.contains("200000"), "{seen}");
+    assert!(seen.contains(&format!("inet {net}.30/24")), "{seen}");
+    assert!(seen.contains("1 packets received"), "{seen}");
+    ns.assert_only_bridge_left();
+}
