@@ -121,6 +121,29 @@ pub enum Command {
     /// Templates: named root filesystems, provisioned copy-on-write.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Hot-plug a device (an `<interface>` or `<filesystem>` XML file) into a domain: the
+    /// running one (--live), its definition (--config), or both. No flag
+    /// (or --current): live if it runs, else the definition.
+    #[command(name = "attach-device")]
+    AttachDevice {
+        name: String,
+        /// A file holding one `<interface>` or `<filesystem>` element.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Remove a device: the file's `<target dev>` (else its MAC) names an
+    /// interface, `<target dir>` a filesystem;
+    /// the rest of the XML must agree with the device. Flags as for
+    /// attach-device.
+    #[command(name = "detach-device")]
+    DetachDevice {
+        name: String,
+        /// A file holding one `<interface>` or `<filesystem>` element.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
     /// Mark a domain to be started by `domrun start --autostart`.
     Autostart {
         name: String,
@@ -162,6 +185,20 @@ pub enum TemplateCommand {
     Build { name: String, recipe: PathBuf },
     /// Remove a template no defined domain uses.
     Remove { name: String },
+}
+
+/// `--live` / `--config` / `--current`.
+#[derive(Debug, clap::Args)]
+pub struct DeviceFlagArgs {
+    /// Change the running domain.
+    #[arg(long)]
+    pub live: bool,
+    /// Change the stored definition (takes effect at the next start).
+    #[arg(long)]
+    pub config: bool,
+    /// The running domain if it runs, else the definition (the default).
+    #[arg(long, conflicts_with_all = ["live", "config"])]
+    pub current: bool,
 }
 
 /// Native config formats `domxml-to-native`/`domxml-from-native` speak.

@@ -6,9 +6,11 @@
 
 pub mod cgroup;
 pub mod domain;
+pub mod hotplug;
 pub mod launch;
 pub mod lifecycle;
 pub mod monitor;
+pub mod net;
 pub mod plan;
 pub mod state;
 pub mod storage;

@@ -7,7 +7,7 @@ use cli::{Cli, Command, NativeFormat, TemplateCommand};
 use domrun::domain::Domain;
 use domrun::launch::{self, ExitStatusCode};
 use domrun::lifecycle::{self, Defined, LifecycleError, ListFilter};
-use domrun::plan::plan_from_domain;
+use domrun::plan::{Sources, plan_from_domain};
 use domrun::state::Root;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -112,6 +112,31 @@ fn main() -> ExitCode {
         Command::Dominfo { name } => {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
         }
+        Command::AttachDevice { name, file, flags } => report(
+            lifecycle::attach_device(&root, &name, &file, device_flags(&flags)).map(|c| {
+                if let Some((guest, target)) = &c.live {
+                    match target {
+                        Some(t) => {
+                            println!("Device attached to '{name}' as {guest} (host side {t})")
+                        }
+                        None => println!("Device attached to '{name}' as {guest}"),
+                    }
+                }
+                if c.config {
+                    println!("Device added to the definition of '{name}'");
+                }
+            }),
+        ),
+        Command::DetachDevice { name, file, flags } => report(
+            lifecycle::detach_device(&root, &name, &file, device_flags(&flags)).map(|c| {
+                if c.live.is_some() {
+                    println!("Device detached from '{name}'");
+                }
+                if c.config {
+                    println!("Device removed from the definition of '{name}'");
+                }
+            }),
+        ),
         Command::Autostart { name, disable } => {
             report(lifecycle::autostart(&root, &name, !disable).map(|()| {
                 if disable {
@@ -121,6 +146,13 @@ fn main() -> ExitCode {
                 }
             }))
         }
+    }
+}
+
+fn device_flags(f: &cli::DeviceFlagArgs) -> lifecycle::DeviceFlags {
+    lifecycle::DeviceFlags {
+        live: f.live,
+        config: f.config,
     }
 }
 
@@ -226,7 +258,12 @@ fn run(root: &Root, file: &std::path::Path) -> ExitCode {
     let templates = domrun::template::StoreProvider {
         root: root.dir.clone(),
     };
-    let plan = match plan_from_domain(&domain, Some(&templates)) {
+    let networks = root.networks_dir();
+    let sources = Sources {
+        templates: Some(&templates),
+        networks_dir: Some(&networks),
+    };
+    let plan = match plan_from_domain(&domain, &sources) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("domrun: {}: {e}", file.display());

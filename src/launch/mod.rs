@@ -105,6 +105,9 @@ pub enum LaunchError {
         /// The error.
         source: std::io::Error,
     },
+    /// Setting up the container's network failed.
+    #[error(transparent)]
+    Network(#[from] crate::net::NetError),
     /// The parent↔child protocol broke.
     #[error(transparent)]
     Protocol(#[from] protocol::ProtocolError),

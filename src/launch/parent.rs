@@ -78,9 +78,34 @@ pub struct Running {
     /// is removed.
     cgroup: Option<super::resources::CgroupGuard>,
     _mask: MaskGuard,
+    /// The container's network namespace and devices (`crate::net`), with
+    /// a new network namespace only.
+    network: Option<crate::net::Attached>,
 }
 
 impl Running {
+    /// The container's network devices (with a new network namespace).
+    pub fn network(&self) -> Option<&crate::net::Attached> {
+        self.network.as_ref()
+    }
+
+    /// For hot-plug.
+    pub fn network_mut(&mut self) -> Option<&mut crate::net::Attached> {
+        self.network.as_mut()
+    }
+
+    /// Moves host NICs back and deletes veths/macvlans now, synchronously
+    /// (once init has exited, before a restart makes new ones with the same
+    /// names); errors are logged. Dropping the `Running` moves NICs back
+    /// and leaves the rest to the kernel's namespace teardown.
+    pub fn release_network(&mut self) {
+        if let Some(net) = self.network.take() {
+            for e in net.release() {
+                eprintln!("domrun: releasing the network: {e}");
+            }
+        }
+    }
+
     /// Init's pid (in our pid namespace).
     pub fn pid(&self) -> Pid {
         self.pid
@@ -207,6 +232,8 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     if let Some(user) = &plan.namespaces.user {
         write_id_maps(pid, user)?;
     }
+    // 7b. Network: devices into the child's new network namespace.
+    let network = attach_network(plan, pid)?;
     protocol::send_to_child(&parent_end, ParentMessage::Release)?;
     let phase = phase.next(InitEvent::Released)?;
 
@@ -245,7 +272,18 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
         exports,
         cgroup,
         _mask: mask,
+        network,
     })
+}
+
+/// Step 7b (`crate::net`): loopback up and every planned device, while the
+/// child waits for release in its new network namespace. On a later error
+/// the returned value is dropped, which removes what was made.
+fn attach_network(plan: &Plan, pid: Pid) -> Result<Option<crate::net::Attached>, LaunchError> {
+    if !plan.namespaces.new_network {
+        return Ok(None);
+    }
+    Ok(Some(crate::net::setup(pid.as_raw(), &plan.network)?))
 }
 
 /// Starts the container described by `plan` and waits for its init to exit,

@@ -6,10 +6,16 @@
 //! reports the domain as crashed.
 
 mod console;
+mod devices;
 mod info;
 mod running;
 
 pub use console::console;
+pub use devices::{
+    DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device, find_device,
+    find_filesystem, find_hostdev, find_interface, format_device, format_interface, hostdev_key,
+    parse_device, parse_interface,
+};
 pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
 
@@ -38,6 +44,8 @@ pub enum LifecycleError {
     StartFailed(String),
     #[error("{0}")]
     Control(#[from] crate::monitor::control::ControlError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
     #[error("uuid {uuid} is already used by domain '{other}'")]
     UuidTaken { uuid: String, other: String },
 }

@@ -23,6 +23,12 @@ pub enum Request {
     /// Attach to the console; refused while another client is attached
     /// unless `force`, which detaches that one.
     Console { force: bool },
+    /// Hot-plug one device: `<interface>` (MAC already set), `<filesystem>`,
+    /// capabilities `<hostdev>`.
+    AttachDevice { xml: String },
+    /// Hot-unplug the device this XML identifies (an interface by target dev
+    /// or MAC, a filesystem by target dir, a hostdev by its source).
+    DetachDevice { xml: String },
 }
 
 /// The monitor's answer.
@@ -30,8 +36,18 @@ pub enum Request {
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Reply {
     Ok,
-    Status { init_pid: i32, id: u32 },
-    Error { message: String },
+    Status {
+        init_pid: i32,
+        id: u32,
+    },
+    /// A device was attached: its name inside, its host-side name.
+    Device {
+        guest: String,
+        target: Option<String>,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// A control-socket exchange that failed.

@@ -55,7 +55,12 @@ impl Guest {
             let templates = crate::template::StoreProvider {
                 root: root.dir.clone(),
             };
-            let plan = plan_from_domain(d, Some(&templates)).map_err(|e| e.to_string())?;
+            let networks = root.networks_dir();
+            let sources = crate::plan::Sources {
+                templates: Some(&templates),
+                networks_dir: Some(&networks),
+            };
+            let plan = plan_from_domain(d, &sources).map_err(|e| e.to_string())?;
             return launch::start(&plan, true)
                 .map(Guest::Container)
                 .map_err(|e| e.to_string());

@@ -10,6 +10,7 @@
 //! that touches the domain sweeps the stale record.
 
 pub mod control;
+mod devices;
 mod guest;
 mod serve;
 

@@ -67,14 +67,35 @@ impl Monitor {
         }
     }
 
-    /// Starts the guest and records the live state.
-    fn launch(&self) -> Result<Guest, String> {
+    /// Starts the guest; records the live state and the live XML (with the
+    /// host-side names chosen at start).
+    fn launch(&mut self) -> Result<Guest, String> {
         let guest = Guest::start(&self.root, &self.domain)?;
+        // The live domain keeps the host names chosen (a restart reuses them).
+        if let Guest::Container(running) = &guest
+            && let Some(net) = running.network()
+        {
+            crate::plan::network::fill_target_names(&mut self.domain, &net.target_names());
+        }
+        self.write_live_xml()?;
         let init = ProcessRef::of(guest.pid());
         self.root
             .write_live(&self.state(init))
             .map_err(|e| e.to_string())?;
         Ok(guest)
+    }
+
+    /// `dumpxml` of the running domain: its id, and `<target dev>` of each
+    /// interface as set up (allocated `vnetN` names included).
+    fn write_live_xml(&self) -> Result<(), String> {
+        let mut live = self.domain.clone();
+        live.id = Some(self.id);
+        crate::state::write_atomic(
+            &self.root.live_xml(&self.domain.name),
+            live.format().as_bytes(),
+            0o600,
+        )
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -90,9 +111,7 @@ pub(super) fn run_monitor(
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut live = domain.clone();
-    live.id = Some(id);
-    let m = Monitor {
+    let mut m = Monitor {
         root,
         domain,
         id,
@@ -103,12 +122,6 @@ pub(super) fn run_monitor(
     let setup = (|| -> Result<(UnixListener, Guest), String> {
         std::fs::create_dir_all(&live_dir).map_err(|e| format!("{}: {e}", live_dir.display()))?;
         redirect_stdio(&live_dir.join("monitor.log"));
-        crate::state::write_atomic(
-            &m.root.live_xml(&m.domain.name),
-            live.format().as_bytes(),
-            0o600,
-        )
-        .map_err(|e| e.to_string())?;
         let socket = m.root.control_socket(&m.domain.name);
         let _ = std::fs::remove_file(&socket);
         let listener =
@@ -126,7 +139,7 @@ pub(super) fn run_monitor(
         }
     };
     report_started(ready, Ok(id));
-    let code = serve(&m, listener, guest);
+    let code = serve(&mut m, listener, guest);
     let _ = m.root.remove_live(&m.domain.name);
     code
 }
@@ -178,7 +191,7 @@ struct Session {
     kill_at: Option<Instant>,
 }
 
-fn serve(m: &Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
+fn serve(m: &mut Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
     let vm_signals = match guest {
         Guest::Qemu { .. } => own_signals(),
         Guest::Container(_) => None,
@@ -256,7 +269,10 @@ fn serve(m: &Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
         }
         if control_ready {
             while let Ok((stream, _)) = listener.accept() {
-                handle_request(m, &mut s, &mut guest, stream, now);
+                if let Some((stream, req)) = handle_request(m, &mut s, &mut guest, stream, now) {
+                    let reply = device_request(m, &mut guest, req);
+                    let _ = send_reply(&stream, &reply);
+                }
             }
         }
         if console_ready {
@@ -292,6 +308,11 @@ fn serve(m: &Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
                 | LifecycleAction::CoredumpRestart
         );
         if restart {
+            // Host NICs back, veths deleted: the new start reuses the names.
+            if let Guest::Container(running) = &mut guest {
+                running.release_network();
+            }
+            super::devices::forget_device_nodes(&mut m.domain);
             // The old guest goes first: its console and sockets.
             drop(guest);
             s.client = None;
@@ -337,13 +358,15 @@ fn expire(m: &Monitor, s: &mut Session, guest: &mut Guest, now: Instant) {
     }
 }
 
+/// Answers a control request; hot-plug requests, which change the domain,
+/// are handed back to the caller.
 fn handle_request(
     m: &Monitor,
     s: &mut Session,
     guest: &mut Guest,
     stream: UnixStream,
     now: Instant,
-) {
+) -> Option<(UnixStream, Request)> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let req = read_line(&stream)
         .map_err(|e| e.to_string())
@@ -395,7 +418,36 @@ fn handle_request(
             }
             let _ = send_reply(&stream, &Reply::Ok);
         }
+        Ok(r @ (Request::AttachDevice { .. } | Request::DetachDevice { .. })) => {
+            return Some((stream, r));
+        }
     }
+    None
+}
+
+/// Hot-plug (`super::devices`); a change is written to the live XML.
+fn device_request(m: &mut Monitor, guest: &mut Guest, req: Request) -> Reply {
+    let Guest::Container(running) = guest else {
+        return Reply::Error {
+            message: "live device changes are supported for containers only; use --config".into(),
+        };
+    };
+    let reply = match req {
+        Request::AttachDevice { xml } => {
+            let networks = m.root.networks_dir();
+            super::devices::attach(&mut m.domain, running, &xml, &networks)
+        }
+        Request::DetachDevice { xml } => super::devices::detach(&mut m.domain, running, &xml),
+        _ => Reply::Error {
+            message: "not a device request".into(),
+        },
+    };
+    if !matches!(reply, Reply::Error { .. })
+        && let Err(message) = m.write_live_xml()
+    {
+        return Reply::Error { message };
+    }
+    reply
 }
 
 /// Guest console output: to the attached client, else into the backlog.

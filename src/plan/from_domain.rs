@@ -63,6 +63,8 @@ pub enum FromDomainError {
     Cgroup(#[from] crate::cgroup::CgroupError),
     #[error("resolving <inituser>/<initgroup>: {0}")]
     Identity(#[from] UserError),
+    #[error(transparent)]
+    Network(#[from] super::network::NetPlanError),
 }
 
 /// A hostname made from a domain name: letters, digits and '-', at most 63
@@ -156,8 +158,43 @@ fn join(
 }
 
 /// Builds the plan for a container domain. `d` must have had defaults
-/// applied and passed validation; `templates` provisions template roots.
-pub fn plan_from_domain(
+/// applied and passed validation; `sources` says where template roots and
+/// named networks come from.
+pub fn plan_from_domain(d: &Domain, sources: &Sources<'_>) -> Result<Plan, FromDomainError> {
+    let mut plan = plan_without_network(d, sources.templates)?;
+    // Network devices: a domain with any gets its own network namespace.
+    let networks = sources.networks_dir.map_or_else(
+        || crate::state::Root::new(crate::state::DEFAULT_ROOT).networks_dir(),
+        Path::to_path_buf,
+    );
+    plan.network = super::network::plan_network(d, &networks)?;
+    if !plan.network.is_empty() {
+        plan.namespaces.new_network = true;
+    }
+    Ok(plan)
+}
+
+/// What the translation needs from the host besides the domain: the two
+/// narrow interfaces to the state root.
+#[derive(Default)]
+pub struct Sources<'a> {
+    /// Provisions template roots; `None` refuses `type='template'` roots.
+    pub templates: Option<&'a dyn TemplateProvider>,
+    /// Where named networks are defined (`<state root>/networks`); `None`
+    /// is the default state root's.
+    pub networks_dir: Option<&'a Path>,
+}
+
+impl std::fmt::Debug for Sources<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("templates", &self.templates.is_some())
+            .field("networks_dir", &self.networks_dir)
+            .finish()
+    }
+}
+
+fn plan_without_network(
     d: &Domain,
     templates: Option<&dyn TemplateProvider>,
 ) -> Result<Plan, FromDomainError> {
@@ -182,13 +219,9 @@ pub fn plan_from_domain(
     for dev in &d.devices.list {
         let fs = match dev {
             Device::Filesystem(fs) => fs,
-            Device::Interface(_) => {
-                return Err(FromDomainError::Unsupported {
-                    path: "/domain/devices/interface".into(),
-                    what: "<interface>".into(),
-                    hint: " (networking is not built yet; <features><privnet/></features> gives a private network with loopback only)",
-                });
-            }
+            // Network devices: planned by `network::plan_network` below.
+            Device::Interface(_) => continue,
+            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => continue,
             Device::Hostdev(h) => {
                 return Err(FromDomainError::Unsupported {
                     path: "/domain/devices/hostdev".into(),
@@ -409,7 +442,7 @@ mod tests {
     use super::*;
 
     fn plan_from_domain_t(d: &Domain) -> Result<Plan, FromDomainError> {
-        plan_from_domain(d, None)
+        plan_from_domain(d, &Sources::default())
     }
 
     fn domain(xml: &str) -> Domain {

@@ -13,6 +13,7 @@
 pub mod defaults;
 pub mod from_domain;
 pub mod fstype;
+pub mod network;
 pub mod users;
 mod validate;
 
@@ -20,8 +21,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use caps::{Capability, CapsHashSet};
-pub use from_domain::{FromDomainError, TemplateProvider, plan_from_domain};
+pub use from_domain::{FromDomainError, Sources, TemplateProvider, plan_from_domain};
 pub use fstype::FsType;
+pub use network::{NetDeviceKind, NetDevicePlan, NetPlanError};
 pub use validate::PlanError;
 
 /// Everything one container start needs.
@@ -48,6 +50,10 @@ pub struct Plan {
     /// The cgroup init runs in; `None` leaves it in ours. Without limits to
     /// enforce, a host without usable cgroups just gets no group.
     pub cgroup: Option<CgroupPlan>,
+    /// Network devices set up in the new network namespace between clone
+    /// and release (`crate::net`); empty with no `<interface>`/net hostdev.
+    /// Non-empty requires `namespaces.new_network`.
+    pub network: Vec<NetDevicePlan>,
 }
 
 /// Namespaces of the container.
@@ -403,6 +409,7 @@ impl Plan {
             no_new_privileges: false,
             console: ConsoleMode::Inherit,
             cgroup: None,
+            network: Vec::new(),
         }
     }
 

@@ -59,6 +59,9 @@ pub enum PlanError {
     /// A new network namespace was asked for and one is joined too.
     #[error("a network namespace cannot be both created and joined")]
     NetworkCreatedAndJoined,
+    /// Network devices were planned without a new network namespace.
+    #[error("network devices need a new network namespace (namespaces.new_network)")]
+    DevicesWithoutNetworkNamespace,
     /// A user namespace with an empty uid or gid map.
     #[error("the user namespace has an empty {0} map")]
     EmptyIdMap(&'static str),
@@ -148,6 +151,9 @@ fn validate_namespaces(plan: &Plan) -> Result<(), PlanError> {
     }
     if plan.namespaces.new_network && seen.contains(&NamespaceKind::Network) {
         return Err(PlanError::NetworkCreatedAndJoined);
+    }
+    if !plan.network.is_empty() && !plan.namespaces.new_network {
+        return Err(PlanError::DevicesWithoutNetworkNamespace);
     }
     if let Some(user) = &plan.namespaces.user {
         if user.uid_map.is_empty() {

@@ -102,6 +102,12 @@ impl Root {
         self.dir.join("domains")
     }
 
+    /// Named networks for `<interface type='network'>`: `NAME.conf` files
+    /// (see `docs/networking.md`).
+    pub fn networks_dir(&self) -> PathBuf {
+        self.dir.join("networks")
+    }
+
     pub fn run_dir(&self) -> PathBuf {
         self.dir.join("run")
     }

@@ -30,7 +30,10 @@ pub use fs::{FdPath, TargetKind, make_path_in_root, open_dir, open_in_root, open
 pub use kvm::probe_kvm;
 pub use loopdev::{LoopDevice, attach_loop};
 pub use memfd::sealed_memfd;
-pub use mount::{close_fds_on_exec, set_mount_readonly};
+pub use mount::{
+    FsConfig, close_fds_on_exec, fs_config, fs_mount, fs_open, move_mount_to, open_tree_clone,
+    set_mount_readonly,
+};
 pub use process::{
     exit_immediately, set_gid_this_thread, set_groups_this_thread, set_uid_this_thread, stdin_fd,
     stdout_fd,
