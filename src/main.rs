@@ -246,6 +246,15 @@ fn run(root: &Root, file: &std::path::Path) -> ExitCode {
             return setup_failed;
         }
     };
+    // One domain, one instance: a domain running under a monitor is not
+    // started a second time in the foreground.
+    if let Ok(Some(live)) = lifecycle::live_state(root, &domain.name) {
+        eprintln!(
+            "domrun: domain '{}' is already running (id {}, started with `domrun start`)",
+            domain.name, live.id
+        );
+        return setup_failed;
+    }
     if !domain.kind.is_container() {
         return match domrun::vm::run_foreground(&domain) {
             Ok(code) => ExitCode::from(code),

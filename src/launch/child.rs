@@ -65,9 +65,6 @@ pub(super) struct ChildContext<'a> {
     pub sync: OwnedFd,
     /// The pty slave and its host path when init gets a new console.
     pub console: Option<(&'a OwnedFd, &'a Path)>,
-    /// The signal mask to restore before exec (the parent blocked the
-    /// forwarded signals before clone).
-    pub signal_mask: SigSet,
     /// Reserved room for step 9's queue.
     pub readonly_later: ReadonlyQueue,
 }
@@ -229,8 +226,20 @@ fn set_up_and_exec(
     //     dies with its supervisor (set here, after the credential change,
     //     which clears it): a killed `domrun run` or monitor leaves no
     //     container behind, and with it go its mounts and loop devices.
-    ctx.signal_mask.thread_set_mask().at(Step::ResetSignals)?;
+    //     Init starts clean: default dispositions and nothing blocked,
+    //     whatever its supervisor blocks or ignores for itself.
+    sys::reset_signal_dispositions().at(Step::ResetSignals)?;
+    SigSet::empty().thread_set_mask().at(Step::ResetSignals)?;
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).at(Step::ResetSignals)?;
+    // If the supervisor died before that, no death signal will come: its
+    // end of the sync socket is closed then, so exit instead of running an
+    // init nobody knows about.
+    if supervisor_gone(&ctx.sync) {
+        return Err(ChildFailure {
+            step: Step::ResetSignals,
+            errno: Errno::ESRCH,
+        });
+    }
     umask(Mode::from_bits_truncate(0o022));
     // 15. Only fds 0-2 reach init. Close-on-exec rather than close: the sync
     //     socket must survive a failing execve to report it.
@@ -241,6 +250,17 @@ fn set_up_and_exec(
         step: Step::Exec,
         errno: sys::exec(&prepared.exec),
     })
+}
+
+/// True when the parent's end of the sync socket is closed (a hang-up with
+/// no message waiting).
+fn supervisor_gone(sync: &OwnedFd) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(sync.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLHUP))
 }
 
 /// "No value" for mount(2)'s optional string arguments.

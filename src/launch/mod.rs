@@ -82,6 +82,12 @@ pub enum LaunchError {
     /// A non-raw image could not be exported as a raw file.
     #[error("{0}")]
     Export(crate::storage::ExportError),
+    /// A domain of this name is running already.
+    #[error("a domain of this name is already running (its cgroup {cgroup} has processes)")]
+    AlreadyRunning {
+        /// The busy group.
+        cgroup: String,
+    },
     /// The domain's cgroup could not be set up.
     #[error("{0}")]
     Cgroup(crate::cgroup::CgroupError),

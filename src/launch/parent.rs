@@ -192,7 +192,7 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     )
     .map_err(LaunchError::SyncSocket)?;
     // 5. Block the supervised signals before clone so none arriving during
-    //    setup is lost; they wait in the signalfd. The child restores the mask.
+    //    setup is lost; they wait in the signalfd. The child clears its mask.
     let old_mask = supervised_signals()
         .thread_swap_mask(SigmaskHow::SIG_BLOCK)
         .map_err(LaunchError::Signals)?;
@@ -214,7 +214,6 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
                 prepared: &prepared,
                 sync: child_end,
                 console: console.as_ref().map(|c| (&c.slave, c.slave_path.as_path())),
-                signal_mask: old_mask,
                 readonly_later,
             })
         }

@@ -225,11 +225,15 @@ fn loop_mount(
 /// Resolves sources, probes filesystems, attaches loop devices and opens
 /// namespace files.
 pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
+    // Declared in the order that makes an early return release them
+    // safely (locals drop in reverse): loop devices detach first, then the
+    // exports stop cleanly, and the cgroup, which would SIGKILL the export
+    // daemons in it, goes last. The cgroup is made first so helpers the
+    // domain owns (image exports) are placed in it.
+    let (cgroup, cgroup_mounts) = super::resources::prepare_cgroup(plan.cgroup.as_ref())?;
+    let mut exports = Vec::new();
     let mut mounts = Vec::with_capacity(plan.mounts.len());
     let mut loops = Vec::new();
-    let mut exports = Vec::new();
-    // The cgroup first: helpers the domain owns (image exports) go in it too.
-    let (cgroup, cgroup_mounts) = super::resources::prepare_cgroup(plan.cgroup.as_ref())?;
     for step in &plan.mounts {
         let prepared = match &step.source {
             MountSource::HostBind { path } => {

@@ -68,7 +68,17 @@ pub(super) fn prepare_cgroup(
         Err(_) if plan.settings.is_empty() => return Ok((None, Vec::new())),
         Err(e) => return Err(LaunchError::Cgroup(e)),
     };
-    // A crashed monitor may have left the group behind.
+    // A crashed monitor may have left the group behind; a group with
+    // processes in it is a domain of that name still running (started by
+    // `domrun start`, or another `run`), never something to sweep.
+    if let Some(existing) =
+        Cgroup::open(&layout, &plan.partition, &plan.name).map_err(LaunchError::Cgroup)?
+        && !existing.procs().map_err(LaunchError::Cgroup)?.is_empty()
+    {
+        return Err(LaunchError::AlreadyRunning {
+            cgroup: format!("{}/{}", plan.partition, plan.name),
+        });
+    }
     Cgroup::sweep_stale(&layout, &plan.partition, &plan.name).map_err(LaunchError::Cgroup)?;
     let cgroup =
         Cgroup::create(&layout, &plan.partition, &plan.name).map_err(LaunchError::Cgroup)?;

@@ -7,6 +7,7 @@
 //! The daemon gets SIGTERM if its parent dies, because only a clean exit
 //! unmounts the FUSE export (SIGKILL would leave a dead mount behind).
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,6 +38,8 @@ pub enum ExportError {
 pub struct ImageExport {
     image: PathBuf,
     point: PathBuf,
+    /// The private directory holding the point and the daemon's log.
+    dir: PathBuf,
     daemon: Option<Child>,
 }
 
@@ -63,24 +66,39 @@ fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 impl ImageExport {
-    /// Exports `image` (of `format`, e.g. `qcow2`) as a raw file in `workdir`.
+    /// Exports `image` (of `format`, e.g. `qcow2`) as a raw file, in a
+    /// private directory (mkdtemp, 0700) made under `workdir`: no other user
+    /// can plant a name there, and two images never share an export point.
     pub fn start(
         image: &Path,
         format: &str,
         readonly: bool,
         workdir: &Path,
     ) -> Result<Self, ExportError> {
-        let name = image
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let point = workdir.join(format!("{name}.{}.raw", std::process::id()));
-        std::fs::create_dir_all(workdir)
-            .and_then(|()| std::fs::File::create(&point).map(drop))
-            .map_err(|source| ExportError::ExportPoint {
-                path: point.clone(),
-                source,
-            })?;
+        let point_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| ExportError::ExportPoint { path, source }
+        };
+        std::fs::create_dir_all(workdir).map_err(point_err(workdir))?;
+        // mountinfo shows canonical paths; compare like with like.
+        let workdir = std::fs::canonicalize(workdir).map_err(point_err(workdir))?;
+        let dir = nix::unistd::mkdtemp(&workdir.join("export-XXXXXX"))
+            .map_err(|e| point_err(&workdir)(std::io::Error::from(e)))?;
+        let point = dir.join("disk.raw");
+        let log = dir.join("daemon.log");
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&point)
+            .and_then(|_| std::fs::File::create(&log));
+        let log_file = match created {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(point_err(&point)(e));
+            }
+        };
         let mut cmd = Command::new("qemu-storage-daemon");
         let read_only = if readonly { "on" } else { "off" };
         cmd.arg("--blockdev")
@@ -100,15 +118,24 @@ impl ImageExport {
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            // A file, not a pipe: nobody reads while the daemon runs, and a
+            // full pipe would stall the export.
+            .stderr(Stdio::from(log_file));
         crate::sys::kill_child_with_parent(&mut cmd, nix::sys::signal::Signal::SIGTERM);
-        let daemon = cmd.spawn().map_err(|source| ExportError::Spawn {
-            image: image.to_owned(),
-            source,
-        })?;
+        let daemon = match cmd.spawn() {
+            Ok(d) => d,
+            Err(source) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(ExportError::Spawn {
+                    image: image.to_owned(),
+                    source,
+                });
+            }
+        };
         let mut export = ImageExport {
             image: image.to_owned(),
             point,
+            dir,
             daemon: Some(daemon),
         };
         let ready = wait_until(Duration::from_secs(10), || {
@@ -123,8 +150,10 @@ impl ImageExport {
             .as_mut()
             .is_none_or(|d| d.try_wait().ok().flatten().is_some());
         if exited {
-            let message = export.daemon.take().map(daemon_stderr).unwrap_or_default();
-            let _ = std::fs::remove_file(&export.point);
+            if let Some(mut d) = export.daemon.take() {
+                let _ = d.wait();
+            }
+            let message = last_line(&export.dir.join("daemon.log"));
             return Err(ExportError::Daemon {
                 image: image.to_owned(),
                 message,
@@ -178,7 +207,9 @@ impl ImageExport {
             let _ = nix::mount::umount2(&self.point, nix::mount::MntFlags::MNT_DETACH);
         }
         let still = is_mounted(&self.point);
-        let _ = std::fs::remove_file(&self.point);
+        if !still {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
         if still {
             return Err(ExportError::StillMounted {
                 image: self.image.clone(),
@@ -206,13 +237,10 @@ fn loop_attached_to(path: &str) -> bool {
     })
 }
 
-fn daemon_stderr(mut d: Child) -> String {
-    let _ = d.wait();
-    let mut s = String::new();
-    if let Some(mut e) = d.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut s);
-    }
-    s.lines().last().unwrap_or("exited").trim().to_owned()
+/// The last line the daemon wrote to its log (its error).
+fn last_line(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines().last().unwrap_or("exited").trim().to_owned()
 }
 
 /// QEMU option values escape ',' by doubling it.
@@ -257,6 +285,10 @@ mod tests {
         std::fs::write(&raw, b"written through the export").unwrap();
         export.stop().unwrap();
         assert!(!is_mounted(&raw) && !raw.exists());
+        assert!(
+            !raw.parent().unwrap().exists(),
+            "the private export directory is removed"
+        );
         // The write went into the qcow2 image.
         let check = Command::new("qemu-img")
             .arg("check")

@@ -38,6 +38,6 @@ pub use process::{
     exit_immediately, set_gid_this_thread, set_groups_this_thread, set_uid_this_thread, stdin_fd,
     stdout_fd,
 };
-pub use signal::kill_raw;
+pub use signal::{kill_raw, reset_signal_dispositions};
 pub use spawn::spawn_keeping_fds;
 pub use tty::{get_window_size, set_controlling_terminal, set_window_size};
