@@ -430,3 +430,71 @@ fn a_template_root_keeps_its_writes_across_restarts_until_storage_is_removed() {
     assert!(common::mounts_containing(&env.state().to_string_lossy()).is_empty());
     no_cgroup_left("tpl");
 }
+
+/// CPU ticks (user + system) a process has used.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = stat.rsplit_once(')').unwrap().1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn a_console_client_that_never_reads_does_not_stall_the_monitor() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain(
+        "chatty",
+        "",
+        "while :; do echo aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; done",
+    );
+    env.ok(&["define", xml.to_str().unwrap()]);
+    env.ok(&["start", "chatty"]);
+    // A client that asks for the console and then never reads a byte.
+    let mut stalled =
+        std::os::unix::net::UnixStream::connect(env.state().join("run/chatty/control.sock"))
+            .unwrap();
+    stalled.write_all(b"{\"op\":\"console\"}\n").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let start = Instant::now();
+    env.ok(&["destroy", "chatty"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "destroy took {:?}",
+        start.elapsed()
+    );
+    drop(stalled);
+    no_cgroup_left("chatty");
+}
+
+#[test]
+fn a_console_nobody_holds_open_does_not_make_the_monitor_spin() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain("quiet", "", "exec sleep 30 </dev/null >/dev/null 2>&1");
+    env.ok(&["define", xml.to_str().unwrap()]);
+    env.ok(&["start", "quiet"]);
+    let monitor = env.pid_of("quiet", "monitor");
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(monitor);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(monitor) - before;
+    // A spinning monitor uses ~200 ticks in 2 s; an idle one a handful.
+    assert!(used < 20, "the monitor used {used} ticks in 2 s");
+    env.ok(&["destroy", "quiet"]);
+}
+
+#[test]
+fn run_refuses_a_domain_that_start_is_running() {
+    let Some(env) = Env::new() else { return };
+    let xml = env.domain("once", "", "sleep 30");
+    env.ok(&["define", xml.to_str().unwrap()]);
+    env.ok(&["start", "once"]);
+    let init = env.pid_of("once", "init");
+    let out = env.domrun(&["run", xml.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already running"),
+        "{out:?}"
+    );
+    assert!(alive(init), "the started domain was harmed");
+    env.ok(&["destroy", "once"]);
+}

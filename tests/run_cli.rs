@@ -111,7 +111,8 @@ fn probe_sees_pid1_hostname_env_identity_and_only_three_fds() {
         "",
         "echo pid=$$; echo host=$(hostname); echo id=$(id -u):$(id -g):$(id -G | tr ' ' ,); \
          echo cwd=$(pwd); echo greeting=$GREETING; echo container=$container; \
-         echo name=$LIBVIRT_LXC_NAME; echo fds=$(ls /proc/self/fd | tr '\\n' ' ')",
+         echo name=$LIBVIRT_LXC_NAME; echo fds=$(ls /proc/self/fd | tr '\\n' ' '); \
+         grep -E '^Sig(Ign|Blk)' /proc/self/status | tr -d '\\t'",
     );
     let out = run(&xml);
     let s = stdout(&out);
@@ -130,6 +131,9 @@ fn probe_sees_pid1_hostname_env_identity_and_only_three_fds() {
         "name=Probe_1\n",
         // ls itself opens one directory fd (3).
         "fds=0 1 2 3\n",
+        // Nothing ignored or blocked: pipelines behave (SIGPIPE kills).
+        "SigBlk:0000000000000000\n",
+        "SigIgn:0000000000000000\n",
     ] {
         assert!(s.contains(want), "missing {want:?} in:\n{s}");
     }

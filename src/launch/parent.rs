@@ -249,7 +249,11 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
         });
     }
     // 9. Init is running: tell a supervising service manager, if any.
-    super::notify::notify_ready(pid)?;
+    //    Init runs already: a service manager we cannot reach is worth a
+    //    warning, not the container.
+    if let Err(e) = super::notify::notify_ready(pid) {
+        eprintln!("domrun: warning: {e}");
+    }
     // The mounts now hold the loop devices; with autoclear
     // they detach when the container's mount namespace goes away. The
     // cgroup stays with the running container.

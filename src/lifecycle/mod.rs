@@ -93,7 +93,7 @@ pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleEr
     let wanted_id = d.id;
     d.make_inactive();
     check_name(&d.name)?;
-    let _lock = root.lock(&d.name)?;
+    let lock = root.lock(&d.name)?;
     let uuid = d.uuid.map(|u| u.to_string()).unwrap_or_default();
     let existing = root.read_definition(&d.name)?.is_some();
     if existing {
@@ -127,7 +127,7 @@ pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleEr
             crate::state::remove_optional(&root.wanted_id_file(&d.name))?;
         }
     }
-    let running = live_state(root, &d.name)?.is_some();
+    let running = live_state_locked(root, &d.name, &lock)?.is_some();
     let outcome = if existing {
         Defined::Updated { running }
     } else {
@@ -140,8 +140,8 @@ pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleEr
 /// transient. With `remove_storage`, the domain's writable template layer
 /// goes too (once it is not running).
 pub fn undefine(root: &Root, name: &str, remove_storage: bool) -> Result<bool, LifecycleError> {
-    let _lock = root.lock(name)?;
-    if remove_storage && live_state(root, name)?.is_some() {
+    let lock = root.lock(name)?;
+    if remove_storage && live_state_locked(root, name, &lock)?.is_some() {
         return Err(LifecycleError::AlreadyRunning(name.to_owned()));
     }
     if !root.remove_definition(name)? {
@@ -154,7 +154,7 @@ pub fn undefine(root: &Root, name: &str, remove_storage: bool) -> Result<bool, L
             .remove_layer(name)
             .map_err(|e| LifecycleError::Monitor(e.to_string()))?;
     }
-    if let Some(mut live) = live_state(root, name)? {
+    if let Some(mut live) = live_state_locked(root, name, &lock)? {
         live.persistent = false;
         root.write_live(&live)?;
         return Ok(true);
@@ -205,8 +205,29 @@ pub fn autostart(root: &Root, name: &str, on: bool) -> Result<(), LifecycleError
 }
 
 /// The live state of `name` if its monitor is alive. A record whose monitor
-/// is gone is swept (see [`sweep_stale`]) and reported as not running.
+/// is gone is reported as not running, and swept (see [`sweep_stale`]) when
+/// the domain's lock is free: sweeping without it could delete the live
+/// directory of a monitor a concurrent `start` has just made.
 pub fn live_state(root: &Root, name: &str) -> Result<Option<LiveState>, LifecycleError> {
+    let Some(state) = root.read_live(name)? else {
+        return Ok(None);
+    };
+    if state.monitor.is_alive() {
+        return Ok(Some(state));
+    }
+    if let Some(lock) = root.try_lock(name)? {
+        live_state_locked(root, name, &lock)?;
+    }
+    Ok(None)
+}
+
+/// [`live_state`] for a caller that holds the domain's lock: a stale record
+/// (re-read under the lock) is always swept.
+pub fn live_state_locked(
+    root: &Root,
+    name: &str,
+    _lock: &crate::state::DomainLock,
+) -> Result<Option<LiveState>, LifecycleError> {
     let Some(state) = root.read_live(name)? else {
         return Ok(None);
     };

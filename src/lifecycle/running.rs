@@ -1,6 +1,6 @@
 //! Starting and stopping domains through their monitors.
 
-use super::{LifecycleError, live_state, stored_domain};
+use super::{LifecycleError, live_state, live_state_locked, stored_domain};
 use crate::domain::Domain;
 use crate::monitor::{self, control};
 use crate::state::Root;
@@ -11,7 +11,7 @@ use std::time::Duration;
 /// exec'd. Under the lock, so two concurrent starts start it once.
 pub fn start(root: &Root, name: &str) -> Result<u32, LifecycleError> {
     let lock = root.lock(name)?;
-    if live_state(root, name)?.is_some() {
+    if live_state_locked(root, name, &lock)?.is_some() {
         return Err(LifecycleError::AlreadyRunning(name.to_owned()));
     }
     let d = stored_domain(root, name)?;
@@ -32,7 +32,7 @@ pub fn create(root: &Root, file: &Path) -> Result<(String, u32), LifecycleError>
     let d = Domain::load(file)?;
     crate::state::check_name(&d.name)?;
     let lock = root.lock(&d.name)?;
-    if live_state(root, &d.name)?.is_some() {
+    if live_state_locked(root, &d.name, &lock)?.is_some() {
         return Err(LifecycleError::AlreadyRunning(d.name.clone()));
     }
     let persistent = root.read_definition(&d.name)?.is_some();

@@ -114,14 +114,6 @@ impl Guest {
         }
     }
 
-    /// The container's signalfd (the launcher blocked the signals it reads).
-    pub(super) fn signals(&self) -> Option<&nix::sys::signalfd::SignalFd> {
-        match self {
-            Guest::Container(r) => Some(r.signals()),
-            Guest::Qemu { .. } => None,
-        }
-    }
-
     /// Asks the guest to shut down: its init's shutdown signal, or the ACPI
     /// power button.
     pub(super) fn request_shutdown(&mut self, d: &Domain) {

@@ -118,10 +118,17 @@ pub(super) fn run_monitor(
         persistent,
         started_at,
     };
+    // Keep no caller's directory busy.
+    let _ = std::env::set_current_dir("/");
+    // TERM, INT and HUP stay blocked for the monitor's whole life (read
+    // from its signalfd): one arriving between two guests must not kill it.
+    let signals = monitor_signals();
     let live_dir = m.root.live_dir(&m.domain.name);
     let setup = (|| -> Result<(UnixListener, Guest), String> {
         std::fs::create_dir_all(&live_dir).map_err(|e| format!("{}: {e}", live_dir.display()))?;
-        redirect_stdio(&live_dir.join("monitor.log"));
+        // The log outlives the live directory: after a failure it is all
+        // that says what happened.
+        redirect_stdio(&m.root.monitor_log(&m.domain.name));
         let socket = m.root.control_socket(&m.domain.name);
         let _ = std::fs::remove_file(&socket);
         let listener =
@@ -139,7 +146,7 @@ pub(super) fn run_monitor(
         }
     };
     report_started(ready, Ok(id));
-    let code = serve(&mut m, listener, guest);
+    let code = serve(&mut m, listener, guest, signals.as_ref());
     let _ = m.root.remove_live(&m.domain.name);
     code
 }
@@ -147,6 +154,9 @@ pub(super) fn run_monitor(
 /// The monitor has no terminal: stdin from /dev/null, its own messages to
 /// a log in the live directory.
 fn redirect_stdio(log: &std::path::Path) {
+    if let Some(dir) = log.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     let null = std::fs::File::open("/dev/null");
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -159,21 +169,9 @@ fn redirect_stdio(log: &std::path::Path) {
     }
 }
 
-/// Writes all of `bytes` to a (blocking) descriptor.
-fn write_all_fd(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> nix::Result<()> {
-    while !bytes.is_empty() {
-        match nix::unistd::write(fd, bytes) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// The monitor's own signalfd for VM guests (a container's launcher already
-/// blocks the signals and hands us its signalfd).
-fn own_signals() -> Option<SignalFd> {
+/// The monitor's signalfd: TERM, INT and HUP, blocked here for good. (The
+/// launcher clears the mask in the child, so init never inherits this.)
+fn monitor_signals() -> Option<SignalFd> {
     let mut mask = SigSet::empty();
     for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         mask.add(s);
@@ -184,31 +182,50 @@ fn own_signals() -> Option<SignalFd> {
 
 /// State of the loop besides the guest.
 struct Session {
+    /// The attached console client (non-blocking).
     client: Option<UnixStream>,
+    /// Console output the client has not taken yet (bounded).
+    pending: Vec<u8>,
+    /// A console with nobody on its other end (a pty whose slave is
+    /// closed, a VM socket at EOF) keeps polling readable: it is left alone
+    /// until this instant, then tried again.
+    console_idle_until: Option<Instant>,
     backlog: Vec<u8>,
     intent: Intent,
     waiters: Vec<(UnixStream, Option<Instant>)>,
     kill_at: Option<Instant>,
 }
 
-fn serve(m: &mut Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
-    let vm_signals = match guest {
-        Guest::Qemu { .. } => own_signals(),
-        Guest::Container(_) => None,
-    };
+/// Most console output held for a slow client before it is detached.
+const PENDING_MAX: usize = 1 << 20;
+
+fn serve(
+    m: &mut Monitor,
+    listener: UnixListener,
+    mut guest: Guest,
+    signals: Option<&SignalFd>,
+) -> i32 {
     let mut s = Session {
         client: None,
+        pending: Vec::new(),
+        console_idle_until: None,
         backlog: Vec::new(),
         intent: Intent::None,
         waiters: Vec::new(),
         kill_at: None,
     };
     loop {
+        let now = Instant::now();
+        if s.console_idle_until.is_some_and(|t| t <= now) {
+            s.console_idle_until = None;
+        }
+        let console_active = s.console_idle_until.is_none();
         let deadline = s
             .waiters
             .iter()
             .filter_map(|(_, d)| *d)
             .chain(s.kill_at)
+            .chain(s.console_idle_until)
             .min();
         let mut timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if guest.exit_fd().is_none() {
@@ -217,7 +234,7 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
         let timeout = timeout.map_or(PollTimeout::NONE, |d| {
             PollTimeout::try_from(d.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::NONE)
         });
-        let signals = guest.signals().or(vm_signals.as_ref());
+
         let (exit_ready, control_ready, signal_ready, console_ready, client_ready) = {
             let mut fds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
             let exit_slot = guest.exit_fd().map(|fd| {
@@ -228,13 +245,17 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
                 fds.push(PollFd::new(sfd.as_fd(), PollFlags::POLLIN));
                 fds.len() - 1
             });
-            let console_slot = guest.console().map(|fd| {
+            let console_slot = guest.console().filter(|_| console_active).map(|fd| {
                 fds.push(PollFd::new(fd, PollFlags::POLLIN));
                 fds.len() - 1
             });
             let client_slot = match (&s.client, guest.console()) {
                 (Some(c), Some(_)) => {
-                    fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
+                    let mut events = PollFlags::POLLIN;
+                    if !s.pending.is_empty() {
+                        events |= PollFlags::POLLOUT;
+                    }
+                    fds.push(PollFd::new(c.as_fd(), events));
                     Some(fds.len() - 1)
                 }
                 _ => None,
@@ -254,7 +275,7 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
         let now = Instant::now();
         expire(m, &mut s, &mut guest, now);
         let mut stop_requested = false;
-        if signal_ready && let Some(sfd) = guest.signals().or(vm_signals.as_ref()) {
+        if signal_ready && let Some(sfd) = signals {
             while let Ok(Some(info)) = sfd.read_signal() {
                 let signo = info.ssi_signo as i32;
                 stop_requested |= [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signo);
@@ -276,9 +297,10 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
             }
         }
         if console_ready {
-            relay_console_output(&mut s, &guest);
+            relay_console_output(&mut s, &guest, now);
         }
         if client_ready {
+            flush_pending(&mut s);
             relay_console_input(&mut s, &guest);
         }
         let Some(reason) = guest.try_exit(exit_ready) else {
@@ -316,6 +338,8 @@ fn serve(m: &mut Monitor, listener: UnixListener, mut guest: Guest) -> i32 {
             // The old guest goes first: its console and sockets.
             drop(guest);
             s.client = None;
+            s.pending.clear();
+            s.console_idle_until = None;
             match m.launch() {
                 Ok(g) => {
                     guest = g;
@@ -392,11 +416,14 @@ fn handle_request(
                     m.domain.name
                 );
                 let _ = send_reply(&stream, &refuse(message));
-            } else if send_reply(&stream, &Reply::Ok).is_ok() {
-                let _ = stream.set_read_timeout(None);
-                let _ = std::io::Write::write_all(&mut &stream, &s.backlog);
-                s.backlog.clear();
+            } else if send_reply(&stream, &Reply::Ok).is_ok()
+                && stream.set_nonblocking(true).is_ok()
+            {
+                // The client never blocks the monitor: what it cannot take
+                // now waits in `pending`.
+                s.pending = std::mem::take(&mut s.backlog);
                 s.client = Some(stream);
+                flush_pending(s);
             }
         }
         Ok(Request::Shutdown { timeout_secs }) => {
@@ -450,29 +477,65 @@ fn device_request(m: &mut Monitor, guest: &mut Guest, req: Request) -> Reply {
     reply
 }
 
-/// Guest console output: to the attached client, else into the backlog.
-fn relay_console_output(s: &mut Session, guest: &Guest) {
+/// Guest console output: to the attached client, else into the backlog. A
+/// console that reads as ended is left alone for a second (see `Session`).
+fn relay_console_output(s: &mut Session, guest: &Guest, now: Instant) {
     let Some(console) = guest.console() else {
         return;
     };
     let mut buf = [0u8; 8192];
-    if let Ok(n) = nix::unistd::read(console, &mut buf)
-        && n > 0
-    {
-        let sent = s
-            .client
-            .as_ref()
-            .is_some_and(|c| std::io::Write::write_all(&mut &*c, &buf[..n]).is_ok());
-        if !sent {
-            s.client = None;
-            s.backlog.extend_from_slice(&buf[..n]);
-            let excess = s.backlog.len().saturating_sub(BACKLOG);
-            s.backlog.drain(..excess);
+    let n = match nix::unistd::read(console, &mut buf) {
+        Ok(n) if n > 0 => n,
+        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => return,
+        // 0 or EIO: nobody on the other end right now.
+        _ => {
+            s.console_idle_until = Some(now + Duration::from_secs(1));
+            return;
         }
+    };
+    if s.client.is_some() {
+        s.pending.extend_from_slice(&buf[..n]);
+        flush_pending(s);
+    } else {
+        s.backlog.extend_from_slice(&buf[..n]);
+        let excess = s.backlog.len().saturating_sub(BACKLOG);
+        s.backlog.drain(..excess);
     }
 }
 
-/// Client keystrokes to the guest console; a closed client detaches.
+/// Writes what the client can take now; a client that stopped reading for
+/// too long is detached (what it missed goes back to the backlog).
+fn flush_pending(s: &mut Session) {
+    let Some(client) = &s.client else {
+        return;
+    };
+    while !s.pending.is_empty() {
+        match std::io::Write::write(&mut &*client, &s.pending) {
+            Ok(0) => break,
+            Ok(n) => {
+                s.pending.drain(..n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                s.client = None;
+                break;
+            }
+        }
+    }
+    if s.pending.len() > PENDING_MAX {
+        s.client = None;
+    }
+    if s.client.is_none() && !s.pending.is_empty() {
+        let start = s.pending.len().saturating_sub(BACKLOG);
+        s.backlog = s.pending.split_off(start);
+        s.pending.clear();
+    }
+}
+
+/// Client keystrokes to the guest console; a closed client detaches. Input
+/// the console cannot take at once is dropped (a console is interactive),
+/// so a paste into a guest that does not read never blocks the monitor.
 fn relay_console_input(s: &mut Session, guest: &Guest) {
     let (Some(c), Some(console)) = (&s.client, guest.console()) else {
         return;
@@ -480,9 +543,13 @@ fn relay_console_input(s: &mut Session, guest: &Guest) {
     let mut buf = [0u8; 8192];
     match std::io::Read::read(&mut &*c, &mut buf) {
         Ok(n) if n > 0 => {
-            let _ = write_all_fd(console, &buf[..n]);
+            let _ = nix::unistd::write(console, &buf[..n]);
         }
-        _ => s.client = None,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        _ => {
+            s.client = None;
+            s.pending.clear();
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! <root>/run/NAME/state.json       live state of a running domain
 //! <root>/run/NAME/control.sock     the domain's monitor socket
 //! <root>/run/NAME/domain.xml       the live XML (id, resolved values)
+//! <root>/log/NAME.log              the monitor's log (kept after it exits)
 //! <root>/templates/, <root>/layers/ templates and per-domain writable layers
 //! ```
 //!
@@ -136,6 +137,11 @@ impl Root {
         self.live_dir(name).join("domain.xml")
     }
 
+    /// The monitor's log: outside the live directory, so it survives it.
+    pub fn monitor_log(&self, name: &str) -> PathBuf {
+        self.dir.join("log").join(format!("{name}.log"))
+    }
+
     pub fn control_socket(&self, name: &str) -> PathBuf {
         self.live_dir(name).join("control.sock")
     }
@@ -155,6 +161,24 @@ impl Root {
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, source)| StateError::Lock { path, source })?;
         Ok(DomainLock { lock })
+    }
+
+    /// Takes the domain's lock if it is free; `None` when another command
+    /// holds it.
+    pub fn try_lock(&self, name: &str) -> Result<Option<DomainLock>, StateError> {
+        check_name(name)?;
+        let path = self.dir.join("locks").join(format!("{name}.lock"));
+        let file = match OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            // No lock file: nobody ever locked it; take it the normal way.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.lock(name).map(Some),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Some(DomainLock { lock })),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, source)) => Err(StateError::Lock { path, source }),
+        }
     }
 
     /// Names of every defined domain, sorted. Reads file names only.
