@@ -271,6 +271,7 @@ fn run(root: &Root, file: &std::path::Path) -> ExitCode {
     let sources = Sources {
         templates: Some(&templates),
         networks_dir: Some(&networks),
+        domains: Some(root),
     };
     let plan = match plan_from_domain(&domain, &sources) {
         Ok(p) => p,

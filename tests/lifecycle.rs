@@ -498,3 +498,45 @@ fn run_refuses_a_domain_that_start_is_running() {
     assert!(alive(init), "the started domain was harmed");
     env.ok(&["destroy", "once"]);
 }
+
+#[test]
+fn a_domain_joins_another_running_domains_namespaces_by_name() {
+    let Some(env) = Env::new() else { return };
+    let owner = env.domain("owner", "", "sleep 30");
+    env.ok(&["define", owner.to_str().unwrap()]);
+    env.ok(&["start", "owner"]);
+    let owner_init = env.pid_of("owner", "init");
+    let ns = |pid: i32, kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap();
+    let guest = env.tmp.path().join("guest.xml");
+    let text =
+        std::fs::read_to_string(env.domain("guest", "", "hostname; readlink /proc/self/ns/ipc"))
+            .unwrap()
+            .replace(
+                "<domain type='lxc'>",
+                "<domain type='lxc' xmlns:lxc='http://libvirt.org/schemas/domain/lxc/1.0'>",
+            )
+            .replace(
+                "</devices>",
+                "</devices><lxc:namespace><lxc:shareuts type='name' value='owner'/>\
+             <lxc:shareipc type='name' value='owner'/></lxc:namespace>",
+            );
+    std::fs::write(&guest, text).unwrap();
+    let out = env.domrun(&["run", guest.to_str().unwrap()]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let mut lines = s.lines();
+    // The owner's hostname, untouched, and the owner's IPC namespace.
+    assert_eq!(lines.next(), Some("owner"));
+    assert_eq!(
+        lines.next().map(std::path::PathBuf::from),
+        Some(ns(owner_init, "ipc"))
+    );
+    env.ok(&["destroy", "owner"]);
+    // Sharing with a domain that is not running says so.
+    let out = env.domrun(&["run", guest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("domain 'owner' is not running"),
+        "{out:?}"
+    );
+}

@@ -253,3 +253,12 @@ pub fn sweep_stale(root: &Root, state: &LiveState) -> Result<(), LifecycleError>
     root.remove_live(&state.name)?;
     Ok(())
 }
+
+/// Running domains by name, for `<lxc:sharenet type='name' value='…'/>`.
+impl crate::plan::DomainLookup for Root {
+    fn init_pid(&self, name: &str) -> Option<i32> {
+        let state = self.read_live(name).ok()??;
+        let init = state.init?;
+        (state.monitor.is_alive() && init.is_alive()).then_some(init.pid)
+    }
+}

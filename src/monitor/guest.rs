@@ -59,6 +59,7 @@ impl Guest {
             let sources = crate::plan::Sources {
                 templates: Some(&templates),
                 networks_dir: Some(&networks),
+                domains: Some(root),
             };
             let plan = plan_from_domain(d, &sources).map_err(|e| e.to_string())?;
             return launch::start(&plan, true)

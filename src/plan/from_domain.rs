@@ -130,12 +130,32 @@ fn capabilities(d: &Domain) -> CapabilityPlan {
     plan
 }
 
+/// Finds running domains by name, for `lxc:namespace` sharing with
+/// `type='name'` (libvirt: another domain's namespaces).
+pub trait DomainLookup {
+    /// The pid of the running domain's init, as this process sees it.
+    fn init_pid(&self, name: &str) -> Option<i32>;
+}
+
 fn join(
     kind: NamespaceKind,
     share: &NamespaceShare,
     what: &str,
+    domains: Option<&dyn DomainLookup>,
 ) -> Result<NamespaceJoin, FromDomainError> {
     let path = match share.kind {
+        ShareKind::Name => {
+            let pid = domains
+                .and_then(|d| d.init_pid(&share.value))
+                .ok_or_else(|| FromDomainError::Invalid {
+                    path: format!("/domain/lxc:namespace/{what}"),
+                    message: format!(
+                        "domain '{}' is not running here (start it first)",
+                        share.value
+                    ),
+                })?;
+            PathBuf::from(format!("/proc/{pid}/ns/{}", kind.proc_name()))
+        }
         ShareKind::NetNs if kind == NamespaceKind::Network => {
             PathBuf::from("/run/netns").join(&share.value)
         }
@@ -150,7 +170,7 @@ fn join(
             return Err(FromDomainError::Unsupported {
                 path: format!("/domain/lxc:namespace/{what}"),
                 what: format!("sharing by {other}"),
-                hint: " (use type='pid', or type='netns' for sharenet)",
+                hint: " (use type='name', type='pid', or type='netns' for sharenet)",
             });
         }
     };
@@ -161,7 +181,7 @@ fn join(
 /// applied and passed validation; `sources` says where template roots and
 /// named networks come from.
 pub fn plan_from_domain(d: &Domain, sources: &Sources<'_>) -> Result<Plan, FromDomainError> {
-    let mut plan = plan_without_network(d, sources.templates)?;
+    let mut plan = plan_without_network(d, sources.templates, sources.domains)?;
     // Network devices: a domain with any gets its own network namespace.
     let networks = sources.networks_dir.map_or_else(
         || crate::state::Root::new(crate::state::DEFAULT_ROOT).networks_dir(),
@@ -183,6 +203,8 @@ pub struct Sources<'a> {
     /// Where named networks are defined (`<state root>/networks`); `None`
     /// is the default state root's.
     pub networks_dir: Option<&'a Path>,
+    /// Running domains, for sharing another domain's namespaces.
+    pub domains: Option<&'a dyn DomainLookup>,
 }
 
 impl std::fmt::Debug for Sources<'_> {
@@ -190,6 +212,7 @@ impl std::fmt::Debug for Sources<'_> {
         f.debug_struct("Sources")
             .field("templates", &self.templates.is_some())
             .field("networks_dir", &self.networks_dir)
+            .field("domains", &self.domains.is_some())
             .finish()
     }
 }
@@ -197,6 +220,7 @@ impl std::fmt::Debug for Sources<'_> {
 fn plan_without_network(
     d: &Domain,
     templates: Option<&dyn TemplateProvider>,
+    domains: Option<&dyn DomainLookup>,
 ) -> Result<Plan, FromDomainError> {
     if !d.kind.is_container() {
         return Err(FromDomainError::NotAContainer {
@@ -337,14 +361,19 @@ fn plan_without_network(
             (NamespaceKind::Uts, &ns.shareuts, "shareuts"),
         ] {
             if let Some(share) = share {
-                plan.namespaces.join.push(join(kind, share, what)?);
+                plan.namespaces.join.push(join(kind, share, what, domains)?);
             }
         }
         if ns.sharenet.is_some() {
             plan.namespaces.new_network = false;
         }
     }
-    plan.hostname = Some(hostname_for(&d.name).into());
+    // A joined UTS namespace keeps its owner's hostname.
+    let shares_uts = d
+        .lxc_namespace
+        .as_ref()
+        .is_some_and(|n| n.shareuts.is_some());
+    plan.hostname = (!shares_uts).then(|| hostname_for(&d.name).into());
 
     let mut argv = vec![OsString::from(init)];
     argv.extend(d.os.initargs.iter().map(OsString::from));

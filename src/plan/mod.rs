@@ -21,7 +21,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use caps::{Capability, CapsHashSet};
-pub use from_domain::{FromDomainError, Sources, TemplateProvider, plan_from_domain};
+pub use from_domain::{DomainLookup, FromDomainError, Sources, TemplateProvider, plan_from_domain};
 pub use fstype::FsType;
 pub use network::{NetDeviceKind, NetDevicePlan, NetPlanError};
 pub use validate::PlanError;
