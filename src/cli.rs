@@ -34,10 +34,11 @@ pub enum Command {
         #[arg(long)]
         inactive: bool,
     },
-    /// Run a container domain in the foreground: domrun exits with init's
-    /// status (128+N when killed by signal N; 125 setup failed, 126 init not
-    /// executable, 127 init not found). Signals are forwarded to init; on a
-    /// terminal, init gets its own pty.
+    /// Run a domain in the foreground: a container's init, or a VM. domrun
+    /// exits with init's status (128+N when killed by signal N; 125 setup
+    /// failed, 126 init not executable, 127 init not found). Signals are
+    /// forwarded to init (a VM gets the ACPI power button); on a terminal,
+    /// init gets its own pty.
     Run {
         /// A domain XML file.
         file: PathBuf,
