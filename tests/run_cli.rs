@@ -431,3 +431,17 @@ fn memory_limit_cpuset_and_the_containers_read_only_cgroup_view() {
         .unwrap();
     assert!(left.stdout.is_empty(), "cgroup left behind");
 }
+
+#[test]
+fn network_sysctls_are_writable_only_with_an_own_network_stack() {
+    let Some(f) = fixture() else { return };
+    let probe = "echo 1 > /proc/sys/net/ipv4/ip_forward 2>/dev/null && echo net-rw || echo net-ro; \
+                 echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo kernel-rw || echo kernel-ro";
+    let own = domain(&f, "netns-own", "", "<privnet/>", "", probe);
+    let s = stdout(&run(&own));
+    assert_eq!(s, "net-rw\nkernel-ro\n");
+    // Sharing the host's network stack, the container must not retune it.
+    let host = domain(&f, "netns-host", "", "", "", probe);
+    let s = stdout(&run(&host));
+    assert_eq!(s, "net-ro\nkernel-ro\n");
+}

@@ -182,7 +182,11 @@ fn set_up_and_exec(
     //    nodes, /dev symlinks, the console, masked paths. Host nodes that
     //    will be bound are opened first, before our /dev hides the host's.
     let host_nodes = HostNodes::open(plan, ctx.console.map(|(_, path)| path))?;
-    mount_kernel_filesystems(&root, readonly_later)?;
+    // With a network stack of its own (new or joined), the container may
+    // tune it: /proc/sys/net stays writable, the rest of /proc/sys not.
+    let own_network =
+        plan.namespaces.new_network || plan.joins(crate::plan::NamespaceKind::Network);
+    mount_kernel_filesystems(&root, readonly_later, own_network)?;
     mount_cgroup_view(&root, prepared, readonly_later)?;
     populate_dev(&root, &host_nodes)?;
     mask_paths(&root)?;
@@ -447,6 +451,7 @@ fn mount_cgroup_view(
 fn mount_kernel_filesystems(
     root: &OwnedFd,
     readonly_later: &mut ReadonlyQueue,
+    own_network: bool,
 ) -> Result<(), ChildFailure> {
     for (i, km) in KERNEL_MOUNTS.iter().enumerate() {
         let step = Step::KernelMount(index(i));
@@ -482,11 +487,17 @@ fn mount_kernel_filesystems(
         let target = sys::open_path_in_root(root, Path::new(path)).at(step)?;
         bind(&target, &target, BIND).at(step)?;
         let mount = sys::open_path_in_root(root, Path::new(path)).at(step)?;
+        // Not recursive: a writable /proc/sys/net submount stays writable.
         readonly_later.push(ReadonlyLater {
             step: Step::ReadonlyKernelPath(index(i)),
             mount,
-            recursive: true,
+            recursive: false,
         })?;
+    }
+    if own_network {
+        let step = Step::WritableNetSysctls;
+        let net = sys::open_path_in_root(root, Path::new("/proc/sys/net")).at(step)?;
+        bind(&net, &net, BIND).at(step)?;
     }
     Ok(())
 }

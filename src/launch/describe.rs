@@ -93,6 +93,7 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
         Step::ResetSignals => "restoring the signal mask".into(),
         Step::CloseFds => "marking inherited file descriptors close-on-exec".into(),
         Step::CgroupNamespace => "entering a new cgroup namespace".into(),
+        Step::WritableNetSysctls => "binding /proc/sys/net writable".into(),
         Step::CgroupMount(i) => format!(
             "mounting cgroup filesystem {} under /sys/fs/cgroup",
             prepared

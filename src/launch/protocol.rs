@@ -88,6 +88,8 @@ pub enum Step {
     CgroupNamespace,
     /// Mounting the container's view of cgroup filesystem `i`.
     CgroupMount(u16),
+    /// Binding /proc/sys/net onto itself (writable with an own network).
+    WritableNetSysctls,
 }
 
 /// Builds a `Step` from the index carried on the wire.
@@ -131,6 +133,7 @@ const STEP_TAGS: &[(u8, MakeStep)] = &[
     (33, |_| Step::Exec),
     (34, |_| Step::CgroupNamespace),
     (35, Step::CgroupMount),
+    (36, |_| Step::WritableNetSysctls),
 ];
 
 impl Step {
@@ -172,6 +175,7 @@ impl Step {
             Self::Exec => (33, 0),
             Self::CgroupNamespace => (34, 0),
             Self::CgroupMount(i) => (35, i),
+            Self::WritableNetSysctls => (36, 0),
         }
     }
 
