@@ -326,6 +326,8 @@ fn a_killed_monitor_takes_its_container_and_is_swept() {
     // The definition survives; the stale record is reported and swept.
     assert_eq!(env.state_of("victim"), "crashed");
     assert!(env.live_state("victim").is_none());
+    // What the monitor owned is released by that sweep, not at the next start.
+    no_cgroup_left("victim");
     assert_eq!(env.state_of("victim"), "shut off");
     env.ok(&["start", "victim"]);
     env.ok(&["destroy", "victim"]);

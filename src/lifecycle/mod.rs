@@ -250,6 +250,19 @@ pub fn sweep_stale(root: &Root, state: &LiveState) -> Result<(), LifecycleError>
             nix::sys::signal::Signal::SIGKILL,
         );
     }
+    // The domain's cgroup: its partition is in the live XML the monitor
+    // wrote (the definition may have changed since).
+    let partition = crate::state::read_optional(&root.live_xml(&state.name))
+        .ok()
+        .flatten()
+        .and_then(|xml| Domain::parse(&xml).ok())
+        .and_then(|d| d.resource.and_then(|r| r.partition))
+        .unwrap_or_else(|| crate::cgroup::DEFAULT_PARTITION.to_owned());
+    if let Ok(layout) = crate::cgroup::Layout::detect() {
+        let group = format!("{}.domrun", state.name);
+        crate::cgroup::Cgroup::sweep_stale(&layout, &partition, &group)
+            .map_err(|e| LifecycleError::Monitor(e.to_string()))?;
+    }
     root.remove_live(&state.name)?;
     Ok(())
 }
