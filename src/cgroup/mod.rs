@@ -15,6 +15,7 @@
 //! No raw syscalls here: signals and `stat` go through `nix`.
 
 mod error;
+mod fsops;
 mod handle;
 mod layout;
 mod settings;
