@@ -2,18 +2,15 @@
 
 mod common;
 
-use common::{Output, Rootfs, can_launch, dir_root, run_clean, serial, shell_plan};
+use common::{dir_root, launch_fixture, run_clean, shell_plan};
 use domrun::launch::{ExitStatusCode, run_foreground};
 use domrun::plan::{Capability, CapabilityPlan, Identity, defaults};
 
 #[test]
 fn init_is_pid_1_with_plan_hostname_env_argv_and_cwd() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,
@@ -43,12 +40,9 @@ fn init_is_pid_1_with_plan_hostname_env_argv_and_cwd() {
 
 #[test]
 fn runs_as_the_planned_uid_gid_and_groups() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,
@@ -82,24 +76,18 @@ fn runs_as_the_planned_uid_gid_and_groups() {
 
 #[test]
 fn exit_status_is_passed_through() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let plan = shell_plan(dir_root(&rootfs), &out, "exit 42");
     assert_eq!(run_clean(&plan).expect("launch"), 42);
 }
 
 #[test]
 fn killed_init_reports_128_plus_signal() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     // PID 1 ignores signals it has no handler for, except SIGKILL from an
     // ancestor namespace; send that from the host once init is running.
     let plan = shell_plan(dir_root(&rootfs), &out, "touch /out/started; exec sleep 30");
@@ -133,12 +121,9 @@ fn killed_init_reports_128_plus_signal() {
 
 #[test]
 fn missing_and_unexecutable_init_give_127_and_126() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(dir_root(&rootfs), &out, "");
     plan.process.argv = vec!["/bin/nonexistent".into()];
     let err = run_foreground(&plan).expect_err("no init");
@@ -167,12 +152,9 @@ fn mask(caps: &domrun::plan::CapsHashSet) -> u64 {
 
 #[test]
 fn capability_sets_are_as_planned() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let plan = shell_plan(
         dir_root(&rootfs),
         &out,

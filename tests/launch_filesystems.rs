@@ -6,7 +6,9 @@ mod common;
 
 use std::process::Command;
 
-use common::{Output, Rootfs, can_launch, dir_root, have_tool, run_clean, serial, shell_plan};
+use common::{
+    Output, Rootfs, can_launch, dir_root, have_tool, launch_fixture, run_clean, serial, shell_plan,
+};
 use domrun::plan::{FsType, MountSource, MountStep, RootSource};
 
 fn tmpfs(target: &str, size_bytes: Option<u64>) -> MountStep {
@@ -19,12 +21,9 @@ fn tmpfs(target: &str, size_bytes: Option<u64>) -> MountStep {
 
 #[test]
 fn tmpfs_size_limit_gives_enospc() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,
@@ -41,12 +40,9 @@ fn tmpfs_size_limit_gives_enospc() {
 
 #[test]
 fn readonly_bind_and_readonly_root_give_erofs() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let shared = tempfile::tempdir().expect("tempdir");
     std::fs::write(shared.path().join("data"), "from host\n").expect("write");
     let mut plan = shell_plan(
@@ -148,12 +144,9 @@ fn ext4_image_on_a_loop_device_keeps_data_and_stays_clean() {
 
 #[test]
 fn failing_mount_names_device_image_and_target() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let images = tempfile::tempdir().expect("tempdir");
     // A file with an ext4 magic but no valid filesystem.
     let image = images.path().join("broken.img");
@@ -187,12 +180,9 @@ fn failing_mount_names_device_image_and_target() {
 
 #[test]
 fn symlinked_target_stays_inside_the_container() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     // The rootfs's /mnt points at /etc: absolute, so naively joined to the
     // host path it would resolve to the host's /etc.
     std::os::unix::fs::symlink("/etc", rootfs.path().join("mnt")).expect("symlink");
@@ -216,12 +206,9 @@ fn symlinked_target_stays_inside_the_container() {
 
 #[test]
 fn proc_paths_are_masked_and_proc_sys_is_readonly() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     // For every masked path the host kernel has: a file reads empty, a
     // directory lists nothing. (Kernels differ: /proc/kcore, sysrq-trigger...)
     let probe: String = domrun::plan::defaults::MASKED_PATHS
@@ -342,12 +329,9 @@ fn block_device_filesystem_is_probed_and_mounted() {
 
 #[test]
 fn container_bind_and_mounts_inside_a_readonly_tmpfs() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,

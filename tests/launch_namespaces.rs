@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Output, Rootfs, can_launch, dir_root, run_clean, serial, shell_plan};
+use common::{Output, Rootfs, can_launch, dir_root, launch_fixture, run_clean, serial, shell_plan};
 use domrun::plan::{ConsoleMode, IdMapRange, NamespaceJoin, NamespaceKind, UserNamespace};
 
 #[test]
@@ -53,12 +53,9 @@ fn user_namespace_maps_root_to_an_unprivileged_range() {
 
 #[test]
 fn new_network_namespace_has_only_loopback() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,
@@ -72,12 +69,9 @@ fn new_network_namespace_has_only_loopback() {
 
 #[test]
 fn joined_network_namespace_is_the_one_named() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,
@@ -97,12 +91,9 @@ fn joined_network_namespace_is_the_one_named() {
 
 #[test]
 fn pty_console_is_the_controlling_terminal() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,

@@ -80,6 +80,15 @@ impl TestNetns {
         self.exec(&all)
     }
 
+    /// `domrun run DOMAIN` inside this namespace; asserts success and
+    /// returns what the container printed.
+    fn run_ok(&self, root: &Path, domain: &Path) -> String {
+        let out = self.domrun(root, &["run", domain.to_str().unwrap()]);
+        let seen = stdout(&out);
+        assert!(out.status.success(), "{seen}{}", stderr(&out));
+        seen
+    }
+
     /// Link names in this namespace.
     fn links(&self) -> Vec<String> {
         self.exec_ok(&["ip", "-o", "link"])
@@ -240,9 +249,7 @@ fn static_ip_route_mac_and_mtu_are_what_the_container_sees() {
         ),
         "ip addr; ip route; ip -6 addr; ping -c 1 -W 5 10.99.0.1",
     );
-    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
-    let seen = stdout(&out);
-    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
     assert!(seen.contains("lo: <LOOPBACK,UP"), "{seen}");
     assert!(seen.contains("net0@"), "{seen}");
     assert!(seen.contains("mtu 1400"), "{seen}");
@@ -346,9 +353,7 @@ fn a_host_nic_moves_in_and_comes_back_at_stop() {
            <ip address='10.98.0.5' prefix='24'/></hostdev>",
         "ip addr show drtnic0",
     );
-    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
-    let seen = stdout(&out);
-    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
     assert!(seen.contains("inet 10.98.0.5/24"), "{seen}");
     assert!(ns.links().iter().any(|l| l == "drtnic0"), "not given back");
     ns.exec_ok(&["ip", "link", "del", "drtnic0"]);
@@ -372,9 +377,7 @@ fn a_macvlan_reaches_its_parents_segment() {
            <ip address='10.96.0.2' prefix='24'/></interface>",
         "ip -o link; ping -c 1 -W 5 10.96.0.1",
     );
-    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
-    let seen = stdout(&out);
-    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
     assert!(seen.contains("eth0@"), "{seen}");
     assert!(seen.contains("1 packets received"), "{seen}");
     ns.exec_ok(&["ip", "link", "del", "drtlow0"]);
@@ -669,9 +672,7 @@ fn a_container_in_a_user_namespace_gets_its_nic_configured_from_outside() {
         "</os><idmap><uid start='0' target='200000' count='65536'/><gid start='0' target='200000' count='65536'/></idmap>",
     );
     std::fs::write(&d, text).unwrap();
-    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
-    let seen = stdout(&out);
-    assert!(out.status.success(), "{seen}{}", stderr(&out));
+    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
     assert!(seen.contains("200000"), "{seen}");
     assert!(seen.contains(&format!("inet {net}.30/24")), "{seen}");
     assert!(seen.contains("1 packets received"), "{seen}");

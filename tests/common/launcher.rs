@@ -23,6 +23,17 @@ pub fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The usual start of a launcher test: the global lock, a busybox rootfs
+/// and an output directory; `None` (the test is skipped) when launching is
+/// not possible here.
+pub fn launch_fixture() -> Option<(MutexGuard<'static, ()>, Rootfs, Output)> {
+    let guard = serial();
+    if !can_launch() {
+        return None;
+    }
+    Some((guard, Rootfs::busybox(), Output::new()))
+}
+
 /// Whether privileged tests can run here; prints why not.
 pub fn can_launch() -> bool {
     if !nix::unistd::geteuid().is_root() {
