@@ -398,21 +398,9 @@ fn plan_without_network(
         plan.process.identity = resolve_identity(&names_root, &id_spec(user), group.as_ref())?;
     }
     plan.capabilities = capabilities(d);
-    // Nobody can grant what they do not hold: on hosts where domrun itself
-    // lacks a capability (e.g. CAP_SYS_RESOURCE in some VMs), init does not
-    // get it either, instead of the start failing with EPERM.
-    if let Ok(held) = caps::read(None, caps::CapSet::Permitted) {
-        let c = &mut plan.capabilities;
-        for set in [
-            &mut c.bounding,
-            &mut c.effective,
-            &mut c.permitted,
-            &mut c.inheritable,
-            &mut c.ambient,
-        ] {
-            set.retain(|cap| held.contains(cap));
-        }
-    }
+    // Toggles may name a capability domrun lacks itself: init does not get
+    // it either, rather than the start failing with EPERM.
+    plan.capabilities.limit_to_held();
     if plan.process.identity.uid != 0 {
         // A non-root init holds no capabilities after exec (the kernel clears
         // them at setuid and exec); only the bounding set still limits what

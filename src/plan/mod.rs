@@ -347,17 +347,36 @@ impl CapabilityPlan {
     /// sandbox): a capability it lacks cannot be handed on, and capset would
     /// refuse the whole set.
     pub fn all_except(dropped: &[Capability]) -> Self {
-        let mut kept = caps::read(None, caps::CapSet::Permitted)
-            .unwrap_or_else(|_| caps::runtime::thread_all_supported());
+        let mut kept = caps::runtime::thread_all_supported();
         for cap in dropped {
             kept.remove(cap);
         }
-        Self {
+        let mut plan = Self {
             bounding: kept.clone(),
             effective: kept.clone(),
             permitted: kept,
             inheritable: CapsHashSet::new(),
             ambient: CapsHashSet::new(),
+        };
+        plan.limit_to_held();
+        plan
+    }
+
+    /// Removes from every set what this process does not hold itself (its
+    /// permitted set): nobody can grant what they lack, and capset would
+    /// refuse the whole set (e.g. CAP_SYS_RESOURCE in some VMs).
+    pub fn limit_to_held(&mut self) {
+        let Ok(held) = caps::read(None, caps::CapSet::Permitted) else {
+            return;
+        };
+        for set in [
+            &mut self.bounding,
+            &mut self.effective,
+            &mut self.permitted,
+            &mut self.inheritable,
+            &mut self.ambient,
+        ] {
+            set.retain(|cap| held.contains(cap));
         }
     }
 
