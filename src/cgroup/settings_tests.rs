@@ -238,15 +238,6 @@ fn no_resource_elements_means_no_writes() {
 }
 
 #[test]
-fn lists_normalise() {
-    assert_eq!(normalise_list("x", "0-3,^2,8").unwrap(), "0-1,3,8");
-    assert_eq!(normalise_list("x", "3,1,2").unwrap(), "1-3");
-    assert!(normalise_list("x", "a").is_err());
-    assert!(normalise_list("x", "3-1").is_err());
-    assert!(normalise_list("x", "9000").is_err());
-}
-
-#[test]
 fn unresolvable_device_is_an_error() {
     let d = domain(
         "<blkiotune><device><path>/dev/nope</path><read_bytes_sec>1</read_bytes_sec></device></blkiotune>",

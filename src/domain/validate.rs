@@ -76,37 +76,6 @@ fn is_absolute_clean(p: &str) -> bool {
     p.starts_with('/') && !Path::new(p).components().any(|c| c == Component::ParentDir)
 }
 
-/// Parses a libvirt CPU list (`0-3,^2,8`).
-pub fn parse_cpu_list(s: &str) -> Result<Vec<u32>, String> {
-    let mut set = std::collections::BTreeSet::new();
-    let mut excluded = Vec::new();
-    for part in s.split(',').map(str::trim) {
-        let (neg, part) = match part.strip_prefix('^') {
-            Some(p) => (true, p),
-            None => (false, part),
-        };
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part, part),
-        };
-        let bad = || format!("'{part}' is not a CPU number or range like 0-3");
-        let a: u32 = a.parse().map_err(|_| bad())?;
-        let b: u32 = b.parse().map_err(|_| bad())?;
-        if a > b || b > 8191 {
-            return Err(bad());
-        }
-        if neg {
-            excluded.extend(a..=b);
-        } else {
-            set.extend(a..=b);
-        }
-    }
-    for e in excluded {
-        set.remove(&e);
-    }
-    Ok(set.into_iter().collect())
-}
-
 fn source_for(fs: &Filesystem) -> Result<(), &'static str> {
     let s = &fs.source;
     let ok = match fs.kind {
@@ -193,11 +162,6 @@ impl Domain {
                 "/domain/currentMemory",
                 format!("currentMemory {cur} KiB exceeds memory {m} KiB"),
             );
-        }
-        if let Some(cpuset) = self.vcpu.as_ref().and_then(|v| v.cpuset.as_deref())
-            && let Err(e) = parse_cpu_list(cpuset)
-        {
-            c.err("/domain/vcpu", format!("cpuset '{cpuset}': {e}"));
         }
         if let Some(idmap) = &self.idmap {
             for (name, ranges) in [("uid", &idmap.uid), ("gid", &idmap.gid)] {

@@ -284,16 +284,7 @@ fn boot(d: &Domain, r: &Resolved, a: &mut Vec<String>) -> Result<(), ArgvError> 
         push(a, "-dtb", dtb.clone());
     }
     if r.kernel.is_none() && !os.boot.is_empty() {
-        let order: String = os
-            .boot
-            .iter()
-            .map(|b| match b.as_str() {
-                "hd" => 'c',
-                "cdrom" => 'd',
-                "network" => 'n',
-                _ => 'a',
-            })
-            .collect();
+        let order: String = os.boot.iter().map(|b| b.qemu_letter()).collect();
         push(a, "-boot", format!("order={order}"));
     }
     Ok(())

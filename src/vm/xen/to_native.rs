@@ -218,16 +218,7 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
         c.set_str("acpi_firmware", table.text());
     }
     if hvm && !d.os.boot.is_empty() {
-        let order: String =
-            d.os.boot
-                .iter()
-                .map(|b| match b.as_str() {
-                    "hd" => 'c',
-                    "cdrom" => 'd',
-                    "network" => 'n',
-                    _ => 'a',
-                })
-                .collect();
+        let order: String = d.os.boot.iter().map(|b| b.qemu_letter()).collect();
         c.set_str("boot", order);
     }
     let disks = d
