@@ -1,7 +1,9 @@
 //! Pass 3: whole-domain semantics. Every problem is collected, not just the
 //! first, each with where it is and what would fix it.
 
-use super::devices::{Device, Filesystem, FsType, HostdevSource};
+use super::devices::{
+    ChardevType, Device, Filesystem, FsType, HostdevCapsType, HostdevKind, HostdevSource,
+};
 use super::error::write_location;
 use super::{Domain, DomainType, OsType, Positions};
 use crate::xml::Pos;
@@ -273,7 +275,10 @@ impl Domain {
                 );
             }
         }
-        let has_pty_console = self.devices.consoles().any(|con| con.kind == "pty");
+        let has_pty_console = self
+            .devices
+            .consoles()
+            .any(|con| con.kind == ChardevType::Pty);
         if !has_pty_console {
             c.err(
                 "/domain/devices",
@@ -362,12 +367,12 @@ impl Domain {
                     }
                 }
                 Device::Hostdev(h) => {
-                    if h.mode == "capabilities" {
+                    if let HostdevKind::Capabilities(caps) = h.kind {
                         let ok = matches!(
-                            (h.kind.as_str(), &h.source),
-                            ("storage", HostdevSource::Block(_))
-                                | ("misc", HostdevSource::Char(_))
-                                | ("net", HostdevSource::Interface(_))
+                            (caps, &h.source),
+                            (HostdevCapsType::Storage, HostdevSource::Block(_))
+                                | (HostdevCapsType::Misc, HostdevSource::Char(_))
+                                | (HostdevCapsType::Net, HostdevSource::Interface(_))
                         );
                         if !ok {
                             c.err(format!("{path}/source"),

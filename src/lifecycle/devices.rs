@@ -3,7 +3,10 @@
 //! its stored definition.
 
 use super::{LifecycleError, live_state, stored_domain};
-use crate::domain::{Device, Domain, Filesystem, FsType, Hostdev, HostdevSource, Interface};
+use crate::domain::{
+    Device, Domain, Filesystem, FsType, Hostdev, HostdevCapsType, HostdevKind, HostdevSource,
+    Interface,
+};
 use crate::monitor::control::{self, Reply, Request};
 use crate::state::Root;
 use std::path::Path;
@@ -177,13 +180,13 @@ pub fn find_filesystem(d: &Domain, given: &Filesystem) -> Result<usize, DeviceEr
 
 /// What identifies a capabilities hostdev: its node path or NIC name.
 pub fn hostdev_key(h: &Hostdev) -> Option<&str> {
-    if h.mode != "capabilities" {
+    let HostdevKind::Capabilities(caps) = h.kind else {
         return None;
-    }
-    match (&h.source, h.kind.as_str()) {
-        (HostdevSource::Block(p), "storage")
-        | (HostdevSource::Char(p), "misc")
-        | (HostdevSource::Interface(p), "net") => Some(p),
+    };
+    match (&h.source, caps) {
+        (HostdevSource::Block(p), HostdevCapsType::Storage)
+        | (HostdevSource::Char(p), HostdevCapsType::Misc)
+        | (HostdevSource::Interface(p), HostdevCapsType::Net) => Some(p),
         _ => None,
     }
 }
@@ -197,7 +200,7 @@ pub fn find_hostdev(d: &Domain, given: &Hostdev) -> Result<usize, DeviceError> {
         .position(|dev| matches!(dev, Device::Hostdev(h) if h.kind == given.kind && hostdev_key(h) == Some(key)))
         .ok_or_else(|| DeviceError::NoSuchHostdev {
             name: d.name.clone(),
-            kind: given.kind.clone(),
+            kind: given.kind.to_string(),
             host: key.to_owned(),
         })
 }

@@ -245,7 +245,7 @@ fn plan_without_network(
             Device::Filesystem(fs) => fs,
             // Network devices: planned by `network::plan_network` below.
             Device::Interface(_) => continue,
-            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => continue,
+            Device::Hostdev(h) if h.is_net() => continue,
             Device::Hostdev(h) => {
                 return Err(FromDomainError::Unsupported {
                     path: "/domain/devices/hostdev".into(),

@@ -521,7 +521,7 @@ pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan
                         .transpose()?,
                 );
             }
-            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => {
+            Device::Hostdev(h) if h.is_net() => {
                 hostdev_n += 1;
                 if let HostdevSource::Interface(name) = &h.source {
                     let path = format!("/domain/devices/hostdev[{hostdev_n}]/source/interface");
@@ -549,7 +549,7 @@ pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan
                 out.push(plan_interface(i, iface_n, guest, networks_dir)?);
                 iface_n += 1;
             }
-            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => {
+            Device::Hostdev(h) if h.is_net() => {
                 // The name was checked above (`explicit`).
                 let _ = explicit.next();
                 out.push(plan_host_nic(h, hostdev_n)?);

@@ -12,10 +12,12 @@ mod filesystem;
 mod hostdev;
 mod net;
 
-pub use chardev::{CharTarget, Chardev};
+pub use chardev::{CharTarget, Chardev, ChardevType};
 pub use disk::{Disk, DiskDriver, DiskSource, DiskTarget};
 pub use filesystem::{AccessMode, Filesystem, FsDriver, FsDriverType, FsSource, FsType};
-pub use hostdev::{Hostdev, HostdevSource, UsbSource};
+pub use hostdev::{
+    Hostdev, HostdevCapsType, HostdevKind, HostdevMode, HostdevSource, HostdevSubsysType, UsbSource,
+};
 pub use net::{Bandwidth, Interface, NetIp, NetRoute, NetSource, NetType, Rate};
 
 use super::cursor::{Cursor, Extras};

@@ -4,7 +4,10 @@
 
 use super::XenError;
 use super::cfg::{Config, Value};
-use crate::domain::{Device, Disk, Domain, DomainType, HostdevSource, Interface, NetType, OsType};
+use crate::domain::{
+    Device, Disk, Domain, DomainType, HostdevKind, HostdevSource, HostdevSubsysType, Interface,
+    NetType, OsType,
+};
 use crate::vm::datauri::is_data_uri;
 use crate::xml::Element;
 
@@ -174,7 +177,7 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     }
     if hvm {
         c.set_str("parallel", "none");
-        let serials: Vec<String> = d.devices.serials().map(|s| s.kind.clone()).collect();
+        let serials: Vec<String> = d.devices.serials().map(|s| s.kind.to_string()).collect();
         match serials.len() {
             0 => c.set_str("serial", "none"),
             1 => c.set_str("serial", serials[0].clone()),
@@ -257,13 +260,13 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     let mut pci = Vec::new();
     let mut usbdev = Vec::new();
     for h in d.devices.hostdevs() {
-        match (h.kind.as_str(), &h.source) {
-            ("usb", HostdevSource::Usb(u)) => {
+        match (h.kind, &h.source) {
+            (HostdevKind::Subsystem(HostdevSubsysType::Usb), HostdevSource::Usb(u)) => {
                 if let (Some(bus), Some(dev)) = (&u.bus, &u.device) {
                     usbdev.push(format!("hostbus={bus},hostaddr={dev}"));
                 }
             }
-            ("pci", HostdevSource::Other(src)) => {
+            (HostdevKind::Subsystem(HostdevSubsysType::Pci), HostdevSource::Other(src)) => {
                 if let Some(spec) = pci_spec(src) {
                     pci.push(spec);
                 }
