@@ -9,6 +9,7 @@
 //! side. What domrun does not model is kept as [`Extras`] and printed back in
 //! place, so a round trip never loses a user's data. The model is pure: no I/O.
 
+pub mod addr;
 pub mod cpuset;
 pub(crate) mod cursor;
 mod defaults;
@@ -23,6 +24,7 @@ pub mod units;
 mod uuid;
 mod validate;
 
+pub use addr::{IpFamily, MacAddr, Netmask};
 pub use cpuset::CpuSet;
 pub use cursor::{Extras, FromXml};
 pub use defaults::DefaultsError;

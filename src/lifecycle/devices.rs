@@ -237,11 +237,7 @@ pub fn find_interface(d: &Domain, given: &Interface) -> Result<usize, DeviceErro
     let found = d.devices.list.iter().position(|dev| match dev {
         Device::Interface(i) => match &given.target_dev {
             Some(t) => i.target_dev.as_ref() == Some(t),
-            None => {
-                i.mac.is_some()
-                    && i.mac.as_ref().map(|m| m.to_lowercase())
-                        == given.mac.as_ref().map(|m| m.to_lowercase())
-            }
+            None => i.mac.is_some() && i.mac == given.mac,
         },
         _ => false,
     });
@@ -266,12 +262,12 @@ pub fn find_interface(d: &Domain, given: &Interface) -> Result<usize, DeviceErro
         ));
     }
     if let Some(m) = &given.mac
-        && live.mac.as_ref().map(|x| x.to_lowercase()) != Some(m.to_lowercase())
+        && live.mac != Some(*m)
     {
         return Err(mismatch(
             "mac",
-            live.mac.clone().unwrap_or_default(),
-            m.clone(),
+            live.mac.map(|l| l.to_string()).unwrap_or_default(),
+            m.to_string(),
         ));
     }
     let src = |i: &Interface| {

@@ -417,7 +417,7 @@ fn net_args(i: &Interface, n: usize, r: &Resolved, a: &mut Vec<String>) -> Resul
         })?;
     let mut dev = json!({"driver": driver, "netdev": id, "id": format!("net{n}")});
     if let (Some(mac), Value::Object(m)) = (&i.mac, &mut dev) {
-        m.insert("mac".into(), Value::String(mac.clone()));
+        m.insert("mac".into(), Value::String(mac.to_string()));
     }
     push(a, "-device", dev.to_string());
     Ok(())

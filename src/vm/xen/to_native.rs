@@ -408,7 +408,7 @@ fn vif_spec(i: &Interface) -> Result<String, XenError> {
             )));
         }
     }
-    let ips: Vec<&str> = i.ips.iter().map(|ip| ip.address.as_str()).collect();
+    let ips: Vec<String> = i.ips.iter().map(|ip| ip.address.to_string()).collect();
     if !ips.is_empty() {
         parts.push(format!("ip={}", ips.join(" ")));
     }
