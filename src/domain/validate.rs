@@ -2,7 +2,7 @@
 //! first, each with where it is and what would fix it.
 
 use super::devices::{
-    ChardevType, Device, Filesystem, FsType, HostdevCapsType, HostdevKind, HostdevSource,
+    ChardevType, Device, Filesystem, FsSource, FsType, HostdevCapsType, HostdevKind, HostdevSource,
 };
 use super::error::write_location;
 use super::{Domain, DomainType, OsType, Positions};
@@ -78,20 +78,13 @@ fn is_absolute_clean(p: &str) -> bool {
     p.starts_with('/') && !Path::new(p).components().any(|c| c == Component::ParentDir)
 }
 
-fn source_for(fs: &Filesystem) -> Result<(), &'static str> {
-    let s = &fs.source;
-    let ok = match fs.kind {
-        FsType::Mount | FsType::Bind => s.dir.is_some(),
-        FsType::Block => s.dev.is_some(),
-        FsType::File => s.file.is_some(),
-        FsType::Template => s.name.is_some(),
-        FsType::Ram => s.usage_bytes.is_some(),
-        FsType::Volume => s.pool.is_some() && s.volume.is_some(),
-    };
-    if ok {
-        return Ok(());
+/// What a filesystem's `<source>` must have, when the parser found none of
+/// its type's form.
+fn missing_source(fs: &Filesystem) -> Option<&'static str> {
+    if fs.source != FsSource::Missing {
+        return None;
     }
-    Err(match fs.kind {
+    Some(match fs.kind {
         FsType::Mount | FsType::Bind => "needs <source dir='…'/>",
         FsType::Block => "needs <source dev='/dev/…'/>",
         FsType::File => "needs <source file='…'/> (an image file)",
@@ -104,21 +97,24 @@ fn source_for(fs: &Filesystem) -> Result<(), &'static str> {
 /// What a filesystem's `<source>` does carry, and which type that belongs
 /// to: `" (it has file='/a.img', which is for type='file')"`, or nothing.
 fn source_hint(fs: &Filesystem) -> String {
-    let s = &fs.source;
-    let given = [
-        ("dir", s.dir.as_deref(), "mount' or 'bind"),
-        ("dev", s.dev.as_deref(), "block"),
-        ("file", s.file.as_deref(), "file"),
-        ("name", s.name.as_deref(), "template"),
-        ("pool", s.pool.as_deref(), "volume"),
+    const FORMS: [(&str, &str); 6] = [
+        ("dir", "mount' or 'bind"),
+        ("dev", "block"),
+        ("file", "file"),
+        ("name", "template"),
+        ("pool", "volume"),
+        ("usage", "ram"),
     ];
-    for (attr, value, kind) in given {
-        if let Some(v) = value {
-            return format!(" (it has {attr}='{v}', which is for type='{kind}')");
+    let attrs = &fs.source_extras.attrs;
+    for (attr, kind) in FORMS {
+        if let Some(a) = attrs.iter().find(|a| a.name == attr) {
+            let value = if attr == "usage" {
+                "…".to_owned()
+            } else {
+                format!("'{}'", a.value)
+            };
+            return format!(" (it has {attr}={value}, which is for type='{kind}')");
         }
-    }
-    if s.usage_bytes.is_some() {
-        return " (it has usage=…, which is for type='ram')".into();
     }
     String::new()
 }
@@ -305,7 +301,7 @@ impl Domain {
             let path = format!("/domain/devices/{name}[{n}]");
             match dev {
                 Device::Filesystem(fs) => {
-                    if let Err(fix) = source_for(fs) {
+                    if let Some(fix) = missing_source(fs) {
                         c.err(
                             format!("{path}/source"),
                             format!("a {} filesystem {fix}{}", fs.kind, source_hint(fs)),
@@ -338,8 +334,8 @@ impl Domain {
                             }
                         }
                     }
-                    if matches!(fs.kind, FsType::Bind)
-                        && let Some(d) = &fs.source.dir
+                    if fs.kind == FsType::Bind
+                        && let FsSource::Dir(d) = &fs.source
                         && !d.starts_with('/')
                     {
                         c.err(

@@ -157,14 +157,7 @@ pub fn find_filesystem(d: &Domain, given: &Filesystem) -> Result<usize, DeviceEr
             given: given.kind.to_string(),
         });
     }
-    let src = |f: &Filesystem| {
-        f.source
-            .dir
-            .clone()
-            .or(f.source.file.clone())
-            .or(f.source.dev.clone())
-            .or(f.source.name.clone())
-    };
+    let src = |f: &Filesystem| f.source.path().map(str::to_owned);
     if let Some(g) = src(given)
         && src(live).as_ref() != Some(&g)
     {

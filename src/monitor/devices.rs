@@ -3,7 +3,7 @@
 //! domain (`dumpxml`).
 
 use super::control::Reply;
-use crate::domain::{Device, Domain, Filesystem, FsType, Hostdev, HostdevSource};
+use crate::domain::{Device, Domain, Filesystem, Hostdev, HostdevSource};
 use crate::launch::Running;
 use crate::lifecycle::{DeviceError, find_device, find_hostdev, hostdev_key, parse_device};
 use crate::plan::network::{NetDeviceKind, default_guest_name, plan_host_nic, plan_interface};
@@ -94,28 +94,13 @@ fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Re
             target,
         });
     }
-    use crate::hotplug::LiveSource;
-    let nbd = fs.driver.as_ref().is_some_and(|d| {
-        d.kind == Some(crate::domain::FsDriverType::Nbd)
-            || d.format.as_deref().is_some_and(|f| f != "raw")
-    });
-    let source = match (fs.kind, &fs.source) {
-        (FsType::Mount, s) if s.dir.is_some() => {
-            LiveSource::Bind(Path::new(s.dir.as_deref().unwrap_or_default()))
-        }
-        (FsType::Ram, s) => LiveSource::Tmpfs {
-            size_bytes: s.usage_bytes,
-        },
-        (FsType::Block, s) if s.dev.is_some() => {
-            LiveSource::Block(Path::new(s.dev.as_deref().unwrap_or_default()))
-        }
-        (FsType::File, s) if s.file.is_some() && !nbd => {
-            LiveSource::Image(Path::new(s.file.as_deref().unwrap_or_default()))
-        }
-        (kind, _) => return error(DeviceError::UnsupportedFilesystem(kind)),
+    let n = live.devices.filesystems().count() + 1;
+    let step = match crate::plan::mount_step(&fs, &format!("/domain/devices/filesystem[{n}]")) {
+        Ok(step) => step,
+        Err(e) => return error(e),
     };
     let pid = running.pid().as_raw();
-    match crate::hotplug::attach(pid, source, Path::new(&target), fs.readonly) {
+    match crate::hotplug::attach(pid, &step) {
         Ok(()) => {
             live.devices.list.push(Device::Filesystem(fs));
             Reply::Device {

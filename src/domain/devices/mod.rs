@@ -14,7 +14,9 @@ mod net;
 
 pub use chardev::{CharTarget, Chardev, ChardevType};
 pub use disk::{Disk, DiskDriver, DiskSource, DiskTarget};
-pub use filesystem::{AccessMode, Filesystem, FsDriver, FsDriverType, FsSource, FsType};
+pub use filesystem::{
+    AccessMode, Filesystem, FsDriver, FsDriverType, FsSource, FsType, ImageFormat,
+};
 pub use hostdev::{
     Hostdev, HostdevCapsType, HostdevKind, HostdevMode, HostdevSource, HostdevSubsysType, UsbSource,
 };
