@@ -126,13 +126,21 @@ fn parse_source(s: &mut Cursor<'_>, kind: FsType) -> Result<FsSource, ParseError
     let attr = source_attr(kind);
     Ok(match kind {
         // Both attributes or neither: a lone pool= stays as it was written.
-        FsType::Volume => match (s.element().attr("pool"), s.element().attr("volume")) {
-            (Some(_), Some(_)) => FsSource::Volume {
-                pool: s.parse_attr("pool")?.unwrap_or_default(),
-                volume: s.parse_attr("volume")?.unwrap_or_default(),
-            },
-            _ => FsSource::Missing,
-        },
+        FsType::Volume => {
+            let el = s.element();
+            match (el.attr("pool"), el.attr("volume")) {
+                (Some(pool), Some(volume)) => {
+                    // Taken only together, so a lone one stays an extra.
+                    s.attr("pool");
+                    s.attr("volume");
+                    FsSource::Volume {
+                        pool: pool.to_owned(),
+                        volume: volume.to_owned(),
+                    }
+                }
+                _ => FsSource::Missing,
+            }
+        }
         FsType::Ram => match s.attr("usage") {
             Some(u) => FsSource::Ram {
                 usage_bytes: scaled(s, "attribute 'usage'", u, "units", "KiB")?,

@@ -11,6 +11,8 @@ mod disk;
 mod filesystem;
 mod hostdev;
 mod net;
+#[cfg(test)]
+mod vocab_tests;
 
 pub use chardev::{CharTarget, Chardev, ChardevType};
 pub use disk::{Disk, DiskDriver, DiskSource, DiskTarget};
