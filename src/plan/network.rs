@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::domain::{Device, Domain, HostdevSource, Interface, MacAddr, NetIp, NetRoute, NetType};
+use crate::domain::{
+    Device, Domain, HostdevSource, Interface, LinkState, MacAddr, NetIp, NetRoute, NetType,
+};
 
 /// The longest interface name the kernel takes (`IFNAMSIZ` - 1).
 pub const MAX_IFNAME: usize = 15;
@@ -345,7 +347,7 @@ pub fn plan_interface(
         mtu: i.mtu,
         ips: ips(&i.ips),
         routes: routes(&i.routes),
-        link_up: i.link_state.as_deref() != Some("down"),
+        link_up: i.link_state != Some(LinkState::Down),
     })
 }
 

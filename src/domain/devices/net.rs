@@ -27,6 +27,11 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// `<link state=…>`.
+    pub enum LinkState { Up = "up", Down = "down" }
+}
+
 /// `<ip address= family= prefix= peer=/>`: an address with its prefix length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetIp {
@@ -183,8 +188,7 @@ pub struct Interface {
     /// Name inside the container (`<guest dev>`).
     pub guest_dev: Option<String>,
     pub model: Option<String>,
-    /// `up` or `down`.
-    pub link_state: Option<String>,
+    pub link_state: Option<LinkState>,
     pub mtu: Option<u32>,
     /// Unmodelled attributes of the one-attribute children (`<mac type=…>`,
     /// `<target managed=…>`), by child name.
@@ -361,7 +365,7 @@ impl Interface {
             simple(w, "target", "dev", self.target_dev.clone());
             simple(w, "guest", "dev", self.guest_dev.clone());
             simple(w, "model", "type", self.model.clone());
-            simple(w, "link", "state", self.link_state.clone());
+            simple(w, "link", "state", self.link_state.map(|l| l.to_string()));
             simple(w, "mtu", "size", self.mtu.map(|m| m.to_string()));
         });
     }
