@@ -7,7 +7,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::domain::{
-    Device, Domain, HostdevSource, Interface, LinkState, MacAddr, NetIp, NetRoute, NetType,
+    Device, Domain, HostdevSource, Interface, LinkState, MacAddr, NetIp, NetRoute, NetSourceMode,
+    NetType,
 };
 
 /// The longest interface name the kernel takes (`IFNAMSIZ` - 1).
@@ -139,8 +140,8 @@ pub enum NetPlanError {
     BadName { path: String, value: String },
     #[error("{path}: guest device name '{name}' is used twice")]
     DuplicateGuestName { path: String, name: String },
-    #[error("{path}: source mode '{value}' is not one of vepa, bridge, private, passthrough")]
-    BadMacvlanMode { path: String, value: String },
+    #[error("{path}: source mode '{mode}' is not one of vepa, bridge, private, passthrough")]
+    BadMacvlanMode { path: String, mode: NetSourceMode },
     #[error("{path}: network '{name}' is not defined: create {file} with a line bridge=BRIDGE")]
     UnknownNetwork {
         path: String,
@@ -266,16 +267,19 @@ fn routes(list: &[NetRoute]) -> Vec<RouteConfig> {
         .collect()
 }
 
-fn macvlan_mode(path: &str, mode: Option<&str>) -> Result<MacvlanMode, NetPlanError> {
-    match mode.unwrap_or("vepa") {
-        "vepa" => Ok(MacvlanMode::Vepa),
-        "bridge" => Ok(MacvlanMode::Bridge),
-        "private" => Ok(MacvlanMode::Private),
-        "passthrough" => Ok(MacvlanMode::Passthrough),
-        other => Err(NetPlanError::BadMacvlanMode {
-            path: path.to_owned(),
-            value: other.to_owned(),
-        }),
+/// A `direct` interface's macvlan mode (libvirt's default: vepa).
+fn macvlan_mode(path: &str, mode: Option<NetSourceMode>) -> Result<MacvlanMode, NetPlanError> {
+    match mode.unwrap_or(NetSourceMode::Vepa) {
+        NetSourceMode::Vepa => Ok(MacvlanMode::Vepa),
+        NetSourceMode::Bridge => Ok(MacvlanMode::Bridge),
+        NetSourceMode::Private => Ok(MacvlanMode::Private),
+        NetSourceMode::Passthrough => Ok(MacvlanMode::Passthrough),
+        other @ (NetSourceMode::Client | NetSourceMode::Server) => {
+            Err(NetPlanError::BadMacvlanMode {
+                path: path.to_owned(),
+                mode: other,
+            })
+        }
     }
 }
 
@@ -329,7 +333,7 @@ pub fn plan_interface(
                 &format!("{path}/source"),
                 source.dev.as_deref().ok_or_else(|| missing("dev"))?,
             )?,
-            mode: macvlan_mode(&format!("{path}/source"), source.mode.as_deref())?,
+            mode: macvlan_mode(&format!("{path}/source"), source.mode)?,
         },
         other => {
             return Err(NetPlanError::UnsupportedType {

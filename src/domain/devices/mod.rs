@@ -22,7 +22,9 @@ pub use filesystem::{
 pub use hostdev::{
     Hostdev, HostdevCapsType, HostdevKind, HostdevMode, HostdevSource, HostdevSubsysType, UsbSource,
 };
-pub use net::{Bandwidth, Interface, LinkState, NetIp, NetRoute, NetSource, NetType, Rate};
+pub use net::{
+    Bandwidth, Interface, LinkState, NetIp, NetRoute, NetSource, NetSourceMode, NetType, Rate,
+};
 
 use super::cursor::{Cursor, Extras};
 use super::error::ParseError;

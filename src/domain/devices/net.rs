@@ -28,6 +28,19 @@ string_enum! {
 }
 
 string_enum! {
+    /// `<source mode=…>` of an interface: the macvtap mode of `direct`, or
+    /// which side listens for `vhostuser`.
+    pub enum NetSourceMode {
+        Vepa = "vepa",
+        Bridge = "bridge",
+        Private = "private",
+        Passthrough = "passthrough",
+        Client = "client",
+        Server = "server",
+    }
+}
+
+string_enum! {
     /// `<link state=…>`.
     pub enum LinkState { Up = "up", Down = "down" }
 }
@@ -147,7 +160,7 @@ pub struct NetSource {
     pub network: Option<String>,
     pub bridge: Option<String>,
     pub dev: Option<String>,
-    pub mode: Option<String>,
+    pub mode: Option<NetSourceMode>,
     pub ips: Vec<NetIp>,
     pub routes: Vec<NetRoute>,
     pub extras: Extras,
@@ -333,7 +346,7 @@ impl Interface {
                     .opt_attr("network", s.network.as_deref())
                     .opt_attr("bridge", s.bridge.as_deref())
                     .opt_attr("dev", s.dev.as_deref())
-                    .opt_attr("mode", s.mode.as_deref())
+                    .opt_attr("mode", s.mode)
                     .extra_attrs(&s.extras.attrs);
                 w.children(t, |w| {
                     s.extras.leading(w);

@@ -24,6 +24,7 @@ const ROUND_TRIPS: &[&str] = &[
     "    <console type='tcp'>\n      <source mode='bind' host='0.0.0.0' service='2445'/>\n    </console>\n",
     "    <serial type='qemu-vdagent'/>\n",
     "    <interface type='bridge'>\n      <mac address='52:54:00:aa:bb:cc'/>\n      <source bridge='br0'/>\n      <ip address='fd00::5' family='ipv6' prefix='64' peer='fd00::1'/>\n      <route family='ipv6' address='fd01::' prefix='48' gateway='fd00::1'/>\n    </interface>\n",
+    "    <interface type='direct'>\n      <mac address='52:54:00:aa:bb:cd'/>\n      <source dev='eno1' mode='bridge'/>\n      <link state='down'/>\n    </interface>\n",
     "    <filesystem type='file' accessmode='passthrough'>\n      <driver type='nbd' format='qcow2'/>\n      <source file='/a.qcow2'/>\n      <target dir='/a'/>\n    </filesystem>\n",
     "    <filesystem type='volume' accessmode='passthrough'>\n      <source pool='p' volume='v'/>\n      <target dir='/v'/>\n    </filesystem>\n",
     // Another type's form is kept as written, for validation to name.
@@ -49,7 +50,7 @@ fn typed_values_are_read_into_their_types() {
     assert_eq!(h.kind.mode(), HostdevMode::Capabilities);
     assert_eq!(h.ips[0].prefix_len(), 24);
     assert_eq!(h.routes[0].prefix_len(), Some(24));
-    let d = parse(ROUND_TRIPS[9]).unwrap();
+    let d = parse(ROUND_TRIPS[10]).unwrap();
     let fs = d.devices.filesystems().next().unwrap();
     assert_eq!(fs.source, FsSource::Missing);
     assert_eq!(fs.source_extras.attrs[0].name, "file");
@@ -93,6 +94,14 @@ fn bad_values_are_positioned_parse_errors() {
         (
             "<interface type='bridge'><route gateway='10.0.0.x'/></interface>",
             "invalid value '10.0.0.x' for attribute 'gateway': expected an IPv4 or IPv6 address",
+        ),
+        (
+            "<interface type='direct'><source dev='eno1' mode='vepaa'/></interface>",
+            "invalid value 'vepaa' for attribute 'mode': expected one of vepa, bridge",
+        ),
+        (
+            "<interface type='direct'><link state='off'/></interface>",
+            "invalid value 'off' for attribute 'state': expected one of up, down",
         ),
         (
             "<filesystem type='file'><driver format='qcow3'/><source file='/a'/></filesystem>",
