@@ -12,6 +12,8 @@ mod parent;
 mod prepare;
 pub mod protocol;
 mod resources;
+#[cfg(test)]
+mod step_list;
 mod supervise;
 
 use std::path::PathBuf;
