@@ -7,6 +7,8 @@
 pub mod cgroup;
 pub mod domain;
 pub mod hotplug;
+// Bounded reads of every file domrun does not control.
+pub mod input;
 pub mod launch;
 pub mod lifecycle;
 pub mod monitor;

@@ -43,6 +43,7 @@ pub use tuning::{
 pub use uuid::Uuid;
 pub use validate::{ValidateError, ValidateErrors};
 
+use crate::input;
 use crate::xml::{self, Element, Limits, Style, Writer};
 use cursor::{Cursor, string_enum};
 use std::path::Path;
@@ -173,10 +174,10 @@ impl Domain {
     /// Reads, parses and applies defaults, without the whole-domain checks
     /// (for printing a document as it stands).
     pub fn load_unvalidated(path: &Path) -> Result<Domain, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
-            path: path.to_owned(),
-            error: e.to_string(),
-        })?;
+        // Bounded before it is read: a device, a FIFO or a file over the
+        // document limit is refused without costing memory or blocking.
+        let bytes = input::read_file(path, input::Links::Follow, input::DOCUMENT_LIMIT)
+            .map_err(LoadError::Io)?;
         let mut d = Domain::parse(&bytes).map_err(|e| LoadError::Parse(e.in_file(path)))?;
         d.apply_defaults().map_err(|e| LoadError::Defaults {
             path: path.to_owned(),
@@ -443,11 +444,10 @@ impl Domain {
 /// A domain file that could not be loaded, from whichever pass refused it.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: cannot read: {error}")]
-    Io {
-        path: std::path::PathBuf,
-        error: String,
-    },
+    /// The file could not be read, or was refused before reading (names
+    /// the file).
+    #[error(transparent)]
+    Io(input::InputError),
     #[error("{0}")]
     Parse(ParseError),
     #[error("{path}: {error}")]

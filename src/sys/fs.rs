@@ -25,10 +25,13 @@ pub fn open_dir(path: &Path) -> nix::Result<OwnedFd> {
     )
 }
 
-/// Opens `path` for reading, resolved inside `root`.
+/// Opens `path` for reading, resolved inside `root`. What is inside a
+/// container root is the container's: the open never blocks (a FIFO there
+/// would wait for a writer) and never takes a terminal; the caller checks
+/// the type before reading (`crate::input::check`).
 pub fn open_in_root(root: &impl AsFd, path: &Path) -> nix::Result<OwnedFd> {
     let how = OpenHow::new()
-        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC)
+        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
         .resolve(in_root());
     openat2(root.as_fd(), path, how)
 }

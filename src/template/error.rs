@@ -76,6 +76,13 @@ pub enum TemplateError {
         /// The OS error.
         source: io::Error,
     },
+    /// The source (or a file of a source tree) was refused before reading:
+    /// a FIFO, socket or device is never read, so never waited on.
+    #[error("import source {source}")]
+    SourceRefused {
+        /// What failed, naming the file.
+        source: crate::input::InputError,
+    },
     /// The source is neither a directory nor a tarball domrun reads.
     #[error(
         "{path}: unsupported import source: {what} (expected a directory, or a .tar, .tar.gz, .tar.zst or .tar.xz file)"
@@ -206,13 +213,11 @@ pub enum TemplateError {
         /// The OS error.
         source: io::Error,
     },
-    /// Reading a metadata file.
-    #[error("reading {path}: {source}")]
+    /// Reading a metadata file (refused when it is not a small regular file).
+    #[error("reading template metadata {source}")]
     ReadMeta {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
+        /// What failed, naming the file.
+        source: crate::input::InputError,
     },
     /// A metadata file that does not parse.
     #[error("{path}: malformed template metadata: {reason}")]
@@ -229,6 +234,13 @@ pub enum TemplateError {
         path: PathBuf,
         /// The OS error.
         source: io::Error,
+    },
+    /// Reading a recipe file's contents (refused when it is not a regular
+    /// file of a bounded size).
+    #[error("reading recipe {source}")]
+    RecipeFile {
+        /// What failed, naming the file.
+        source: crate::input::InputError,
     },
     /// Starting the recipe's shell.
     #[error("running recipe {path}: {source}")]

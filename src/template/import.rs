@@ -15,6 +15,7 @@ use super::error::{Result, TemplateError};
 use super::meta::SourceKind;
 use super::progress::Bar;
 use super::tree::{Attrs, Node, TreeWriter, clean_entry_path};
+use crate::input;
 
 /// Tells what `path` is: a directory, or a tarball by its first bytes.
 pub fn detect_source(path: &Path) -> Result<SourceKind> {
@@ -27,7 +28,7 @@ pub fn detect_source(path: &Path) -> Result<SourceKind> {
         return Ok(SourceKind::Directory);
     }
     let mut head = [0u8; 512];
-    let mut f = File::open(path).map_err(open_err)?;
+    let (mut f, _) = open_regular(path, input::Links::Follow)?;
     let mut n = 0;
     while n < head.len() {
         match f.read(&mut head[n..]) {
@@ -41,6 +42,15 @@ pub fn detect_source(path: &Path) -> Result<SourceKind> {
         path: path.to_path_buf(),
         what: what.to_owned(),
     })
+}
+
+/// Opens a regular file of a source without blocking, refusing FIFOs,
+/// sockets and devices by type. Tarballs and template files have no size
+/// cap (templates are gigabytes); the type check is what bounds them.
+fn open_regular(path: &Path, links: input::Links) -> Result<(io::Take<File>, u64)> {
+    let refused = |source| TemplateError::SourceRefused { source };
+    let file = input::open(path, links).map_err(refused)?;
+    input::check(file, path, u64::MAX).map_err(refused)
 }
 
 /// The format of a file from its first (up to 512) bytes.
@@ -133,10 +143,7 @@ pub(crate) fn unpack_tar(
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(|source| TemplateError::OpenSource {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let (file, _) = open_regular(path, input::Links::Follow)?;
     let mut raw = HashingReader {
         inner: io::BufReader::with_capacity(256 * 1024, file),
         hash: Sha256::new(),
@@ -539,10 +546,9 @@ pub(crate) fn copy_dir(
                 links.insert((m.dev(), m.ino()), rel.clone());
             }
             hash.update(format!("file\0{}\n", m.len()).as_bytes());
-            let file = File::open(&path).map_err(|source| TemplateError::ReadSource {
-                path: path.clone(),
-                source,
-            })?;
+            // Checked again on the open file: it may have been replaced by
+            // a FIFO since the walk's lstat, and its open must not block.
+            let (file, _) = open_regular(&path, input::Links::Refuse)?;
             let mut reader = HashingReader {
                 inner: file,
                 hash: std::mem::take(&mut hash),

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use super::error::{Result, TemplateError};
 use super::progress::{Bar, Progress};
+use crate::input;
 
 /// Exit status a recipe uses to say it cannot run here.
 pub const RECIPE_UNAVAILABLE: i32 = 77;
@@ -41,9 +42,13 @@ impl Recipe {
             source,
         };
         let path = std::path::absolute(path).map_err(err)?;
-        let file = File::open(&path).map_err(err)?;
+        // Only the header is read, through a bounded reader: a FIFO or a
+        // device given as a recipe is refused, not waited on.
+        let refused = |source| TemplateError::RecipeFile { source };
+        let file = input::open(&path, input::Links::Follow).map_err(refused)?;
+        let (reader, _) = input::check(file, &path, input::CONFIG_LIMIT).map_err(refused)?;
         let mut description = None;
-        for line in BufReader::new(file).lines() {
+        for line in BufReader::new(reader).lines() {
             let line = line.map_err(err)?;
             let Some(comment) = line.strip_prefix('#') else {
                 if line.trim().is_empty() {
@@ -144,7 +149,8 @@ fn last_lines(path: &Path, n: usize) -> String {
         return String::new();
     }
     let mut buf = Vec::new();
-    if f.read_to_end(&mut buf).is_err() {
+    // The recipe is still writing: read no more than the tail asked for.
+    if f.take(TAIL).read_to_end(&mut buf).is_err() {
         return String::new();
     }
     let text = String::from_utf8_lossy(&buf);

@@ -26,6 +26,7 @@ use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::input;
 use nix::errno::Errno;
 use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
 use sha2::{Digest as _, Sha256};
@@ -341,14 +342,14 @@ impl Store {
     /// One template's metadata.
     pub fn info(&self, name: &str) -> Result<TemplateInfo> {
         let path = self.template_dir(name)?.join("meta.json");
-        let text = match std::fs::read_to_string(&path) {
+        let text = match input::read_text(&path, input::Links::Refuse, input::CONFIG_LIMIT) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.is_not_found() => {
                 return Err(TemplateError::NotFound {
                     name: name.to_owned(),
                 });
             }
-            Err(source) => return Err(TemplateError::ReadMeta { path, source }),
+            Err(source) => return Err(TemplateError::ReadMeta { source }),
         };
         TemplateInfo::from_json(&text, &path)
     }
@@ -418,10 +419,8 @@ impl Store {
     /// [`TemplateError::RecipeUnavailable`]; nothing is left behind on failure.
     pub fn build(&self, name: &str, recipe: &Path, progress: Progress) -> Result<TemplateInfo> {
         let recipe = Recipe::load(recipe)?;
-        let bytes = std::fs::read(&recipe.path).map_err(|source| TemplateError::ReadRecipe {
-            path: recipe.path.clone(),
-            source,
-        })?;
+        let bytes = input::read_file(&recipe.path, input::Links::Follow, input::CONFIG_LIMIT)
+            .map_err(|source| TemplateError::RecipeFile { source })?;
         let (dest, staging) = self.begin(name)?;
         let rootfs = staging.dir.join("rootfs");
         recipe.run(&rootfs, name, &staging.dir.join("build.log"), progress)?;
@@ -503,10 +502,10 @@ impl Store {
     /// domain has no layer.
     pub fn layer_template(&self, domain: &str) -> Result<Option<String>> {
         let path = self.layer_dir(domain)?.join(LAYER_TEMPLATE_FILE);
-        match std::fs::read_to_string(&path) {
+        match input::read_text(&path, input::Links::Refuse, input::CONFIG_LIMIT) {
             Ok(t) => Ok(Some(t.trim_end().to_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(TemplateError::ReadMeta { path, source }),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(source) => Err(TemplateError::ReadMeta { source }),
         }
     }
 

@@ -164,8 +164,14 @@ pub fn network_bridges(d: &Domain) -> Vec<(String, String)> {
         let Some(net) = i.source.as_ref().and_then(|s| s.network.clone()) else {
             continue;
         };
-        let from_libvirt = std::fs::read(format!("/etc/libvirt/qemu/networks/{net}.xml"))
-            .ok()
+        // A name with a '/' would reach outside libvirt's directory.
+        let conf = (!net.contains('/'))
+            .then(|| PathBuf::from(format!("/etc/libvirt/qemu/networks/{net}.xml")));
+        let from_libvirt = conf
+            .and_then(|p| {
+                crate::input::read_file(&p, crate::input::Links::Follow, crate::input::CONFIG_LIMIT)
+                    .ok()
+            })
             .and_then(|b| crate::xml::read_document(&b, &crate::xml::Limits::default()).ok())
             .and_then(|root| {
                 root.elements()

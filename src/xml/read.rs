@@ -23,10 +23,16 @@ pub struct Limits {
     pub max_attrs: usize,
 }
 
+impl Limits {
+    /// The default [`Limits::max_bytes`], also what file readers check
+    /// against before reading (`crate::input::DOCUMENT_LIMIT`).
+    pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_bytes: 64 << 20,
+            max_bytes: Limits::DEFAULT_MAX_BYTES,
             max_depth: 64,
             max_attrs: 64,
         }

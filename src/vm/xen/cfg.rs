@@ -49,7 +49,32 @@ pub enum CfgError {
     ControlChar { key: String, code: u32 },
 }
 
+/// Why an xl.cfg file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CfgLoadError {
+    /// Not read: missing, not a regular file, or over the size limit.
+    #[error(transparent)]
+    Read(crate::input::InputError),
+    /// Read but not an xl.cfg.
+    #[error("{path}: {source}")]
+    Parse {
+        path: std::path::PathBuf,
+        source: CfgError,
+    },
+}
+
 impl Config {
+    /// Reads (bounded, see [`crate::input`]) and parses an xl.cfg file.
+    pub fn load(path: &std::path::Path) -> Result<Config, CfgLoadError> {
+        use crate::input;
+        let text = input::read_text(path, input::Links::Follow, input::CONFIG_LIMIT)
+            .map_err(CfgLoadError::Read)?;
+        Config::parse(&text).map_err(|source| CfgLoadError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries
             .iter()

@@ -9,7 +9,7 @@ mod run;
 mod to_native;
 mod xl;
 
-pub use cfg::{CfgError, Config, Value};
+pub use cfg::{CfgError, CfgLoadError, Config, Value};
 pub use from_native::{from_native, to_xml};
 pub use run::{DomainDir, run_foreground};
 pub use to_native::to_native;
