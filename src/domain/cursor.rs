@@ -7,9 +7,9 @@
 //! keeps what domrun does not model, in place.
 
 use super::error::{ParseError, ParseErrorKind};
-use crate::xml::{Attr, Element, Node, Pos, Writer};
+use crate::xml::{Attr, Element, Name, Node, Pos, Writer};
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// What a parser did not model: printed back verbatim by the formatter.
@@ -22,7 +22,7 @@ pub struct Extras {
     /// Unknown attributes of known children that have no extras of their
     /// own (`<name foo='1'>`, `<initarg foo='1'>`): child name, its 1-based
     /// position among same-name siblings, the attributes.
-    pub child_attrs: Vec<(String, usize, Vec<Attr>)>,
+    pub child_attrs: Vec<(Name, usize, Vec<Attr>)>,
 }
 
 impl Extras {
@@ -33,10 +33,11 @@ impl Extras {
     /// The unknown attributes of the `nth` (1-based) known child `name`,
     /// for the formatter to print back on it.
     pub fn attrs_of(&self, name: &str, nth: usize) -> &[Attr] {
+        // Sorted by (name, nth) in `Cursor::finish`: the formatter asks once
+        // per child, so a linear search would be quadratic in the children.
         self.child_attrs
-            .iter()
-            .find(|(n, i, _)| n == name && *i == nth)
-            .map_or(&[], |(_, _, a)| a.as_slice())
+            .binary_search_by(|(n, i, _)| (n.as_str(), *i).cmp(&(name, nth)))
+            .map_or(&[], |k| self.child_attrs[k].2.as_slice())
     }
 
     /// Writes the unknown children that followed the known child `anchor`.
@@ -302,20 +303,11 @@ impl<'a> Cursor<'a> {
     /// Takes every child element in document order, whatever its name (for
     /// `<devices>`, `<features>`, `<capabilities>`).
     pub fn all_children(&mut self) -> Vec<Cursor<'a>> {
-        let mut counts: Vec<(&str, usize)> = Vec::new();
+        let mut counts = SiblingCounts::default();
         let mut out = Vec::new();
         for (i, node) in self.el.children.iter().enumerate() {
             if let Node::Element(e) = node {
-                let n = match counts.iter_mut().find(|(k, _)| *k == e.name) {
-                    Some((_, c)) => {
-                        *c += 1;
-                        *c
-                    }
-                    None => {
-                        counts.push((&e.name, 1));
-                        1
-                    }
-                };
+                let n = counts.next(&e.name);
                 self.child_used[i] = true;
                 out.push(self.with_path(e, format!("{}/{}[{}]", self.path, e.name, n)));
             }
@@ -355,19 +347,10 @@ impl<'a> Cursor<'a> {
         let mut children = Vec::new();
         let mut child_attrs = Vec::new();
         let mut anchor: Option<&'static str> = None;
-        let mut counts: Vec<(&str, usize)> = Vec::new();
+        let mut counts = SiblingCounts::default();
         for (node, used) in self.el.children.iter().zip(&self.child_used) {
             let Node::Element(e) = node else { continue };
-            let nth = match counts.iter_mut().find(|(k, _)| *k == e.name) {
-                Some((_, n)) => {
-                    *n += 1;
-                    *n
-                }
-                None => {
-                    counts.push((&e.name, 1));
-                    1
-                }
-            };
+            let nth = counts.next(&e.name);
             if *used {
                 if let Some(k) = known.iter().find(|k| **k == e.name) {
                     anchor = Some(k);
@@ -394,11 +377,27 @@ impl<'a> Cursor<'a> {
                 children.push((at.or(anchor), e.clone()));
             }
         }
+        child_attrs.sort_unstable_by(|(a, i, _), (b, j, _)| (a, i).cmp(&(b, j)));
         Extras {
             attrs,
             children,
             child_attrs,
         }
+    }
+}
+
+/// The 1-based index of each child among its same-name siblings, counted in
+/// one pass: a hash map, since the distinct names of an element's children
+/// are the document's to choose (a list searched per child would make
+/// `<devices>` of many differently named elements quadratic).
+#[derive(Debug, Default)]
+struct SiblingCounts<'a>(HashMap<&'a str, usize>);
+
+impl<'a> SiblingCounts<'a> {
+    fn next(&mut self, name: &'a str) -> usize {
+        let n = self.0.entry(name).or_insert(0);
+        *n += 1;
+        *n
     }
 }
 

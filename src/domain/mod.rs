@@ -176,8 +176,20 @@ impl Domain {
     pub fn load_unvalidated(path: &Path) -> Result<Domain, LoadError> {
         // Bounded before it is read: a device, a FIFO or a file over the
         // document limit is refused without costing memory or blocking.
-        let bytes = input::read_file(path, input::Links::Follow, input::DOCUMENT_LIMIT)
-            .map_err(LoadError::Io)?;
+        let bytes = match input::read_file(path, input::Links::Follow, input::DOCUMENT_LIMIT) {
+            Ok(bytes) => bytes,
+            // Said as the reader says it of a document in memory.
+            Err(input::InputError::TooLarge { size, limit, .. }) => {
+                let too_large = xml::ReadError::TooLarge {
+                    size: usize::try_from(size).unwrap_or(usize::MAX),
+                    limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                };
+                return Err(LoadError::Parse(
+                    ParseError::from_read(too_large).in_file(path),
+                ));
+            }
+            Err(e) => return Err(LoadError::Io(e)),
+        };
         let mut d = Domain::parse(&bytes).map_err(|e| LoadError::Parse(e.in_file(path)))?;
         d.apply_defaults().map_err(|e| LoadError::Defaults {
             path: path.to_owned(),
@@ -190,7 +202,7 @@ impl Domain {
         let mut c = Cursor::root(root);
         if root.name != "domain" {
             return Err(c.error(ParseErrorKind::RootElement {
-                found: root.name.clone(),
+                found: root.name.to_string(),
             }));
         }
         let kind = c.require_attr("type")?;

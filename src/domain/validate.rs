@@ -7,6 +7,7 @@ use super::devices::{
 use super::error::write_location;
 use super::{Domain, DomainType, OsType, Positions};
 use crate::xml::Pos;
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 /// One semantic problem.
@@ -284,19 +285,18 @@ impl Domain {
     }
 
     fn check_devices(&self, c: &mut Checker<'_>) {
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        let mut targets: Vec<(PathBuf, String)> = Vec::new();
+        // Hash maps, not lists searched per device: a domain may carry tens
+        // of thousands of filesystems, and every define, start and validate
+        // pays this pass.
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        // Each normalized target, with the path of the filesystem that took it first.
+        let mut targets: HashMap<PathBuf, String> = HashMap::new();
         for dev in &self.devices.list {
             let name = dev.element_name();
-            let n = match counts.iter_mut().find(|(k, _)| *k == name) {
-                Some((_, n)) => {
-                    *n += 1;
-                    *n
-                }
-                None => {
-                    counts.push((name, 1));
-                    1
-                }
+            let n = {
+                let n = counts.entry(name).or_insert(0);
+                *n += 1;
+                *n
             };
             let path = format!("/domain/devices/{name}[{n}]");
             match dev {
@@ -318,7 +318,7 @@ impl Domain {
                         ),
                         Some(t) => {
                             let norm = normalize(t);
-                            if let Some((_, first)) = targets.iter().find(|(p, _)| *p == norm) {
+                            if let Some(first) = targets.get(&norm) {
                                 let at = c.positions.get(first);
                                 let at = if at.is_known() {
                                     format!(" (at {at})")
@@ -330,7 +330,7 @@ impl Domain {
                                     format!("target dir '{t}' is already used by {first}{at}"),
                                 );
                             } else {
-                                targets.push((norm, path.clone()));
+                                targets.insert(norm, path.clone());
                             }
                         }
                     }

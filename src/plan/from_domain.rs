@@ -408,10 +408,20 @@ fn environment(d: &Domain) -> Vec<(OsString, OsString)> {
     if let Some(cmdline) = &d.os.cmdline {
         env.push(("LIBVIRT_LXC_CMDLINE".into(), cmdline.into()));
     }
-    for (name, value) in &d.os.initenv {
-        // A later definition of a name wins, as in a shell.
-        env.retain(|(n, _)| n != name.as_str());
-        env.push((name.into(), value.into()));
+    // A later definition of a name wins, as in a shell, and comes last: the
+    // same list as removing each name before appending it, in one pass (a
+    // removal per <initenv> would be quadratic in them).
+    let last: std::collections::HashMap<&str, usize> =
+        d.os.initenv
+            .iter()
+            .enumerate()
+            .map(|(k, (name, _))| (name.as_str(), k))
+            .collect();
+    env.retain(|(n, _)| n.to_str().is_none_or(|n| !last.contains_key(n)));
+    for (k, (name, value)) in d.os.initenv.iter().enumerate() {
+        if last.get(name.as_str()) == Some(&k) {
+            env.push((name.into(), value.into()));
+        }
     }
     env
 }

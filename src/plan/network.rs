@@ -3,6 +3,7 @@
 //! resolved before clone (named networks looked up, guest names chosen;
 //! addresses come typed from the model). `crate::net` carries them out.
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -150,11 +151,9 @@ pub enum NetPlanError {
     },
     #[error("network config {file}: {message}")]
     NetworkConfig { file: PathBuf, message: String },
-    #[error("reading network config {file}: {source}")]
-    ReadNetworkConfig {
-        file: PathBuf,
-        source: std::io::Error,
-    },
+    /// Not read: unreadable, not a regular file, or over the size limit.
+    #[error("reading network config {source}")]
+    ReadNetworkConfig { source: crate::input::InputError },
     #[error(
         "{path}: a container with <lxc:namespace><sharenet> uses another network namespace and cannot have its own devices"
     )]
@@ -206,16 +205,17 @@ impl NamedNetwork {
     /// Reads `<dir>/NAME.conf`.
     pub fn load(dir: &Path, name: &str, path: &str) -> Result<Self, NetPlanError> {
         let file = network_config_file(dir, name);
-        match std::fs::read_to_string(&file) {
+        use crate::input;
+        match input::read_text(&file, input::Links::Follow, input::CONFIG_LIMIT) {
             Ok(text) => Self::parse(&text, &file),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound || !valid_network_name(name) => {
+            Err(e) if e.is_not_found() || !valid_network_name(name) => {
                 Err(NetPlanError::UnknownNetwork {
                     path: path.to_owned(),
                     name: name.to_owned(),
                     file,
                 })
             }
-            Err(source) => Err(NetPlanError::ReadNetworkConfig { file, source }),
+            Err(source) => Err(NetPlanError::ReadNetworkConfig { source }),
         }
     }
 }
@@ -390,20 +390,42 @@ pub fn default_guest_name(taken: &[String]) -> String {
         .unwrap_or_else(|| "eth0".into())
 }
 
+/// The guest names a start has given out, in a hash set: a domain's
+/// interfaces are the document's to multiply, and a list searched per
+/// interface (and per candidate `ethN`) would be cubic in them.
+#[derive(Debug, Default)]
+struct GuestNames {
+    names: HashSet<String>,
+    /// Every `ethK` with `K < next` is taken; names are only ever added.
+    next: usize,
+}
+
+impl GuestNames {
+    /// [`default_guest_name`] over the names given out, now taken too.
+    fn lowest_free(&mut self) -> String {
+        loop {
+            let candidate = format!("eth{}", self.next);
+            self.next += 1;
+            if self.names.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
+    }
+}
+
 /// Every network device of `d`, in document order. Guest names: `<guest
 /// dev>` when given, a moved NIC keeps its host name, the rest get the
 /// lowest free `ethN`. Named networks are read from `networks_dir`.
 pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan>, NetPlanError> {
     // Names taken explicitly come first, so defaults never collide with them.
-    let mut taken: Vec<String> = Vec::new();
+    let mut taken = GuestNames::default();
     let mut hostdev_n = 0;
     let mut iface_n = 0;
-    let check = |taken: &mut Vec<String>, path: String, name: &str| {
+    let check = |taken: &mut GuestNames, path: String, name: &str| {
         let name = ifname(&path, name)?;
-        if name == "lo" || taken.contains(&name) {
+        if name == "lo" || !taken.names.insert(name.clone()) {
             return Err(NetPlanError::DuplicateGuestName { path, name });
         }
-        taken.push(name.clone());
         Ok(name)
     };
     let mut explicit: Vec<Option<String>> = Vec::new();
@@ -438,11 +460,7 @@ pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan
             Device::Interface(i) => {
                 let guest = match explicit.next().flatten() {
                     Some(g) => g,
-                    None => {
-                        let g = default_guest_name(&taken);
-                        taken.push(g.clone());
-                        g
-                    }
+                    None => taken.lowest_free(),
                 };
                 out.push(plan_interface(i, iface_n, guest, networks_dir)?);
                 iface_n += 1;
@@ -472,11 +490,19 @@ pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan
 /// Writes the host-side names a start chose into a live domain: `<target
 /// dev>` of each veth interface (`names` pairs an origin with its name).
 pub fn fill_target_names(d: &mut Domain, names: &[(NetOrigin, String)]) {
+    // First name given to each interface, by index (one pass, not a search
+    // per interface).
+    let mut by_interface: HashMap<usize, &String> = HashMap::new();
+    for (origin, name) in names {
+        if let NetOrigin::Interface(k) = origin {
+            by_interface.entry(*k).or_insert(name);
+        }
+    }
     let mut n = 0;
     for dev in &mut d.devices.list {
         if let Device::Interface(i) = dev {
-            if let Some((_, name)) = names.iter().find(|(o, _)| *o == NetOrigin::Interface(n)) {
-                i.target_dev = Some(name.clone());
+            if let Some(name) = by_interface.get(&n) {
+                i.target_dev = Some((*name).clone());
             }
             n += 1;
         }

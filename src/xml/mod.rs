@@ -14,6 +14,8 @@ mod write;
 pub use read::{Limits, ReadError, read_document};
 pub use write::{Style, Tag, Writer, escape_attr, escape_text};
 
+use std::sync::Arc;
+
 /// A 1-based line and column (in characters). `0:0` means "not from a file".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
@@ -33,10 +35,107 @@ impl std::fmt::Display for Pos {
     }
 }
 
+/// An element or attribute name: shared, not copied. A document repeats a
+/// small vocabulary (`<filesystem>`, `type=`) many times; the reader hands
+/// every occurrence of a name the same allocation, so a name costs a
+/// pointer per element rather than a heap block. Compares with `str`,
+/// `&str` and `String` as a string does.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Name {
+    fn default() -> Self {
+        Name(Arc::from(""))
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Self {
+        Name(Arc::from(s))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Self {
+        Name(Arc::from(s))
+    }
+}
+
+impl From<Name> for String {
+    fn from(n: Name) -> String {
+        n.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+macro_rules! name_eq {
+    ($($t:ty),*) => {$(
+        impl PartialEq<$t> for Name {
+            fn eq(&self, other: &$t) -> bool {
+                *self.0 == **other
+            }
+        }
+        impl PartialEq<Name> for $t {
+            fn eq(&self, other: &Name) -> bool {
+                **self == *other.0
+            }
+        }
+    )*};
+}
+name_eq!(&str, String);
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == *other.0
+    }
+}
+
 /// One attribute, its value already unescaped and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
-    pub name: String,
+    pub name: Name,
     pub value: String,
     pub pos: Pos,
 }
@@ -50,17 +149,23 @@ pub enum Node {
 }
 
 /// An element with its attributes in document order and its children.
+///
+/// Sized for documents of many small elements: the name is shared (see
+/// [`Name`]), attributes and children are exact-size slices (no growth
+/// slack), and white space between child elements of an element that
+/// holds only structure is not kept (it is layout, which the writer redoes;
+/// in mixed content and in a text-only element it is kept).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Element {
     /// The qualified name as written (`lxc:namespace`).
-    pub name: String,
-    pub attrs: Vec<Attr>,
-    pub children: Vec<Node>,
+    pub name: Name,
+    pub attrs: Box<[Attr]>,
+    pub children: Box<[Node]>,
     pub pos: Pos,
 }
 
 impl Element {
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Name>) -> Self {
         Element {
             name: name.into(),
             ..Element::default()

@@ -7,9 +7,10 @@
 //! the five predefined entities and character references are errors, and
 //! nesting depth and attribute counts have caps.
 
-use super::{Attr, Element, Node, Pos};
+use super::{Attr, Element, Name, Node, Pos};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
+use std::collections::HashMap;
 
 /// Caps on what a document may cost.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +22,11 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most attributes on one element.
     pub max_attrs: usize,
+    /// Most elements in one document. With the byte limit alone, a document
+    /// of 6-byte `<a/>` elements could hold eleven million of them, and the
+    /// domain model costs far more per element than the tree; this cap
+    /// bounds what any accepted document costs (see docs/performance.md).
+    pub max_elements: usize,
 }
 
 impl Limits {
@@ -35,6 +41,7 @@ impl Default for Limits {
             max_bytes: Limits::DEFAULT_MAX_BYTES,
             max_depth: 64,
             max_attrs: 64,
+            max_elements: 200_000,
         }
     }
 }
@@ -60,6 +67,8 @@ pub enum ReadError {
     Entity { pos: Pos, name: String },
     #[error("{pos}: elements nested deeper than {limit} levels")]
     TooDeep { pos: Pos, limit: usize },
+    #[error("{pos}: more than {limit} elements in the document")]
+    TooManyElements { pos: Pos, limit: usize },
     #[error("{pos}: element <{element}> has more than {limit} attributes")]
     TooManyAttrs {
         pos: Pos,
@@ -91,6 +100,7 @@ impl ReadError {
             | ReadError::Doctype { pos }
             | ReadError::Entity { pos, .. }
             | ReadError::TooDeep { pos, .. }
+            | ReadError::TooManyElements { pos, .. }
             | ReadError::TooManyAttrs { pos, .. }
             | ReadError::DuplicateAttr { pos, .. }
             | ReadError::Empty { pos }
@@ -195,15 +205,96 @@ pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Element, ReadError
     TreeBuilder::new(text, limits).run()
 }
 
+/// Most distinct names shared through the interner: a real document uses a
+/// few hundred; beyond this (a hostile document of unique names) names are
+/// allocated one by one, so the interner itself stays small.
+const MAX_INTERNED: usize = 4096;
+
+/// An element being read.
+struct Open {
+    name: Name,
+    attrs: Box<[Attr]>,
+    pos: Pos,
+    children: Vec<Node>,
+    /// White-space-only text runs not yet known to be content, as ranges of
+    /// the source (no allocation): dropped if the element turns out to hold
+    /// only structure, made text nodes if it holds mixed content or no
+    /// child element at all.
+    spaces: Vec<Space>,
+    has_elements: bool,
+    /// Non-white-space text was seen: every text run is content.
+    mixed: bool,
+}
+
+/// A white-space run before child `at`, at `start..end` in the source.
+#[derive(Clone, Copy)]
+struct Space {
+    at: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Text being accumulated across Text, CDATA and reference events.
+enum Pending {
+    None,
+    /// One run taken as it is in the source.
+    Raw {
+        start: usize,
+        end: usize,
+    },
+    Owned(String),
+}
+
+fn is_space(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
+}
+
+impl Open {
+    /// Turns the white-space ranges into text nodes at their places.
+    fn materialize(&mut self, text: &str) {
+        if self.spaces.is_empty() {
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.children.len() + self.spaces.len());
+        let mut spaces = std::mem::take(&mut self.spaces).into_iter().peekable();
+        for (i, child) in std::mem::take(&mut self.children).into_iter().enumerate() {
+            while let Some(sp) = spaces.next_if(|sp| sp.at == i) {
+                merged.push(Node::Text(text[sp.start..sp.end].to_owned()));
+            }
+            merged.push(child);
+        }
+        merged.extend(spaces.map(|sp| Node::Text(text[sp.start..sp.end].to_owned())));
+        self.children = merged;
+    }
+
+    fn close(mut self, text: &str) -> Element {
+        if self.has_elements && !self.mixed {
+            // Only structure: its white space is layout.
+            self.spaces = Vec::new();
+            self.children.retain(|n| matches!(n, Node::Element(_)));
+        } else {
+            self.materialize(text);
+        }
+        Element {
+            name: self.name,
+            attrs: self.attrs,
+            children: self.children.into_boxed_slice(),
+            pos: self.pos,
+        }
+    }
+}
+
 struct TreeBuilder<'a> {
     text: &'a str,
     limits: &'a Limits,
     lines: LineIndex<'a>,
     /// Open elements, innermost last.
-    stack: Vec<Element>,
+    stack: Vec<Open>,
     root: Option<Element>,
-    /// Text being accumulated across Text, CDATA and reference events.
-    pending_text: String,
+    pending: Pending,
+    elements: usize,
+    /// Names seen so far, keyed by their text in the source.
+    names: HashMap<&'a str, Name>,
 }
 
 impl<'a> TreeBuilder<'a> {
@@ -214,13 +305,39 @@ impl<'a> TreeBuilder<'a> {
             lines: LineIndex::new(text),
             stack: Vec::new(),
             root: None,
-            pending_text: String::new(),
+            pending: Pending::None,
+            elements: 0,
+            names: HashMap::new(),
         }
     }
 
     fn offset_of(&self, s: &str) -> usize {
         // Slices handed out by the slice reader point into `text`.
         (s.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize)
+    }
+
+    /// `s` as a slice of the source, when it is one (the reader borrows
+    /// names and unescaped text from it).
+    fn in_source(&self, s: &str) -> Option<(usize, usize)> {
+        let base = self.text.as_ptr() as usize;
+        let at = (s.as_ptr() as usize).checked_sub(base)?;
+        let end = at.checked_add(s.len())?;
+        (end <= self.text.len()).then_some((at, end))
+    }
+
+    /// The shared [`Name`] for `s`.
+    fn name(&mut self, s: &str) -> Name {
+        if let Some(n) = self.names.get(s) {
+            return n.clone();
+        }
+        let name = Name::from(s);
+        if self.names.len() < MAX_INTERNED
+            && let Some((at, end)) = self.in_source(s)
+            && let Some(key) = self.text.get(at..end)
+        {
+            self.names.insert(key, name.clone());
+        }
+        name
     }
 
     fn run(mut self) -> Result<Element, ReadError> {
@@ -246,12 +363,12 @@ impl<'a> TreeBuilder<'a> {
                 }
                 Event::Empty(e) => {
                     let el = self.open(&e, start)?;
-                    self.close(el, start)?;
+                    self.close(el);
                 }
                 Event::End(_) => {
                     self.flush_text();
                     if let Some(el) = self.stack.pop() {
-                        self.close(el, start)?;
+                        self.close(el);
                     }
                 }
                 Event::Text(t) => {
@@ -260,8 +377,7 @@ impl<'a> TreeBuilder<'a> {
                 }
                 Event::CData(c) => {
                     let raw = c.into_inner();
-                    let s = raw.into_owned();
-                    self.text_event(&s, start)?;
+                    self.text_event(&raw, start)?;
                 }
                 Event::GeneralRef(r) => {
                     let pos = self.lines.pos(start);
@@ -338,14 +454,14 @@ impl<'a> TreeBuilder<'a> {
 
     fn text_event(&mut self, s: &str, start: usize) -> Result<(), ReadError> {
         if self.stack.is_empty() {
-            if s.chars().all(char::is_whitespace) {
+            if is_space(s) {
                 return Ok(());
             }
             let pos = self.lines.pos(start);
             return Err(match &self.root {
                 Some(root) => ReadError::TrailingContent {
                     pos,
-                    root: root.name.clone(),
+                    root: root.name.to_string(),
                 },
                 None => ReadError::Syntax {
                     pos,
@@ -353,30 +469,60 @@ impl<'a> TreeBuilder<'a> {
                 },
             });
         }
-        self.pending_text.push_str(s);
+        self.pending = match std::mem::replace(&mut self.pending, Pending::None) {
+            Pending::None => match self.in_source(s) {
+                Some((start, end)) => Pending::Raw { start, end },
+                None => Pending::Owned(s.to_owned()),
+            },
+            Pending::Raw { start, end } => {
+                let mut owned = self.text[start..end].to_owned();
+                owned.push_str(s);
+                Pending::Owned(owned)
+            }
+            Pending::Owned(mut owned) => {
+                owned.push_str(s);
+                Pending::Owned(owned)
+            }
+        };
         Ok(())
     }
 
     fn flush_text(&mut self) {
-        if self.pending_text.is_empty() {
+        let pending = std::mem::replace(&mut self.pending, Pending::None);
+        let text = self.text;
+        let Some(parent) = self.stack.last_mut() else {
             return;
+        };
+        let node = match pending {
+            Pending::None => return,
+            Pending::Raw { start, end } => {
+                let run = &text[start..end];
+                if is_space(run) && !parent.mixed {
+                    let at = parent.children.len();
+                    parent.spaces.push(Space { at, start, end });
+                    return;
+                }
+                run.to_owned()
+            }
+            Pending::Owned(s) => s,
+        };
+        if !parent.mixed && !is_space(&node) {
+            parent.mixed = true;
+            parent.materialize(text);
         }
-        let t = std::mem::take(&mut self.pending_text);
-        if let Some(parent) = self.stack.last_mut() {
-            parent.children.push(Node::Text(t));
-        }
+        parent.children.push(Node::Text(node));
     }
 
-    fn open(&mut self, e: &BytesStart<'_>, start: usize) -> Result<Element, ReadError> {
+    fn open(&mut self, e: &BytesStart<'_>, start: usize) -> Result<Open, ReadError> {
         self.flush_text();
         let pos = self.lines.pos(start);
-        if self.root.is_some() && self.stack.is_empty() {
-            let root = self
-                .root
-                .as_ref()
-                .map(|r| r.name.clone())
-                .unwrap_or_default();
-            return Err(ReadError::TrailingContent { pos, root });
+        if self.stack.is_empty()
+            && let Some(root) = &self.root
+        {
+            return Err(ReadError::TrailingContent {
+                pos,
+                root: root.name.to_string(),
+            });
         }
         if self.stack.len() >= self.limits.max_depth {
             return Err(ReadError::TooDeep {
@@ -384,39 +530,49 @@ impl<'a> TreeBuilder<'a> {
                 limit: self.limits.max_depth,
             });
         }
-        let name = e.name().as_ref().to_owned();
-        if !is_xml_name(&name) {
-            return Err(ReadError::Syntax {
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            return Err(ReadError::TooManyElements {
                 pos,
-                message: format!("invalid element name {}", quoted_name(&name)),
+                limit: self.limits.max_elements,
             });
         }
+        let qname = e.name();
+        let raw_name: &str = qname.as_ref();
+        if !is_xml_name(raw_name) {
+            return Err(ReadError::Syntax {
+                pos,
+                message: format!("invalid element name {}", quoted_name(raw_name)),
+            });
+        }
+        let name = self.name(raw_name);
         let mut attrs: Vec<Attr> = Vec::new();
         for attr in e.attributes().with_checks(false) {
             let attr = attr.map_err(|err| ReadError::Syntax {
                 pos,
                 message: format!("in the attributes of <{name}>: {err}"),
             })?;
-            let key = attr.key.as_ref().to_owned();
-            let apos = self.lines.pos(self.offset_of(attr.key.as_ref()));
-            if !is_xml_name(&key) {
+            let key: &str = attr.key.as_ref();
+            let apos = self.lines.pos(self.offset_of(key));
+            if !is_xml_name(key) {
                 return Err(ReadError::Syntax {
                     pos: apos,
-                    message: format!("invalid attribute name {} on <{name}>", quoted_name(&key)),
+                    message: format!("invalid attribute name {} on <{name}>", quoted_name(key)),
                 });
             }
             if attrs.len() >= self.limits.max_attrs {
                 return Err(ReadError::TooManyAttrs {
                     pos,
-                    element: name,
+                    element: name.to_string(),
                     limit: self.limits.max_attrs,
                 });
             }
+            // At most `max_attrs` to compare against.
             if attrs.iter().any(|a| a.name == key) {
                 return Err(ReadError::DuplicateAttr {
                     pos: apos,
-                    element: name,
-                    name: key,
+                    element: name.to_string(),
+                    name: key.to_owned(),
                 });
             }
             let value = attr
@@ -430,26 +586,33 @@ impl<'a> TreeBuilder<'a> {
                     code: u32::from(c),
                 });
             }
+            let key = self.name(key);
             attrs.push(Attr {
                 name: key,
                 value,
                 pos: apos,
             });
         }
-        Ok(Element {
+        Ok(Open {
             name,
-            attrs,
-            children: Vec::new(),
+            attrs: attrs.into_boxed_slice(),
             pos,
+            children: Vec::new(),
+            spaces: Vec::new(),
+            has_elements: false,
+            mixed: false,
         })
     }
 
-    fn close(&mut self, el: Element, _start: usize) -> Result<(), ReadError> {
+    fn close(&mut self, open: Open) {
+        let el = open.close(self.text);
         match self.stack.last_mut() {
-            Some(parent) => parent.children.push(Node::Element(el)),
+            Some(parent) => {
+                parent.has_elements = true;
+                parent.children.push(Node::Element(el));
+            }
             None => self.root = Some(el),
         }
-        Ok(())
     }
 }
 
@@ -619,5 +782,59 @@ mod tests {
             Err(ReadError::DuplicateAttr { .. })
         ));
         assert!(matches!(read("<a>"), Err(ReadError::Syntax { .. })));
+    }
+
+    #[test]
+    fn layout_white_space_is_dropped_content_white_space_kept() {
+        let doc = read("<a>\n  <b/>\n  <c> </c>\n  <d>x <e/> <f/> y</d>\n</a>").unwrap();
+        // Structure only: the layout between <b>, <c>, <d> is not kept.
+        assert_eq!(doc.children.len(), 3);
+        assert!(doc.children.iter().all(|n| matches!(n, Node::Element(_))));
+        // A text-only element keeps its white space.
+        let c = doc.elements().nth(1).unwrap();
+        assert_eq!(c.text(), " ");
+        // Mixed content keeps every run, in place, also the ones seen
+        // before the first non-white-space text.
+        let d = doc.elements().nth(2).unwrap();
+        let runs: Vec<&str> = d
+            .children
+            .iter()
+            .map(|n| match n {
+                Node::Text(t) => t.as_str(),
+                Node::Element(e) => e.name.as_str(),
+            })
+            .collect();
+        assert_eq!(runs, ["x ", "e", " ", "f", " y"]);
+        let doc = read("<a> <b/> <c/>t</a>").unwrap();
+        assert_eq!(doc.text(), "  t");
+        assert_eq!(doc.children.len(), 5);
+    }
+
+    #[test]
+    fn names_are_shared_not_copied() {
+        let doc = read("<a><b x='1'/><b x='2'/></a>").unwrap();
+        let (first, second) = (&doc.children[0], &doc.children[1]);
+        let (Node::Element(first), Node::Element(second)) = (first, second) else {
+            panic!("two elements");
+        };
+        assert!(std::ptr::eq(first.name.as_str(), second.name.as_str()));
+        assert!(std::ptr::eq(
+            first.attrs[0].name.as_str(),
+            second.attrs[0].name.as_str()
+        ));
+    }
+
+    #[test]
+    fn element_count_is_capped() {
+        let limits = Limits {
+            max_elements: 3,
+            ..Limits::default()
+        };
+        assert!(read_document(b"<a><b/><c/></a>", &limits).is_ok());
+        let err = read_document(b"<a><b/><c/><d/></a>", &limits).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "1:12: more than 3 elements in the document"
+        );
     }
 }
