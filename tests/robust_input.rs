@@ -230,3 +230,44 @@ fn import_tar_seed_corpus_passes() {
 fn state_files_seed_corpus_passes() {
     assert!(replay("fuzz/corpus/state_files", check_state::check) >= 10);
 }
+
+/// A GNU long-name entry of 64 MiB, in a tarball of a few hundred
+/// KiB: refused before the tar parser would read it whole into memory.
+#[test]
+fn a_giant_long_name_entry_is_refused_before_it_is_read() {
+    use domrun::template::{Progress, Store};
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("bomb.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&source).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let size = 64u64 << 20;
+    let mut h = tar::Header::new_gnu();
+    h.set_path("././@LongLink").unwrap();
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size(size);
+    h.set_cksum();
+    gz.write_all(h.as_bytes()).unwrap();
+    let zeros = vec![b'n'; 1 << 20];
+    for _ in 0..size >> 20 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.finish().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let err = store
+        .import("bomb", &source, Progress::Quiet)
+        .expect_err("a giant long name must be refused");
+    let chain = {
+        let mut s = err.to_string();
+        let mut src = std::error::Error::source(&err);
+        while let Some(e) = src {
+            s.push_str(&format!(": {e}"));
+            src = e.source();
+        }
+        s
+    };
+    assert!(chain.contains("GNU long name entry of 67108864 bytes"), "{chain}");
+    assert!(store.list().unwrap().is_empty());
+}

@@ -14,6 +14,7 @@ use sha2::{Digest as _, Sha256};
 use super::error::{Result, TemplateError};
 use super::meta::SourceKind;
 use super::progress::Bar;
+use super::tar_guard::ExtensionGuard;
 use super::tree::{Attrs, Node, TreeWriter, clean_entry_path};
 use crate::input;
 
@@ -164,7 +165,9 @@ pub(crate) fn unpack_tar(
                 });
             }
         };
-        let mut archive = tar::Archive::new(stream);
+        // Extension entries (long names, pax headers) are bounded before the
+        // tar parser reads them whole.
+        let mut archive = tar::Archive::new(ExtensionGuard::new(stream));
         for entry in archive.entries().map_err(read_err)? {
             let entry = entry.map_err(read_err)?;
             unpack_entry(entry, w).map_err(|e| match e {

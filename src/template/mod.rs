@@ -20,6 +20,7 @@ mod progress;
 mod provision;
 mod recipe;
 mod store;
+mod tar_guard;
 mod tree;
 
 pub use engine::StoreProvider;
