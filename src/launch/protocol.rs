@@ -138,7 +138,7 @@ const STEP_TAGS: &[(u8, MakeStep)] = &[
 
 impl Step {
     /// (wire tag, index) for this step.
-    fn encode(self) -> (u8, u16) {
+    pub(crate) fn encode(self) -> (u8, u16) {
         match self {
             Self::WaitForParent => (1, 0),
             Self::BecomeNamespaceRoot => (2, 0),
@@ -179,7 +179,7 @@ impl Step {
         }
     }
 
-    fn decode(tag: u8, index: u16) -> Option<Self> {
+    pub(crate) fn decode(tag: u8, index: u16) -> Option<Self> {
         STEP_TAGS
             .iter()
             .find(|(t, _)| *t == tag)

@@ -16,7 +16,7 @@ pub fn start(root: &Root, name: &str) -> Result<u32, LifecycleError> {
     }
     let d = stored_domain(root, name)?;
     let id = root.allocate_id(wanted_id(root, name))?;
-    monitor::spawn(root, d, id, true, &lock)
+    Ok(monitor::spawn(root, d, id, true, &lock)?)
 }
 
 /// The id a definition asked for (`<domain id=…>` at define time, kept

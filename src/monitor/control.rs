@@ -2,6 +2,9 @@
 //! after a granted `console` request the connection carries the console's
 //! raw bytes both ways.
 
+use super::error::{GuestError, MonitorError};
+use crate::launch::{ChildFailure, LaunchError, Step};
+use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -48,6 +51,100 @@ pub enum Reply {
     Error {
         message: String,
     },
+}
+
+/// The monitor's one line to the command that forked it, on the start pipe:
+/// init runs, or why not. A failure keeps what the foreground path has, so
+/// `domrun start` prints the same message and exits with the same code as
+/// `domrun run` of the same domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum StartReply {
+    Running {
+        id: u32,
+    },
+    /// A child step failed: [`LaunchError::Child`] field by field.
+    ChildFailed {
+        domain: String,
+        /// The step with its paths, as `describe_step` names it.
+        what: String,
+        /// The step's wire tag and index (`launch::protocol`).
+        step: (u8, u16),
+        errno: i32,
+    },
+    /// Any other failure: its text, and the exit code it maps to (`None`
+    /// when the monitor itself failed).
+    Failed {
+        message: String,
+        exit_code: Option<u8>,
+    },
+}
+
+impl StartReply {
+    /// The reply for the monitor's start-up outcome.
+    pub(crate) fn of(outcome: &Result<u32, MonitorError>) -> StartReply {
+        match outcome {
+            Ok(id) => StartReply::Running { id: *id },
+            Err(MonitorError::Guest {
+                domain,
+                source: GuestError::Launch(LaunchError::Child { what, failure }),
+            }) => StartReply::ChildFailed {
+                domain: domain.clone(),
+                what: what.clone(),
+                step: failure.step.encode(),
+                errno: failure.errno as i32,
+            },
+            Err(e) => StartReply::Failed {
+                message: e.to_string(),
+                exit_code: e.exit_code().map(|c| c.0),
+            },
+        }
+    }
+
+    /// The starting command's view: the id, or the typed failure rebuilt.
+    pub(crate) fn into_result(self) -> Result<u32, MonitorError> {
+        match self {
+            StartReply::Running { id } => Ok(id),
+            StartReply::ChildFailed {
+                domain,
+                what,
+                step: (tag, index),
+                errno,
+            } => match Step::decode(tag, index) {
+                Some(step) => Err(MonitorError::Guest {
+                    domain,
+                    source: GuestError::Launch(LaunchError::Child {
+                        what,
+                        failure: ChildFailure {
+                            step,
+                            errno: Errno::from_raw(errno),
+                        },
+                    }),
+                }),
+                // A step this build does not know (another domrun version):
+                // still the message, with the set-up failure code.
+                None => Err(MonitorError::Reported {
+                    message: format!("{domain}: {what}: {}", Errno::from_raw(errno).desc()),
+                    exit_code: Some(crate::launch::ExitStatusCode::SETUP_FAILED.0),
+                }),
+            },
+            StartReply::Failed { message, exit_code } => {
+                Err(MonitorError::Reported { message, exit_code })
+            }
+        }
+    }
+
+    /// One JSON line.
+    pub(crate) fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_default();
+        line.push(b'\n');
+        line
+    }
+
+    /// Parses the line [`StartReply::to_line`] wrote.
+    pub(crate) fn from_line(line: &str) -> Result<StartReply, serde_json::Error> {
+        serde_json::from_str(line)
+    }
 }
 
 /// A control-socket exchange that failed.
@@ -146,6 +243,62 @@ mod tests {
         assert!(parse_request(r#"{"op":"explode"}"#).is_err());
         let reply = serde_json::to_string(&Reply::Status { init_pid: 7, id: 1 }).unwrap();
         assert_eq!(reply, r#"{"result":"status","init_pid":7,"id":1}"#);
+    }
+
+    #[test]
+    fn a_child_failure_crosses_the_pipe_as_the_same_launch_error() {
+        let failure = ChildFailure {
+            step: Step::Exec,
+            errno: Errno::ENOENT,
+        };
+        let sent: Result<u32, MonitorError> = Err(MonitorError::Guest {
+            domain: "web".into(),
+            source: GuestError::Launch(LaunchError::Child {
+                what: "executing /sbin/init".into(),
+                failure,
+            }),
+        });
+        let line = StartReply::of(&sent).to_line();
+        let text = String::from_utf8(line).unwrap();
+        assert!(
+            text.ends_with('\n') && !text.trim_end().contains('\n'),
+            "{text}"
+        );
+        let got = StartReply::from_line(text.trim_end())
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        let Err(sent) = sent else { unreachable!() };
+        assert_eq!(got.to_string(), sent.to_string());
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(127)));
+        let MonitorError::Guest {
+            source: GuestError::Launch(LaunchError::Child { failure: back, .. }),
+            ..
+        } = got
+        else {
+            panic!("not a child failure: {got:?}");
+        };
+        assert_eq!(back, failure);
+    }
+
+    #[test]
+    fn other_failures_keep_their_text_and_code() {
+        let running = StartReply::of(&Ok(4));
+        assert_eq!(
+            String::from_utf8(running.to_line()).unwrap(),
+            "{\"result\":\"running\",\"id\":4}\n"
+        );
+        assert_eq!(running.into_result().unwrap(), 4);
+        let sent: Result<u32, MonitorError> = Err(MonitorError::Guest {
+            domain: "web".into(),
+            source: GuestError::NotSupervised(crate::domain::DomainType::Xen),
+        });
+        let got = StartReply::of(&sent).into_result().unwrap_err();
+        assert_eq!(got.to_string(), sent.as_ref().unwrap_err().to_string());
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(125)));
+        let own = Err(MonitorError::Fork(Errno::EAGAIN));
+        let got = StartReply::of(&own).into_result().unwrap_err();
+        assert_eq!(got.exit_code(), None);
     }
 
     #[test]

@@ -3,11 +3,42 @@
 //! domain (`dumpxml`).
 
 use super::control::Reply;
+use crate::domain::devices::fragment::{
+    FragmentError, check_target_free, find_device, find_hostdev, hostdev_key, parse_device,
+};
 use crate::domain::{Device, Domain, Filesystem, FsType, Hostdev, HostdevSource};
 use crate::launch::Running;
-use crate::lifecycle::{DeviceError, find_device, find_hostdev, hostdev_key, parse_device};
 use crate::plan::network::{NetDeviceKind, default_guest_name, plan_host_nic, plan_interface};
 use std::path::Path;
+
+/// A device the running domain cannot take.
+#[derive(Debug, thiserror::Error)]
+enum LiveDeviceError {
+    #[error(
+        "a {0} filesystem cannot be attached live (mount, ram, block, and raw file images can; --config takes any)"
+    )]
+    UnsupportedFilesystem(FsType),
+    #[error("domain '{name}' would be invalid with this device: {source}")]
+    Invalid {
+        name: String,
+        #[source]
+        source: crate::domain::ValidateErrors,
+    },
+}
+
+/// Checks the whole live domain with `dev` added, before anything is
+/// applied: a device the domain's rules refuse (a filesystem target already
+/// used, a duplicate MAC) changes nothing.
+fn check_with(live: &Domain, dev: &Device) -> Result<(), LiveDeviceError> {
+    let mut edited = live.clone();
+    edited.devices.list.push(dev.clone());
+    edited
+        .validate()
+        .map_err(|source| LiveDeviceError::Invalid {
+            name: live.name.clone(),
+            source,
+        })
+}
 
 fn error(message: impl std::fmt::Display) -> Reply {
     Reply::Error {
@@ -24,12 +55,23 @@ pub(super) fn attach(
     xml: &str,
     networks: &Path,
 ) -> Reply {
-    match parse_device(xml, true) {
-        Ok(Device::Interface(i)) => attach_interface(live, running, i, networks),
-        Ok(Device::Filesystem(fs)) => attach_filesystem(live, running, fs),
-        Ok(Device::Hostdev(h)) => attach_hostdev(live, running, h),
-        Ok(other) => error(DeviceError::Unsupported(other.element_name().to_owned())),
-        Err(e) => error(e),
+    let dev = match parse_device(xml, true) {
+        Ok(dev) => dev,
+        Err(e) => return error(e),
+    };
+    if let Device::Filesystem(fs) = &dev
+        && let Err(e) = check_target_free(live, fs)
+    {
+        return error(e);
+    }
+    if let Err(e) = check_with(live, &dev) {
+        return error(e);
+    }
+    match dev {
+        Device::Interface(i) => attach_interface(live, running, i, networks),
+        Device::Filesystem(fs) => attach_filesystem(live, running, fs),
+        Device::Hostdev(h) => attach_hostdev(live, running, h),
+        other => error(FragmentError::Unsupported(other.element_name().to_owned())),
     }
 }
 
@@ -77,7 +119,7 @@ fn attach_hostdev(live: &mut Domain, running: &mut Running, h: Hostdev) -> Reply
                 Err(e) => return error(e),
             }
         }
-        _ => return error(DeviceError::Unsupported("hostdev".into())),
+        _ => return error(FragmentError::UnsupportedHostdev),
     };
     live.devices.list.push(Device::Hostdev(h));
     reply
@@ -85,15 +127,6 @@ fn attach_hostdev(live: &mut Domain, running: &mut Running, h: Hostdev) -> Reply
 
 fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Reply {
     let target = fs.target.clone().unwrap_or_default();
-    let in_use = live.devices.list.iter().any(
-        |d| matches!(d, Device::Filesystem(f) if f.target.as_deref() == Some(target.as_str())),
-    );
-    if in_use {
-        return error(DeviceError::TargetInUse {
-            name: live.name.clone(),
-            target,
-        });
-    }
     use crate::hotplug::LiveSource;
     let nbd = fs.driver.as_ref().is_some_and(|d| {
         d.kind == Some(crate::domain::FsDriverType::Nbd)
@@ -112,7 +145,7 @@ fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Re
         (FsType::File, s) if s.file.is_some() && !nbd => {
             LiveSource::Image(Path::new(s.file.as_deref().unwrap_or_default()))
         }
-        (kind, _) => return error(DeviceError::UnsupportedFilesystem(kind)),
+        (kind, _) => return error(LiveDeviceError::UnsupportedFilesystem(kind)),
     };
     let pid = running.pid().as_raw();
     match crate::hotplug::attach(pid, source, Path::new(&target), fs.readonly) {

@@ -411,16 +411,33 @@ fn plan_without_network(
         plan.capabilities.ambient.clear();
     }
     plan.console = ConsoleMode::Auto;
-    plan.cgroup = Some(CgroupPlan {
-        partition: d
-            .resource
-            .as_ref()
-            .and_then(|r| r.partition.clone())
-            .unwrap_or_else(|| crate::cgroup::DEFAULT_PARTITION.to_owned()),
-        name: format!("{}.domrun", d.name),
-        settings: crate::cgroup::CgroupSettings::from_domain(d)?,
-    });
+    plan.cgroup = Some(CgroupPlan::for_domain(d)?);
     Ok(plan)
+}
+
+impl CgroupPlan {
+    /// The domain's cgroup and its settings.
+    pub fn for_domain(d: &Domain) -> Result<CgroupPlan, crate::cgroup::CgroupError> {
+        let partition = d.resource.as_ref().and_then(|r| r.partition.as_deref());
+        let (partition, name) = CgroupPlan::place(&d.name, partition);
+        Ok(CgroupPlan {
+            partition,
+            name,
+            settings: crate::cgroup::CgroupSettings::from_domain(d)?,
+        })
+    }
+
+    /// Where domain `name`'s cgroup is: (`<resource><partition>`, default
+    /// `/machine`; `NAME.domrun`). The one place these are spelled, so the
+    /// launcher, `dominfo` and the stale sweep find the same group.
+    pub fn place(name: &str, partition: Option<&str>) -> (String, String) {
+        (
+            partition
+                .unwrap_or(crate::cgroup::DEFAULT_PARTITION)
+                .to_owned(),
+            format!("{name}.domrun"),
+        )
+    }
 }
 
 /// The environment libvirt's LXC driver gives init, then every `<initenv>`.

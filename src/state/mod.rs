@@ -19,6 +19,7 @@
 
 mod files;
 mod live;
+mod sources;
 
 pub use files::{AtomicWriteError, write_atomic};
 pub use live::{LiveState, ProcessRef};
@@ -78,6 +79,8 @@ pub fn check_name(name: &str) -> Result<(), StateError> {
 #[derive(Debug, Clone)]
 pub struct Root {
     pub dir: PathBuf,
+    /// `dir/networks`, kept so a plan's [`crate::plan::Sources`] can borrow it.
+    networks: PathBuf,
 }
 
 /// A held per-domain lock; released on drop.
@@ -96,7 +99,9 @@ impl DomainLock {
 
 impl Root {
     pub fn new(dir: impl Into<PathBuf>) -> Root {
-        Root { dir: dir.into() }
+        let dir = dir.into();
+        let networks = dir.join("networks");
+        Root { dir, networks }
     }
 
     pub fn domains_dir(&self) -> PathBuf {
@@ -106,7 +111,7 @@ impl Root {
     /// Named networks for `<interface type='network'>`: `NAME.conf` files
     /// (see `docs/networking.md`).
     pub fn networks_dir(&self) -> PathBuf {
-        self.dir.join("networks")
+        self.networks.clone()
     }
 
     pub fn run_dir(&self) -> PathBuf {

@@ -9,12 +9,14 @@
 mod chardev;
 mod disk;
 mod filesystem;
+pub mod fragment;
 mod hostdev;
 mod net;
 
 pub use chardev::{CharTarget, Chardev};
 pub use disk::{Disk, DiskDriver, DiskSource, DiskTarget};
 pub use filesystem::{AccessMode, Filesystem, FsDriver, FsDriverType, FsSource, FsType};
+pub use fragment::FragmentError;
 pub use hostdev::{Hostdev, HostdevSource, UsbSource};
 pub use net::{Bandwidth, Interface, NetIp, NetRoute, NetSource, NetType, Rate};
 
