@@ -134,6 +134,13 @@ impl StartReply {
         }
     }
 
+    /// Tells the starting command the outcome (monitor side): one line on
+    /// the start pipe, which closes.
+    pub(crate) fn send(pipe: std::os::fd::OwnedFd, outcome: &Result<u32, MonitorError>) {
+        let line = StartReply::of(outcome).to_line();
+        let _ = std::fs::File::from(pipe).write_all(&line);
+    }
+
     /// One JSON line.
     pub(crate) fn to_line(&self) -> Vec<u8> {
         let mut line = serde_json::to_vec(self).unwrap_or_default();
@@ -160,8 +167,12 @@ pub enum ControlError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the monitor at {path} sent an unreadable reply: {message}")]
-    Protocol { path: PathBuf, message: String },
+    #[error("the monitor at {path} sent an unreadable reply: {source}")]
+    Protocol {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     Refused(String),
 }
@@ -182,16 +193,16 @@ pub fn request(
         source,
     })?;
     stream.set_read_timeout(Some(wait)).map_err(io)?;
-    let mut line = serde_json::to_vec(req).map_err(|e| ControlError::Protocol {
+    let mut line = serde_json::to_vec(req).map_err(|source| ControlError::Protocol {
         path: socket.to_owned(),
-        message: e.to_string(),
+        source,
     })?;
     line.push(b'\n');
     stream.write_all(&line).map_err(io)?;
     let reply = read_line(&stream).map_err(io)?;
-    let reply: Reply = serde_json::from_str(&reply).map_err(|e| ControlError::Protocol {
+    let reply: Reply = serde_json::from_str(&reply).map_err(|source| ControlError::Protocol {
         path: socket.to_owned(),
-        message: e.to_string(),
+        source,
     })?;
     stream.set_read_timeout(None).map_err(io)?;
     match reply {
@@ -218,9 +229,23 @@ pub(crate) fn read_line(mut stream: &UnixStream) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// A request line the monitor could not take.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("reading the request: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("bad request: {0}")]
+    Parse(#[source] serde_json::Error),
+}
+
+/// Reads and parses one request line (monitor side).
+pub(crate) fn read_request(stream: &UnixStream) -> Result<Request, RequestError> {
+    parse_request(&read_line(stream).map_err(RequestError::Read)?)
+}
+
 /// Parses a request line (monitor side).
-pub(crate) fn parse_request(line: &str) -> Result<Request, String> {
-    serde_json::from_str(line).map_err(|e| format!("bad request: {e}"))
+pub(crate) fn parse_request(line: &str) -> Result<Request, RequestError> {
+    serde_json::from_str(line).map_err(RequestError::Parse)
 }
 
 /// Writes a reply line (monitor side).

@@ -18,6 +18,16 @@ enum LiveDeviceError {
         "a {0} filesystem cannot be attached live (mount, ram, block, and raw file images can; --config takes any)"
     )]
     UnsupportedFilesystem(FsType),
+    #[error(transparent)]
+    Fragment(#[from] FragmentError),
+    #[error("domain '{0}' has no network of its own")]
+    NoOwnNetwork(String),
+    #[error("the interface has no device to remove")]
+    NoDeviceToRemove,
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
+    #[error(transparent)]
+    Hotplug(#[from] crate::hotplug::FsHotplugError),
     #[error("domain '{name}' would be invalid with this device: {source}")]
     Invalid {
         name: String,
@@ -206,76 +216,61 @@ fn attach_interface(
 /// MAC; a filesystem by target dir; the rest must agree) and removes it
 /// from `live`.
 pub(super) fn detach(live: &mut Domain, running: &mut Running, xml: &str) -> Reply {
-    let given = match parse_device(xml, false) {
-        Ok(d) => d,
-        Err(e) => return error(e),
-    };
-    let at = match find_device(live, &given) {
-        Ok(at) => at,
-        Err(e) => return error(e),
-    };
-    if let Device::Hostdev(h) = &live.devices.list[at] {
-        let result = match &h.source {
-            HostdevSource::Interface(name) => match running.network_mut() {
-                Some(net) => net.detach(name).map(drop).map_err(|e| e.to_string()),
-                None => Err("the domain has no network of its own".to_owned()),
-            },
-            HostdevSource::Block(node) | HostdevSource::Char(node) => {
-                crate::hotplug::detach_node(running.pid().as_raw(), Path::new(node))
-                    .map_err(|e| e.to_string())
-            }
-            _ => Err("not a capabilities hostdev".to_owned()),
-        };
-        return match result {
-            Ok(()) => {
-                live.devices.list.remove(at);
-                Reply::Ok
-            }
-            Err(e) => error(e),
-        };
-    }
-    if let Device::Filesystem(fs) = &live.devices.list[at] {
-        let target = fs.target.clone().unwrap_or_default();
-        return match crate::hotplug::detach(running.pid().as_raw(), Path::new(&target)) {
-            Ok(()) => {
-                live.devices.list.remove(at);
-                Reply::Ok
-            }
-            Err(e) => error(e),
-        };
-    }
-    let Device::Interface(found) = &live.devices.list[at] else {
-        return error("not an interface");
-    };
-    let Some(net) = running.network_mut() else {
-        return error("the domain has no network of its own");
-    };
-    // Its host name (veth), else its name inside (macvlan): given, or the
-    // one chosen for its position.
-    let n = live.devices.list[..at]
-        .iter()
-        .filter(|d| matches!(d, Device::Interface(_)))
-        .count();
-    let key = found
-        .target_dev
-        .clone()
-        .or(found.guest_dev.clone())
-        .or_else(|| {
-            net.devices()
-                .iter()
-                .find(|d| d.origin == crate::plan::network::NetOrigin::Interface(n))
-                .map(|d| d.guest_name.clone())
-        });
-    let Some(key) = key else {
-        return error("the interface has no device to remove");
-    };
-    match net.detach(&key) {
-        Ok(_) => {
-            live.devices.list.remove(at);
-            Reply::Ok
-        }
+    match detach_device(live, running, xml) {
+        Ok(()) => Reply::Ok,
         Err(e) => error(e),
     }
+}
+
+fn detach_device(
+    live: &mut Domain,
+    running: &mut Running,
+    xml: &str,
+) -> Result<(), LiveDeviceError> {
+    let given = parse_device(xml, false)?;
+    let at = find_device(live, &given)?;
+    let pid = running.pid().as_raw();
+    let no_network = || LiveDeviceError::NoOwnNetwork(live.name.clone());
+    match &live.devices.list[at] {
+        Device::Hostdev(h) => match &h.source {
+            HostdevSource::Interface(name) => {
+                let net = running.network_mut().ok_or_else(no_network)?;
+                net.detach(name)?;
+            }
+            HostdevSource::Block(node) | HostdevSource::Char(node) => {
+                crate::hotplug::detach_node(pid, Path::new(node))?;
+            }
+            _ => return Err(FragmentError::UnsupportedHostdev.into()),
+        },
+        Device::Filesystem(fs) => {
+            let target = fs.target.clone().unwrap_or_default();
+            crate::hotplug::detach(pid, Path::new(&target))?;
+        }
+        Device::Interface(found) => {
+            let net = running.network_mut().ok_or_else(no_network)?;
+            // Its host name (veth), else its name inside (macvlan): given,
+            // or the one chosen for its position.
+            let n = live.devices.list[..at]
+                .iter()
+                .filter(|d| matches!(d, Device::Interface(_)))
+                .count();
+            let key = found
+                .target_dev
+                .clone()
+                .or(found.guest_dev.clone())
+                .or_else(|| {
+                    net.devices()
+                        .iter()
+                        .find(|d| d.origin == crate::plan::network::NetOrigin::Interface(n))
+                        .map(|d| d.guest_name.clone())
+                })
+                .ok_or(LiveDeviceError::NoDeviceToRemove)?;
+            net.detach(&key)?;
+        }
+        other => return Err(FragmentError::Unsupported(other.element_name().to_owned()).into()),
+    }
+    live.devices.list.remove(at);
+    Ok(())
 }
 
 /// Before a restart: drops storage/misc hostdevs from the live domain. The

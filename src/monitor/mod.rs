@@ -19,21 +19,13 @@ mod serve;
 
 pub use control::StartReply;
 pub use error::{GuestError, MonitorError};
-pub use guest::{ExitReason, classify_exit};
 
 use crate::domain::Domain;
 use crate::state::{DomainLock, Root};
 use std::io::Read;
-use std::os::fd::OwnedFd;
 
-/// How the starting command learns the outcome: one [`StartReply`] line
-/// on a pipe.
-fn report_started(pipe: OwnedFd, outcome: &Result<u32, MonitorError>) {
-    let line = StartReply::of(outcome).to_line();
-    let _ = std::io::Write::write_all(&mut std::fs::File::from(pipe), &line);
-}
-
-/// Forks the monitor for `domain` and waits until init runs (or failed).
+/// Forks the monitor for `domain` and waits until init runs (or failed):
+/// the monitor writes one [`StartReply`] line on a pipe.
 /// `lock` is the domain's lock, held by the caller; the monitor lets go of
 /// its inherited copy without unlocking the caller's.
 pub fn spawn(

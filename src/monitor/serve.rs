@@ -2,12 +2,11 @@
 //! the console and an attached console client. What it sees becomes an
 //! [`Event`] for the [`Policy`]; it executes the [`Action`]s that come out.
 
-use super::control::{Reply, Request, parse_request, read_line, send_reply};
+use super::control::{Reply, Request, StartReply, read_request, send_reply};
 use super::error::MonitorError;
 use super::guest::Guest;
 use super::policy::{Action, Event, Policy};
 use super::relay::ConsoleRelay;
-use super::report_started;
 use crate::domain::Domain;
 use crate::plan::Sources;
 use crate::state::{LiveState, ProcessRef, Root};
@@ -131,12 +130,12 @@ pub(super) fn run_monitor(
         Ok(x) => x,
         Err(e) => {
             eprintln!("domrun monitor: {e}");
-            report_started(ready, &Err(e));
+            StartReply::send(ready, &Err(e));
             let _ = m.root.remove_live(&m.domain.name);
             return 1;
         }
     };
-    report_started(ready, &Ok(id));
+    StartReply::send(ready, &Ok(id));
     let code = serve(&mut m, listener, guest, signals.as_ref());
     let _ = m.root.remove_live(&m.domain.name);
     code
@@ -441,13 +440,10 @@ enum Handled {
 /// Reads a control request and answers what needs no policy.
 fn handle_request(m: &Monitor, s: &mut Session, guest: &Guest, stream: UnixStream) -> Handled {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = read_line(&stream)
-        .map_err(|e| e.to_string())
-        .and_then(|l| parse_request(&l));
     let refuse = |message: String| Reply::Error { message };
-    match req {
-        Err(message) => {
-            let _ = send_reply(&stream, &refuse(message));
+    match read_request(&stream) {
+        Err(e) => {
+            let _ = send_reply(&stream, &refuse(e.to_string()));
         }
         Ok(Request::Status) => {
             let reply = Reply::Status {
