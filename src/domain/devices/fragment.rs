@@ -311,6 +311,29 @@ mod tests {
     }
 
     #[test]
+    fn errors_point_into_the_fragment_itself() {
+        let text = "<?xml version='1.0'?>\n<filesystem type='mount'>\n  <target dir='/x'/>\n  <readonly bogus='1'>x<y/></readonly>\n</filesystem>";
+        let ok = parse_device(text, false);
+        let bad = parse_device(
+            "\n\n  <filesystem type='bogus'><target dir='/x'/></filesystem>",
+            false,
+        );
+        let message = bad.unwrap_err().to_string();
+        assert!(message.starts_with("3:15: /filesystem: "), "{message}");
+        assert!(message.contains("'bogus'"), "{message}");
+        // A fragment keeps what it does not model, like a whole domain.
+        let Ok(Device::Filesystem(fs)) = ok else {
+            panic!("{ok:?}");
+        };
+        assert!(format_device(&Device::Filesystem(fs)).contains("bogus='1'"));
+        let two = parse_device(
+            "<interface type='bridge'/><interface type='bridge'/>",
+            false,
+        );
+        assert!(matches!(two, Err(FragmentError::Parse(_))), "{two:?}");
+    }
+
+    #[test]
     fn one_interface_parses_with_a_mac_and_prints_back() {
         let i = parse_interface(
             "<?xml version='1.0'?>\n<interface type='bridge'><source bridge='br0'/></interface>",
