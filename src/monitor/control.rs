@@ -68,8 +68,9 @@ pub enum StartReply {
         domain: String,
         /// The step with its paths, as `describe_step` names it.
         what: String,
-        /// The step's wire tag and index (`launch::protocol`).
-        step: (u8, u16),
+        /// The step's stable name ([`Step::name`]) and table index.
+        step: String,
+        index: u16,
         errno: i32,
     },
     /// Any other failure: its text, and the exit code it maps to (`None`
@@ -91,7 +92,8 @@ impl StartReply {
             }) => StartReply::ChildFailed {
                 domain: domain.clone(),
                 what: what.clone(),
-                step: failure.step.encode(),
+                step: failure.step.name().to_owned(),
+                index: failure.step.index(),
                 errno: failure.errno as i32,
             },
             Err(e) => StartReply::Failed {
@@ -108,9 +110,10 @@ impl StartReply {
             StartReply::ChildFailed {
                 domain,
                 what,
-                step: (tag, index),
+                step: step_name,
+                index,
                 errno,
-            } => match Step::decode(tag, index) {
+            } => match Step::from_name(&step_name, index) {
                 Some(step) => Err(MonitorError::Guest {
                     domain,
                     source: GuestError::Launch(LaunchError::Child {
