@@ -310,6 +310,24 @@ mod tests {
     }
 
     #[test]
+    fn a_child_failure_line_names_the_step_and_an_unknown_step_still_reads() {
+        let line = r#"{"result":"child-failed","domain":"web","what":"executing /sbin/init","step":"exec","index":0,"errno":13}"#;
+        let got = StartReply::from_line(line)
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(126)));
+        assert!(got.to_string().starts_with("web: "), "{got}");
+        let newer = line.replace("\"exec\"", "\"step-from-a-newer-domrun\"");
+        let got = StartReply::from_line(&newer)
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(125)));
+        assert!(got.to_string().contains("executing /sbin/init"), "{got}");
+    }
+
+    #[test]
     fn other_failures_keep_their_text_and_code() {
         let running = StartReply::of(&Ok(4));
         assert_eq!(
