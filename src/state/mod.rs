@@ -79,8 +79,10 @@ pub fn check_name(name: &str) -> Result<(), StateError> {
 #[derive(Debug, Clone)]
 pub struct Root {
     pub dir: PathBuf,
-    /// `dir/networks`, kept so a plan's [`crate::plan::Sources`] can borrow it.
+    /// `dir/networks` and the template store under `dir`, kept so a plan's
+    /// [`crate::plan::Sources`] can borrow them (see `sources.rs`).
     networks: PathBuf,
+    templates: crate::template::StoreProvider,
 }
 
 /// A held per-domain lock; released on drop.
@@ -101,7 +103,12 @@ impl Root {
     pub fn new(dir: impl Into<PathBuf>) -> Root {
         let dir = dir.into();
         let networks = dir.join("networks");
-        Root { dir, networks }
+        let templates = crate::template::StoreProvider { root: dir.clone() };
+        Root {
+            dir,
+            networks,
+            templates,
+        }
     }
 
     pub fn domains_dir(&self) -> PathBuf {

@@ -3,32 +3,17 @@
 //! monitor build their [`Sources`] here, in one way.
 
 use super::Root;
-use crate::plan::{DomainLookup, RootSource, Sources, TemplateProvider};
+use crate::plan::{DomainLookup, Sources};
 
 impl<'a> Sources<'a> {
     /// Templates from `root`'s store, named networks from its `networks/`,
     /// other domains from its live state.
     pub fn for_root(root: &'a Root) -> Sources<'a> {
         Sources {
-            templates: Some(root),
+            templates: Some(&root.templates),
             networks_dir: Some(&root.networks),
             domains: Some(root),
         }
-    }
-}
-
-/// Template roots come from the store under the state root.
-impl TemplateProvider for Root {
-    fn provision(
-        &self,
-        template: &str,
-        domain: &str,
-        readonly: bool,
-    ) -> Result<RootSource, String> {
-        crate::template::StoreProvider {
-            root: self.dir.clone(),
-        }
-        .provision(template, domain, readonly)
     }
 }
 
