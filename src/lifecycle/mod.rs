@@ -27,10 +27,14 @@ use std::path::Path;
 pub enum LifecycleError {
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("{0}")]
+    #[error(transparent)]
     Load(#[from] LoadError),
     #[error("stored definition of '{name}' is damaged: {error}")]
-    StoredDefinition { name: String, error: ParseError },
+    StoredDefinition {
+        name: String,
+        #[source]
+        error: ParseError,
+    },
     #[error("domain '{0}' is not defined (see `domrun list --all`)")]
     NotDefined(String),
     #[error("domain '{0}' is not running")]
@@ -44,7 +48,7 @@ pub enum LifecycleError {
     Template(#[from] crate::template::TemplateError),
     #[error("removing the cgroup a crashed monitor left: {0}")]
     StaleCgroup(#[source] crate::cgroup::CgroupError),
-    #[error("{0}")]
+    #[error(transparent)]
     Control(#[from] crate::monitor::control::ControlError),
     #[error(transparent)]
     Device(#[from] DeviceError),
