@@ -1,6 +1,9 @@
 //! Filesystem hot-plug: mounting into (and unmounting from) a running
 //! container's mount namespace with the new mount API.
 //!
+//! What is mounted is the plan's [`MountStep`], made by the same
+//! [`crate::plan::mount_step`] a start uses.
+//!
 //! The source is prepared here, in domrun's own mount namespace, as a
 //! detached mount: `open_tree(OPEN_TREE_CLONE)` copies a host directory;
 //! `fsopen`/`fsconfig`/`fsmount` make a tmpfs, or a filesystem on a block
@@ -18,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{MntFlags, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
+
+use crate::plan::{MountSource, MountStep};
 
 /// A filesystem hot-plug step that failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +60,12 @@ pub enum FsHotplugError {
     },
     #[error("container paths must be absolute: {0}")]
     NotAbsolute(PathBuf),
-    #[error("{0}")]
-    Probe(crate::plan::fstype::ProbeError),
+    #[error(transparent)]
+    Probe(#[from] crate::plan::fstype::ProbeError),
+    #[error(
+        "{what} cannot be attached live (mount, ram, block, and raw file images can; --config takes any)"
+    )]
+    NotLive { what: String },
     #[error("attaching {image} to a loop device: {}", .errno.desc())]
     Loop {
         image: PathBuf,
@@ -69,19 +78,6 @@ pub enum FsHotplugError {
         source_desc: String,
         errno: nix::errno::Errno,
     },
-}
-
-/// What a live mount mounts.
-#[derive(Debug, Clone, Copy)]
-pub enum LiveSource<'a> {
-    /// A host directory, bound recursively.
-    Bind(&'a Path),
-    /// A new tmpfs (`nosuid,nodev`), `None` = the kernel's default size.
-    Tmpfs { size_bytes: Option<u64> },
-    /// A block device; its filesystem is probed.
-    Block(&'a Path),
-    /// A raw image on a loop device; its filesystem is probed.
-    Image(&'a Path),
 }
 
 /// A new superblock of `fstype` as a detached mount.
@@ -132,30 +128,38 @@ fn new_filesystem(
     crate::sys::fs_mount(&ctx, attrs).map_err(err("mounting"))
 }
 
-/// Attaches `source` at `target` inside the running container whose init is
-/// `pid`. Missing directories of `target` are created inside the container.
-pub fn attach(
-    pid: i32,
-    source: LiveSource<'_>,
-    target: &Path,
-    readonly: bool,
-) -> Result<(), FsHotplugError> {
-    match source {
-        LiveSource::Bind(dir) => attach_bind(pid, dir, target, readonly),
-        LiveSource::Tmpfs { size_bytes } => {
+/// Carries out `step` inside the running container whose init is `pid`.
+/// Missing directories of the target are created inside the container.
+pub fn attach(pid: i32, step: &MountStep) -> Result<(), FsHotplugError> {
+    let (target, readonly) = (step.target.as_path(), step.readonly);
+    let probed = |path: &Path, given: Option<crate::plan::FsType>| match given {
+        Some(fs) => Ok(fs),
+        None => crate::plan::fstype::probe_path(path),
+    };
+    match &step.source {
+        MountSource::HostBind { path } => attach_bind(pid, path, target, readonly),
+        MountSource::Tmpfs { size_bytes } => {
             absolute(target)?;
-            let tree = new_filesystem("tmpfs", None, size_bytes, readonly)?;
+            let tree = new_filesystem("tmpfs", None, *size_bytes, readonly)?;
             move_into(pid, tree, Path::new("tmpfs"), target)
         }
-        LiveSource::Block(dev) => {
+        MountSource::Block { device, fs } => {
             absolute(target)?;
-            let fs = crate::plan::fstype::probe_path(dev).map_err(FsHotplugError::Probe)?;
-            let tree = new_filesystem(fs.name(), Some(dev), None, readonly)?;
-            move_into(pid, tree, dev, target)
+            let fs = probed(device, *fs)?;
+            let tree = new_filesystem(fs.name(), Some(device), None, readonly)?;
+            move_into(pid, tree, device, target)
         }
-        LiveSource::Image(file) => {
+        // A bind inside the container would need its root resolved from
+        // here, and an export a daemon the monitor does not run.
+        MountSource::ContainerBind { .. } => Err(FsHotplugError::NotLive {
+            what: "a bind filesystem".into(),
+        }),
+        MountSource::ExportedImage { format, .. } => Err(FsHotplugError::NotLive {
+            what: format!("a {format} image"),
+        }),
+        MountSource::Image { file, fs } => {
             absolute(target)?;
-            let fs = crate::plan::fstype::probe_path(file).map_err(FsHotplugError::Probe)?;
+            let fs = probed(file, *fs)?;
             // Held until the mount holds the device; autoclear then detaches
             // it when the filesystem is unmounted.
             let loopdev =
@@ -215,7 +219,7 @@ fn absolute(target: &Path) -> Result<(), FsHotplugError> {
 /// Binds host directory `source` at `target` inside the running container
 /// whose init is `pid` (recursively; read-only when asked). Missing
 /// directories of `target` are created inside the container.
-pub fn attach_bind(
+fn attach_bind(
     pid: i32,
     source: &Path,
     target: &Path,

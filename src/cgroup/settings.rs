@@ -17,10 +17,6 @@ const UNLIMITED_KIB: u64 = 9_007_199_254_740_991;
 /// The kernel's default CFS period when only a quota is given (µs).
 const DEFAULT_PERIOD_US: u64 = 100_000;
 
-/// The largest CPU or NUMA node number accepted in a list (libvirt's
-/// `VIR_DOMAIN_CPUMASK_LEN` - 1).
-const MAX_CPU: u32 = 8191;
-
 /// A memory limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemLimit {
@@ -208,7 +204,7 @@ impl CgroupSettings {
                 });
             }
             if let Some(list) = &v.cpuset {
-                s.cpuset.cpus = Some(normalise_list("vcpu/@cpuset", list)?);
+                s.cpuset.cpus = Some(list.kernel_list());
             }
         }
         if let Some(m) = d.numatune.as_ref().and_then(|n| n.memory.as_ref()) {
@@ -222,7 +218,7 @@ impl CgroupSettings {
             }
             if let Some(nodes) = &m.nodeset {
                 if mode == "strict" || mode == "restrictive" {
-                    s.cpuset.mems = Some(normalise_list("numatune/memory/@nodeset", nodes)?);
+                    s.cpuset.mems = Some(nodes.kernel_list());
                 } else {
                     return Err(CgroupError::Unsupported {
                         setting: "numatune/memory/@mode".into(),
@@ -505,61 +501,6 @@ fn v1_file(name: &str) -> &'static [&'static str] {
         "blkio.throttle.read_iops_device" => &["blkio.throttle.read_iops_device"],
         _ => &["blkio.throttle.write_iops_device"],
     }
-}
-
-/// Parses a libvirt CPU or node list (`0-3,^2,8`) and prints it in the
-/// kernel's form (`0-1,3,8`). An empty result is an error: the kernel would
-/// refuse it, and an empty cpuset cannot run anything.
-pub(crate) fn normalise_list(setting: &str, s: &str) -> Result<String, CgroupError> {
-    let bad = |reason: String| CgroupError::InvalidList {
-        setting: setting.to_owned(),
-        value: s.to_owned(),
-        reason,
-    };
-    let mut set = BTreeSet::new();
-    let mut excluded = Vec::new();
-    for part in s.split(',').map(str::trim) {
-        let (neg, range) = match part.strip_prefix('^') {
-            Some(p) => (true, p),
-            None => (false, part),
-        };
-        let (a, b) = range.split_once('-').unwrap_or((range, range));
-        let not_range = || bad(format!("'{part}' is not a number or a range like 0-3"));
-        let a: u32 = a.trim().parse().map_err(|_| not_range())?;
-        let b: u32 = b.trim().parse().map_err(|_| not_range())?;
-        if a > b || b > MAX_CPU {
-            return Err(not_range());
-        }
-        if neg {
-            excluded.extend(a..=b);
-        } else {
-            set.extend(a..=b);
-        }
-    }
-    for e in excluded {
-        set.remove(&e);
-    }
-    if set.is_empty() {
-        return Err(bad("the list is empty".into()));
-    }
-    let mut ranges: Vec<(u32, u32)> = Vec::new();
-    for n in set {
-        match ranges.last_mut() {
-            Some((_, end)) if *end + 1 == n => *end = n,
-            _ => ranges.push((n, n)),
-        }
-    }
-    Ok(ranges
-        .iter()
-        .map(|(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(","))
 }
 
 #[cfg(test)]

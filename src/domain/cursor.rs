@@ -207,23 +207,32 @@ impl<'a> Cursor<'a> {
 
     /// Takes and parses an optional attribute.
     pub fn parse_attr<T: FromXml>(&mut self, name: &str) -> Result<Option<T>, ParseError> {
+        self.parse_attr_with(name, T::from_xml)
+    }
+
+    /// Takes an optional attribute and parses it with `parse`, for a value
+    /// whose rule depends on another attribute (a prefix length on the
+    /// address family). `parse`'s error says what is accepted.
+    pub fn parse_attr_with<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ParseError> {
         let Some(i) = self.attr_index(name) else {
             return Ok(None);
         };
         let a = &self.el.attrs[i];
         self.take(a);
-        T::from_xml(&a.value)
-            .map(Some)
-            .map_err(|expected| ParseError {
-                file: None,
-                pos: a.pos,
-                path: self.path.clone(),
-                kind: Box::new(ParseErrorKind::InvalidValue {
-                    what: format!("attribute '{name}'"),
-                    value: a.value.clone(),
-                    expected,
-                }),
-            })
+        parse(&a.value).map(Some).map_err(|expected| ParseError {
+            file: None,
+            pos: a.pos,
+            path: self.path.clone(),
+            kind: Box::new(ParseErrorKind::InvalidValue {
+                what: format!("attribute '{name}'"),
+                value: a.value.clone(),
+                expected,
+            }),
+        })
     }
 
     /// Takes and parses a required attribute. When it is missing, the error

@@ -1,6 +1,7 @@
 //! Pass 2: fill in what libvirt fills in after parsing (its post-parse), so
 //! the formatted domain says explicitly what will happen.
 
+use super::addr::{IpFamily, MacAddr};
 use super::devices::{CharTarget, Device};
 use super::misc::{Clock, LifecycleAction};
 use super::tuning::{Placement, Vcpu};
@@ -28,13 +29,13 @@ fn console_target_type(d: &Domain) -> &'static str {
 }
 
 /// A MAC in the locally administered range libvirt uses (52:54:00:…).
-fn random_mac() -> Result<String, DefaultsError> {
+fn random_mac() -> Result<MacAddr, DefaultsError> {
     let mut b = [0u8; 3];
     getrandom::fill(&mut b).map_err(|error| DefaultsError::Random {
         what: "MAC address",
         error,
     })?;
-    Ok(format!("52:54:00:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2]))
+    Ok(MacAddr([0x52, 0x54, 0x00, b[0], b[1], b[2]]))
 }
 
 impl Domain {
@@ -90,29 +91,17 @@ impl Domain {
                     }
                     let source_ips = i.source.iter_mut().flat_map(|s| s.ips.iter_mut());
                     for ip in i.ips.iter_mut().chain(source_ips) {
-                        if ip.family.is_none() {
-                            ip.family = ip_family(&ip.address).map(str::to_owned);
-                        }
+                        ip.family.get_or_insert(IpFamily::of(ip.address));
                     }
                 }
                 Device::Hostdev(h) => {
                     for ip in &mut h.ips {
-                        if ip.family.is_none() {
-                            ip.family = ip_family(&ip.address).map(str::to_owned);
-                        }
+                        ip.family.get_or_insert(IpFamily::of(ip.address));
                     }
                 }
                 _ => {}
             }
         }
         Ok(())
-    }
-}
-
-fn ip_family(address: &str) -> Option<&'static str> {
-    match address.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(_)) => Some("ipv4"),
-        Ok(std::net::IpAddr::V6(_)) => Some("ipv6"),
-        Err(_) => None,
     }
 }

@@ -9,6 +9,8 @@
 //! side. What domrun does not model is kept as [`Extras`] and printed back in
 //! place, so a round trip never loses a user's data. The model is pure: no I/O.
 
+pub mod addr;
+pub mod cpuset;
 pub(crate) mod cursor;
 mod defaults;
 pub mod devices;
@@ -22,6 +24,8 @@ pub mod units;
 mod uuid;
 mod validate;
 
+pub use addr::{IpFamily, MacAddr, Netmask};
+pub use cpuset::CpuSet;
 pub use cursor::{Extras, FromXml};
 pub use defaults::DefaultsError;
 pub use devices::*;
@@ -30,7 +34,7 @@ pub use features::{Capability, CapsPolicy, Features};
 pub use misc::{
     Clock, IdMap, IdMapEntry, LifecycleAction, LxcNamespace, NamespaceShare, SecLabel, ShareKind,
 };
-pub use os::{BootDev, Loader, Os, OsType};
+pub use os::{BootDevice, Loader, Os, OsType};
 pub use positions::Positions;
 pub use tuning::{
     BlkioDevice, BlkioTune, CpuTune, MaxMemory, MemTune, NumaMemory, NumaTune, Placement, Resource,

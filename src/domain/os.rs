@@ -17,7 +17,34 @@ string_enum! {
 
 string_enum! {
     /// `<boot dev=…>`.
-    pub enum BootDev { Hd = "hd", Cdrom = "cdrom", Network = "network", Fd = "fd" }
+    pub enum BootDevice { Hd = "hd", Cdrom = "cdrom", Network = "network", Fd = "fd" }
+}
+
+/// The letter each boot device has in QEMU's `-boot order=` and in xl.cfg's
+/// `boot=` (both inherited from the PC BIOS drive letters).
+const BOOT_LETTERS: [(BootDevice, char); 4] = [
+    (BootDevice::Fd, 'a'),
+    (BootDevice::Hd, 'c'),
+    (BootDevice::Cdrom, 'd'),
+    (BootDevice::Network, 'n'),
+];
+
+impl BootDevice {
+    /// Its letter in `-boot order=` / `boot=`.
+    pub fn qemu_letter(self) -> char {
+        BOOT_LETTERS
+            .iter()
+            .find(|(d, _)| *d == self)
+            .map_or('c', |(_, l)| *l)
+    }
+
+    /// The device a boot-order letter names, `None` for a letter no device has.
+    pub fn from_qemu_letter(letter: char) -> Option<Self> {
+        BOOT_LETTERS
+            .iter()
+            .find(|(_, l)| *l == letter)
+            .map(|(d, _)| *d)
+    }
 }
 
 /// `yes`/`no` as libvirt prints booleans in attributes.
@@ -59,7 +86,7 @@ pub struct Os {
     pub initrd: Option<String>,
     pub cmdline: Option<String>,
     pub dtb: Option<String>,
-    pub boot: Vec<BootDev>,
+    pub boot: Vec<BootDevice>,
     pub extras: Extras,
 }
 
@@ -236,5 +263,25 @@ impl Os {
             }
             x.after(w, "boot");
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_boot_device_has_one_letter_and_back() {
+        for &dev in BootDevice::ALL {
+            assert_eq!(BootDevice::from_qemu_letter(dev.qemu_letter()), Some(dev));
+        }
+        assert_eq!(
+            BootDevice::ALL
+                .iter()
+                .map(|d| d.qemu_letter())
+                .collect::<String>(),
+            "cdna"
+        );
+        assert_eq!(BootDevice::from_qemu_letter('z'), None);
     }
 }

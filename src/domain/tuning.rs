@@ -1,6 +1,7 @@
 //! Resource elements: maxMemory, memtune, vcpu, cputune, blkiotune, numatune,
 //! resource. Sizes are KiB, as libvirt holds them.
 
+use super::cpuset::CpuSet;
 use super::cursor::{Cursor, Extras, string_enum};
 use super::error::ParseError;
 use super::units::{child_kib, element_kib};
@@ -98,7 +99,7 @@ pub struct Vcpu {
     pub count: u32,
     pub placement: Option<Placement>,
     /// A CPU list as written (`0-3,^2`); validated by the defaults pass.
-    pub cpuset: Option<String>,
+    pub cpuset: Option<CpuSet>,
     pub current: Option<u32>,
     pub extras: Extras,
 }
@@ -118,7 +119,7 @@ impl Vcpu {
         let t = w
             .tag("vcpu")
             .opt_attr("placement", self.placement)
-            .opt_attr("cpuset", self.cpuset.as_deref())
+            .opt_attr("cpuset", self.cpuset.as_ref())
             .opt_attr("current", self.current.filter(|c| *c != self.count))
             .extra_attrs(&self.extras.attrs);
         w.text(t, &self.count.to_string());
@@ -296,7 +297,7 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumaMemory {
     pub mode: Option<NumaMode>,
-    pub nodeset: Option<String>,
+    pub nodeset: Option<CpuSet>,
     pub placement: Option<Placement>,
     pub extras: Extras,
 }
@@ -333,7 +334,7 @@ impl NumaTune {
                 let t = w
                     .tag("memory")
                     .opt_attr("mode", m.mode)
-                    .opt_attr("nodeset", m.nodeset.as_deref())
+                    .opt_attr("nodeset", m.nodeset.as_ref())
                     .opt_attr("placement", m.placement)
                     .extra_attrs(&m.extras.attrs);
                 w.empty(t);

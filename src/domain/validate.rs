@@ -1,7 +1,9 @@
 //! Pass 3: whole-domain semantics. Every problem is collected, not just the
 //! first, each with where it is and what would fix it.
 
-use super::devices::{Device, Filesystem, FsType, HostdevSource};
+use super::devices::{
+    ChardevType, Device, Filesystem, FsSource, FsType, HostdevCapsType, HostdevKind, HostdevSource,
+};
 use super::error::write_location;
 use super::{Domain, DomainType, OsType, Positions};
 use crate::xml::Pos;
@@ -76,51 +78,13 @@ fn is_absolute_clean(p: &str) -> bool {
     p.starts_with('/') && !Path::new(p).components().any(|c| c == Component::ParentDir)
 }
 
-/// Parses a libvirt CPU list (`0-3,^2,8`).
-pub fn parse_cpu_list(s: &str) -> Result<Vec<u32>, String> {
-    let mut set = std::collections::BTreeSet::new();
-    let mut excluded = Vec::new();
-    for part in s.split(',').map(str::trim) {
-        let (neg, part) = match part.strip_prefix('^') {
-            Some(p) => (true, p),
-            None => (false, part),
-        };
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part, part),
-        };
-        let bad = || format!("'{part}' is not a CPU number or range like 0-3");
-        let a: u32 = a.parse().map_err(|_| bad())?;
-        let b: u32 = b.parse().map_err(|_| bad())?;
-        if a > b || b > 8191 {
-            return Err(bad());
-        }
-        if neg {
-            excluded.extend(a..=b);
-        } else {
-            set.extend(a..=b);
-        }
+/// What a filesystem's `<source>` must have, when the parser found none of
+/// its type's form.
+fn missing_source(fs: &Filesystem) -> Option<&'static str> {
+    if fs.source != FsSource::Missing {
+        return None;
     }
-    for e in excluded {
-        set.remove(&e);
-    }
-    Ok(set.into_iter().collect())
-}
-
-fn source_for(fs: &Filesystem) -> Result<(), &'static str> {
-    let s = &fs.source;
-    let ok = match fs.kind {
-        FsType::Mount | FsType::Bind => s.dir.is_some(),
-        FsType::Block => s.dev.is_some(),
-        FsType::File => s.file.is_some(),
-        FsType::Template => s.name.is_some(),
-        FsType::Ram => s.usage_bytes.is_some(),
-        FsType::Volume => s.pool.is_some() && s.volume.is_some(),
-    };
-    if ok {
-        return Ok(());
-    }
-    Err(match fs.kind {
+    Some(match fs.kind {
         FsType::Mount | FsType::Bind => "needs <source dir='…'/>",
         FsType::Block => "needs <source dev='/dev/…'/>",
         FsType::File => "needs <source file='…'/> (an image file)",
@@ -133,21 +97,24 @@ fn source_for(fs: &Filesystem) -> Result<(), &'static str> {
 /// What a filesystem's `<source>` does carry, and which type that belongs
 /// to: `" (it has file='/a.img', which is for type='file')"`, or nothing.
 fn source_hint(fs: &Filesystem) -> String {
-    let s = &fs.source;
-    let given = [
-        ("dir", s.dir.as_deref(), "mount' or 'bind"),
-        ("dev", s.dev.as_deref(), "block"),
-        ("file", s.file.as_deref(), "file"),
-        ("name", s.name.as_deref(), "template"),
-        ("pool", s.pool.as_deref(), "volume"),
+    const FORMS: [(&str, &str); 6] = [
+        ("dir", "mount' or 'bind"),
+        ("dev", "block"),
+        ("file", "file"),
+        ("name", "template"),
+        ("pool", "volume"),
+        ("usage", "ram"),
     ];
-    for (attr, value, kind) in given {
-        if let Some(v) = value {
-            return format!(" (it has {attr}='{v}', which is for type='{kind}')");
+    let attrs = &fs.source_extras.attrs;
+    for (attr, kind) in FORMS {
+        if let Some(a) = attrs.iter().find(|a| a.name == attr) {
+            let value = if attr == "usage" {
+                "…".to_owned()
+            } else {
+                format!("'{}'", a.value)
+            };
+            return format!(" (it has {attr}={value}, which is for type='{kind}')");
         }
-    }
-    if s.usage_bytes.is_some() {
-        return " (it has usage=…, which is for type='ram')".into();
     }
     String::new()
 }
@@ -193,11 +160,6 @@ impl Domain {
                 "/domain/currentMemory",
                 format!("currentMemory {cur} KiB exceeds memory {m} KiB"),
             );
-        }
-        if let Some(cpuset) = self.vcpu.as_ref().and_then(|v| v.cpuset.as_deref())
-            && let Err(e) = parse_cpu_list(cpuset)
-        {
-            c.err("/domain/vcpu", format!("cpuset '{cpuset}': {e}"));
         }
         if let Some(idmap) = &self.idmap {
             for (name, ranges) in [("uid", &idmap.uid), ("gid", &idmap.gid)] {
@@ -309,7 +271,10 @@ impl Domain {
                 );
             }
         }
-        let has_pty_console = self.devices.consoles().any(|con| con.kind == "pty");
+        let has_pty_console = self
+            .devices
+            .consoles()
+            .any(|con| con.kind == ChardevType::Pty);
         if !has_pty_console {
             c.err(
                 "/domain/devices",
@@ -336,7 +301,7 @@ impl Domain {
             let path = format!("/domain/devices/{name}[{n}]");
             match dev {
                 Device::Filesystem(fs) => {
-                    if let Err(fix) = source_for(fs) {
+                    if let Some(fix) = missing_source(fs) {
                         c.err(
                             format!("{path}/source"),
                             format!("a {} filesystem {fix}{}", fs.kind, source_hint(fs)),
@@ -369,8 +334,8 @@ impl Domain {
                             }
                         }
                     }
-                    if matches!(fs.kind, FsType::Bind)
-                        && let Some(d) = &fs.source.dir
+                    if fs.kind == FsType::Bind
+                        && let FsSource::Dir(d) = &fs.source
                         && !d.starts_with('/')
                     {
                         c.err(
@@ -379,31 +344,13 @@ impl Domain {
                         );
                     }
                 }
-                Device::Interface(i) => {
-                    if let Some(mac) = &i.mac
-                        && !is_mac(mac)
-                    {
-                        c.err(
-                            format!("{path}/mac"),
-                            format!("'{mac}' is not a MAC address like 52:54:00:12:34:56"),
-                        );
-                    }
-                    for (k, ip) in i.ips.iter().enumerate() {
-                        let p = format!("{path}/ip[{}]", k + 1);
-                        check_ip(c, &p, &ip.address, ip.prefix);
-                    }
-                    for (k, ip) in i.source.iter().flat_map(|s| s.ips.iter()).enumerate() {
-                        let p = format!("{path}/source/ip[{}]", k + 1);
-                        check_ip(c, &p, &ip.address, ip.prefix);
-                    }
-                }
                 Device::Hostdev(h) => {
-                    if h.mode == "capabilities" {
+                    if let HostdevKind::Capabilities(caps) = h.kind {
                         let ok = matches!(
-                            (h.kind.as_str(), &h.source),
-                            ("storage", HostdevSource::Block(_))
-                                | ("misc", HostdevSource::Char(_))
-                                | ("net", HostdevSource::Interface(_))
+                            (caps, &h.source),
+                            (HostdevCapsType::Storage, HostdevSource::Block(_))
+                                | (HostdevCapsType::Misc, HostdevSource::Char(_))
+                                | (HostdevCapsType::Net, HostdevSource::Interface(_))
                         );
                         if !ok {
                             c.err(format!("{path}/source"),
@@ -414,37 +361,8 @@ impl Domain {
                             );
                         }
                     }
-                    for (k, ip) in h.ips.iter().enumerate() {
-                        let p = format!("{path}/ip[{}]", k + 1);
-                        check_ip(c, &p, &ip.address, ip.prefix);
-                    }
                 }
                 _ => {}
-            }
-        }
-    }
-}
-
-fn is_mac(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn check_ip(c: &mut Checker<'_>, path: &str, address: &str, prefix: Option<u32>) {
-    match address.parse::<std::net::IpAddr>() {
-        Err(_) => c.err(path, format!("'{address}' is not an IPv4 or IPv6 address")),
-        Ok(ip) => {
-            let max = if ip.is_ipv4() { 32 } else { 128 };
-            if let Some(p) = prefix
-                && p > max
-            {
-                c.err(
-                    path,
-                    format!("prefix {p} is too long for {address}: at most {max}"),
-                );
             }
         }
     }

@@ -267,8 +267,9 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
                 target_kind: TargetKind::Directory,
             },
             MountSource::ExportedImage { file, format } => {
-                let export = ImageExport::start(file, format, step.readonly, &export_dir())
-                    .map_err(LaunchError::Export)?;
+                let export =
+                    ImageExport::start(file, format.as_str(), step.readonly, &export_dir())
+                        .map_err(LaunchError::Export)?;
                 let raw = export.path().to_owned();
                 if let (Some(cg), Some(pid)) = (&cgroup, export.pid()) {
                     cg.add(nix::unistd::Pid::from_raw(pid as i32))?;

@@ -202,10 +202,9 @@ pub fn template_users(root: &Root, template: &str) -> Vec<String> {
         .into_iter()
         .filter(|n| {
             stored_domain(root, n).is_ok_and(|d| {
-                d.devices.filesystems().any(|f| {
-                    f.kind == crate::domain::FsType::Template
-                        && f.source.name.as_deref() == Some(template)
-                })
+                d.devices.filesystems().any(
+                    |f| matches!(&f.source, crate::domain::FsSource::Template(n) if n == template),
+                )
             })
         })
         .collect()

@@ -6,7 +6,7 @@ use super::control::Reply;
 use crate::domain::devices::fragment::{
     FragmentError, check_target_free, find_device, find_hostdev, hostdev_key, parse_device,
 };
-use crate::domain::{Device, Domain, Filesystem, FsType, Hostdev, HostdevSource};
+use crate::domain::{Device, Domain, Filesystem, Hostdev, HostdevSource};
 use crate::launch::Running;
 use crate::plan::network::{NetDeviceKind, default_guest_name, plan_host_nic, plan_interface};
 use std::path::Path;
@@ -14,10 +14,6 @@ use std::path::Path;
 /// A device the running domain cannot take.
 #[derive(Debug, thiserror::Error)]
 enum LiveDeviceError {
-    #[error(
-        "a {0} filesystem cannot be attached live (mount, ram, block, and raw file images can; --config takes any)"
-    )]
-    UnsupportedFilesystem(FsType),
     #[error(transparent)]
     Fragment(#[from] FragmentError),
     #[error("domain '{0}' has no network of its own")]
@@ -137,28 +133,13 @@ fn attach_hostdev(live: &mut Domain, running: &mut Running, h: Hostdev) -> Reply
 
 fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Reply {
     let target = fs.target.clone().unwrap_or_default();
-    use crate::hotplug::LiveSource;
-    let nbd = fs.driver.as_ref().is_some_and(|d| {
-        d.kind == Some(crate::domain::FsDriverType::Nbd)
-            || d.format.as_deref().is_some_and(|f| f != "raw")
-    });
-    let source = match (fs.kind, &fs.source) {
-        (FsType::Mount, s) if s.dir.is_some() => {
-            LiveSource::Bind(Path::new(s.dir.as_deref().unwrap_or_default()))
-        }
-        (FsType::Ram, s) => LiveSource::Tmpfs {
-            size_bytes: s.usage_bytes,
-        },
-        (FsType::Block, s) if s.dev.is_some() => {
-            LiveSource::Block(Path::new(s.dev.as_deref().unwrap_or_default()))
-        }
-        (FsType::File, s) if s.file.is_some() && !nbd => {
-            LiveSource::Image(Path::new(s.file.as_deref().unwrap_or_default()))
-        }
-        (kind, _) => return error(LiveDeviceError::UnsupportedFilesystem(kind)),
+    let n = live.devices.filesystems().count() + 1;
+    let step = match crate::plan::mount_step(&fs, &format!("/domain/devices/filesystem[{n}]")) {
+        Ok(step) => step,
+        Err(e) => return error(e),
     };
     let pid = running.pid().as_raw();
-    match crate::hotplug::attach(pid, source, Path::new(&target), fs.readonly) {
+    match crate::hotplug::attach(pid, &step) {
         Ok(()) => {
             live.devices.list.push(Device::Filesystem(fs));
             Reply::Device {

@@ -12,14 +12,13 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::mount::{is_root_target, mount_step, root_source};
 use super::users::{IdSpec, UserError, resolve_identity};
 use super::{
-    CapabilityPlan, CapsHashSet, CgroupPlan, ConsoleMode, IdMapRange, MountSource, MountStep,
-    NamespaceJoin, NamespaceKind, Plan, RootSource, UserNamespace,
+    CapabilityPlan, CapsHashSet, CgroupPlan, ConsoleMode, IdMapRange, Identity, MountStep,
+    NamespaceJoin, NamespaceKind, Namespaces, Plan, Process, Root, RootSource, UserNamespace,
 };
-use crate::domain::{
-    CapsPolicy, Device, Domain, FsDriverType, FsType, IdMapEntry, NamespaceShare, OsType, ShareKind,
-};
+use crate::domain::{CapsPolicy, Device, Domain, IdMapEntry, NamespaceShare, OsType, ShareKind};
 
 /// The `PATH` init starts with.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -30,8 +29,12 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub trait TemplateProvider {
     /// Provisions `template` as the root of `domain` (copy-on-write; a
     /// read-only root gets no writable layer).
-    fn provision(&self, template: &str, domain: &str, readonly: bool)
-    -> Result<RootSource, String>;
+    fn provision(
+        &self,
+        template: &str,
+        domain: &str,
+        readonly: bool,
+    ) -> Result<RootSource, crate::template::TemplateError>;
 }
 
 /// Why a domain cannot become a plan.
@@ -53,11 +56,14 @@ pub enum FromDomainError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("{path}: template '{template}': {message}")]
+    #[error("{path}: template '{template}': no template store is available here")]
+    NoTemplateStore { path: String, template: String },
+    #[error("{path}: template '{template}': {source}")]
     Template {
         path: String,
         template: String,
-        message: String,
+        #[source]
+        source: Box<crate::template::TemplateError>,
     },
     #[error("{0}")]
     Cgroup(#[from] crate::cgroup::CgroupError),
@@ -99,10 +105,6 @@ fn id_spec(s: &str) -> IdSpec {
         Ok(n) => IdSpec::Id(n),
         Err(_) => IdSpec::Name(OsString::from(s)),
     }
-}
-
-fn is_root_target(t: &str) -> bool {
-    Path::new(t).components().count() == 1 && t.starts_with('/')
 }
 
 fn capabilities(d: &Domain) -> CapabilityPlan {
@@ -222,194 +224,22 @@ fn plan_without_network(
     templates: Option<&dyn TemplateProvider>,
     domains: Option<&dyn DomainLookup>,
 ) -> Result<Plan, FromDomainError> {
-    if !d.kind.is_container() {
-        return Err(FromDomainError::NotAContainer {
-            name: d.name.clone(),
-            kind: d.kind.to_string(),
-        });
-    }
-    if d.os.kind != OsType::Exe {
-        return Err(FromDomainError::NotExe(d.os.kind));
-    }
-    let init = d.os.init.as_deref().ok_or(FromDomainError::NoInit)?;
-
+    let init = container_init(d)?;
     // The root first: it decides where names are resolved and what the rest
     // of the mounts are relative to.
-    let mut root = RootSource::SharedHost;
-    let mut root_readonly = false;
-    let mut mounts = Vec::new();
-    let new_network = d.features.as_ref().is_some_and(|f| f.privnet);
-    let mut fs_index = 0;
-    for dev in &d.devices.list {
-        let fs = match dev {
-            Device::Filesystem(fs) => fs,
-            // Network devices: planned by `network::plan_network` below.
-            Device::Interface(_) => continue,
-            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => continue,
-            Device::Hostdev(h) => {
-                return Err(FromDomainError::Unsupported {
-                    path: "/domain/devices/hostdev".into(),
-                    what: format!("<hostdev type='{}'>", h.kind),
-                    hint: "",
-                });
-            }
-            _ => continue,
-        };
-        fs_index += 1;
-        let path = format!("/domain/devices/filesystem[{fs_index}]");
-        let target = fs.target.as_deref().unwrap_or("/");
-        let unsupported = |what: String, hint: &'static str| FromDomainError::Unsupported {
-            path: path.clone(),
-            what,
-            hint,
-        };
-        if is_root_target(target) {
-            match (fs.kind, &fs.source.dir) {
-                (FsType::Mount | FsType::Bind, Some(dir)) => {
-                    // The host's own root is the shared-host case (a private
-                    // copy of the host's mount table): there is nothing to
-                    // pivot into.
-                    root = if is_root_target(dir) {
-                        RootSource::SharedHost
-                    } else {
-                        RootSource::Directory(PathBuf::from(dir))
-                    };
-                    root_readonly = fs.readonly;
-                    continue;
-                }
-                (FsType::Template, _) => {
-                    let name = fs.source.name.clone().unwrap_or_default();
-                    let provider = templates.ok_or_else(|| FromDomainError::Template {
-                        path: path.clone(),
-                        template: name.clone(),
-                        message: "no template store is available here".into(),
-                    })?;
-                    root = provider
-                        .provision(&name, &d.name, fs.readonly)
-                        .map_err(|message| FromDomainError::Template {
-                            path: path.clone(),
-                            template: name,
-                            message,
-                        })?;
-                    root_readonly = fs.readonly;
-                    continue;
-                }
-                _ => {
-                    return Err(unsupported(
-                        format!("a {} filesystem as the root", fs.kind),
-                        " (mount it on the host and use type='mount' with source dir)",
-                    ));
-                }
-            }
-        }
-        let source = match fs.kind {
-            FsType::Mount => MountSource::HostBind {
-                path: fs.source.dir.clone().unwrap_or_default().into(),
-            },
-            FsType::Bind => MountSource::ContainerBind {
-                path: fs.source.dir.clone().unwrap_or_default().into(),
-            },
-            FsType::Ram => MountSource::Tmpfs {
-                size_bytes: fs.source.usage_bytes,
-            },
-            FsType::Block => MountSource::Block {
-                device: fs.source.dev.clone().unwrap_or_default().into(),
-                fs: None,
-            },
-            FsType::File => {
-                let driver = fs.driver.as_ref();
-                let nbd = driver.and_then(|d| d.kind) == Some(FsDriverType::Nbd);
-                let format = driver.and_then(|d| d.format.as_deref()).unwrap_or("raw");
-                let file: PathBuf = fs.source.file.clone().unwrap_or_default().into();
-                if nbd || format != "raw" {
-                    // libvirt uses qemu-nbd; without the nbd module a FUSE
-                    // export of qemu-storage-daemon does the same job.
-                    MountSource::ExportedImage {
-                        file,
-                        format: format.to_owned(),
-                    }
-                } else {
-                    MountSource::Image { file, fs: None }
-                }
-            }
-            FsType::Template | FsType::Volume => {
-                return Err(unsupported(format!("a {} filesystem", fs.kind), ""));
-            }
-        };
-        mounts.push(MountStep {
-            source,
-            target: PathBuf::from(target),
-            readonly: fs.readonly,
-        });
-    }
-
-    let mut plan = Plan::new(root, Vec::new());
-    plan.root.readonly = root_readonly;
+    let (root, mounts) = root_and_mounts(d, templates)?;
+    let mut plan = Plan::new(root.source, Vec::new());
+    plan.root.readonly = root.readonly;
     plan.mounts = mounts;
-    plan.namespaces.new_network = new_network;
-    if let Some(idmap) = &d.idmap {
-        plan.namespaces.user = Some(UserNamespace {
-            uid_map: id_ranges(&idmap.uid),
-            gid_map: id_ranges(&idmap.gid),
-            allow_setgroups: true,
-        });
-    }
-    if let Some(ns) = &d.lxc_namespace {
-        for (kind, share, what) in [
-            (NamespaceKind::Network, &ns.sharenet, "sharenet"),
-            (NamespaceKind::Ipc, &ns.shareipc, "shareipc"),
-            (NamespaceKind::Uts, &ns.shareuts, "shareuts"),
-        ] {
-            if let Some(share) = share {
-                plan.namespaces.join.push(join(kind, share, what, domains)?);
-            }
-        }
-        if ns.sharenet.is_some() {
-            plan.namespaces.new_network = false;
-        }
-    }
+    plan.namespaces = namespaces(d, domains)?;
     // A joined UTS namespace keeps its owner's hostname.
     let shares_uts = d
         .lxc_namespace
         .as_ref()
         .is_some_and(|n| n.shareuts.is_some());
     plan.hostname = (!shares_uts).then(|| hostname_for(&d.name).into());
-
-    let mut argv = vec![OsString::from(init)];
-    argv.extend(d.os.initargs.iter().map(OsString::from));
-    plan.process.argv = argv;
-    plan.process.env = environment(d);
-    plan.process.cwd = PathBuf::from(d.os.initdir.as_deref().unwrap_or("/"));
-    if let Some(user) = &d.os.inituser {
-        let names_root = match &plan.root.source {
-            RootSource::Directory(p) => p.clone(),
-            RootSource::SharedHost => PathBuf::from("/"),
-            // The topmost layer that has the account files.
-            RootSource::Overlay(o) => o
-                .upper
-                .iter()
-                .map(|(u, _)| u)
-                .chain(&o.lowers)
-                .find(|l| l.join("etc/passwd").exists())
-                .cloned()
-                .unwrap_or_else(|| o.mountpoint.clone()),
-        };
-        let group = d.os.initgroup.as_deref().map(id_spec);
-        plan.process.identity = resolve_identity(&names_root, &id_spec(user), group.as_ref())?;
-    }
-    plan.capabilities = capabilities(d);
-    // Toggles may name a capability domrun lacks itself: init does not get
-    // it either, rather than the start failing with EPERM.
-    plan.capabilities.limit_to_held();
-    if plan.process.identity.uid != 0 {
-        // A non-root init holds no capabilities after exec (the kernel clears
-        // them at setuid and exec); only the bounding set still limits what
-        // setuid binaries inside may gain.
-        plan.capabilities.effective.clear();
-        plan.capabilities.permitted.clear();
-        plan.capabilities.inheritable.clear();
-        plan.capabilities.ambient.clear();
-    }
+    plan.process = process(d, init, &plan.root.source)?;
+    plan.capabilities = capabilities_for(d, plan.process.identity.uid);
     plan.console = ConsoleMode::Auto;
     plan.cgroup = Some(CgroupPlan::for_domain(d)?);
     Ok(plan)
@@ -438,6 +268,145 @@ impl CgroupPlan {
             format!("{name}.domrun"),
         )
     }
+}
+
+/// Init's path, once the domain is known to be a container that runs one.
+fn container_init(d: &Domain) -> Result<&str, FromDomainError> {
+    if !d.kind.is_container() {
+        return Err(FromDomainError::NotAContainer {
+            name: d.name.clone(),
+            kind: d.kind.to_string(),
+        });
+    }
+    if d.os.kind != OsType::Exe {
+        return Err(FromDomainError::NotExe(d.os.kind));
+    }
+    d.os.init.as_deref().ok_or(FromDomainError::NoInit)
+}
+
+/// The root (the filesystem on `/`, else the host's) and every other
+/// filesystem as a mount step, in document order. Devices the engine
+/// cannot give a container are refused here, in the same walk.
+fn root_and_mounts(
+    d: &Domain,
+    templates: Option<&dyn TemplateProvider>,
+) -> Result<(Root, Vec<MountStep>), FromDomainError> {
+    let mut root = Root {
+        source: RootSource::SharedHost,
+        readonly: false,
+    };
+    let mut mounts = Vec::new();
+    let mut fs_index = 0;
+    for dev in &d.devices.list {
+        let fs = match dev {
+            Device::Filesystem(fs) => fs,
+            // Network devices: planned by `network::plan_network`.
+            Device::Interface(_) => continue,
+            Device::Hostdev(h) if h.is_net() => continue,
+            Device::Hostdev(h) => {
+                return Err(FromDomainError::Unsupported {
+                    path: "/domain/devices/hostdev".into(),
+                    what: format!("<hostdev type='{}'>", h.kind),
+                    hint: "",
+                });
+            }
+            _ => continue,
+        };
+        fs_index += 1;
+        let path = format!("/domain/devices/filesystem[{fs_index}]");
+        if fs.target.as_deref().is_some_and(is_root_target) {
+            root = Root {
+                source: root_source(fs, &path, &d.name, templates)?,
+                readonly: fs.readonly,
+            };
+        } else {
+            mounts.push(mount_step(fs, &path)?);
+        }
+    }
+    Ok((root, mounts))
+}
+
+/// The namespaces: a private network with `<privnet/>`, a user namespace
+/// with `<idmap>`, and the `<lxc:namespace>` shares joined.
+fn namespaces(
+    d: &Domain,
+    domains: Option<&dyn DomainLookup>,
+) -> Result<Namespaces, FromDomainError> {
+    let mut ns = Namespaces {
+        new_network: d.features.as_ref().is_some_and(|f| f.privnet),
+        ..Namespaces::default()
+    };
+    if let Some(idmap) = &d.idmap {
+        ns.user = Some(UserNamespace {
+            uid_map: id_ranges(&idmap.uid),
+            gid_map: id_ranges(&idmap.gid),
+            allow_setgroups: true,
+        });
+    }
+    if let Some(shares) = &d.lxc_namespace {
+        for (kind, share, what) in [
+            (NamespaceKind::Network, &shares.sharenet, "sharenet"),
+            (NamespaceKind::Ipc, &shares.shareipc, "shareipc"),
+            (NamespaceKind::Uts, &shares.shareuts, "shareuts"),
+        ] {
+            if let Some(share) = share {
+                ns.join.push(join(kind, share, what, domains)?);
+            }
+        }
+        if shares.sharenet.is_some() {
+            ns.new_network = false;
+        }
+    }
+    Ok(ns)
+}
+
+/// Init's argv, environment, directory and identity (names resolved in the
+/// account files of `root`).
+fn process(d: &Domain, init: &str, root: &RootSource) -> Result<Process, FromDomainError> {
+    let mut argv = vec![OsString::from(init)];
+    argv.extend(d.os.initargs.iter().map(OsString::from));
+    let mut identity = Identity::default();
+    if let Some(user) = &d.os.inituser {
+        let names_root = match root {
+            RootSource::Directory(p) => p.clone(),
+            RootSource::SharedHost => PathBuf::from("/"),
+            // The topmost layer that has the account files.
+            RootSource::Overlay(o) => o
+                .upper
+                .iter()
+                .map(|(u, _)| u)
+                .chain(&o.lowers)
+                .find(|l| l.join("etc/passwd").exists())
+                .cloned()
+                .unwrap_or_else(|| o.mountpoint.clone()),
+        };
+        let group = d.os.initgroup.as_deref().map(id_spec);
+        identity = resolve_identity(&names_root, &id_spec(user), group.as_ref())?;
+    }
+    Ok(Process {
+        argv,
+        env: environment(d),
+        cwd: PathBuf::from(d.os.initdir.as_deref().unwrap_or("/")),
+        identity,
+    })
+}
+
+/// The capability sets of an init running as `uid`.
+fn capabilities_for(d: &Domain, uid: u32) -> CapabilityPlan {
+    let mut caps = capabilities(d);
+    // Toggles may name a capability domrun lacks itself: init does not get
+    // it either, rather than the start failing with EPERM.
+    caps.limit_to_held();
+    if uid != 0 {
+        // A non-root init holds no capabilities after exec (the kernel clears
+        // them at setuid and exec); only the bounding set still limits what
+        // setuid binaries inside may gain.
+        caps.effective.clear();
+        caps.permitted.clear();
+        caps.inheritable.clear();
+        caps.ambient.clear();
+    }
+    caps
 }
 
 /// The environment libvirt's LXC driver gives init, then every `<initenv>`.
@@ -473,6 +442,7 @@ pub fn capability_names(set: &CapsHashSet) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::MountSource;
     use super::*;
 
     fn plan_from_domain_t(d: &Domain) -> Result<Plan, FromDomainError> {
@@ -578,7 +548,7 @@ mod tests {
             p.mounts[0].source,
             MountSource::ExportedImage {
                 file: "/a.qcow2".into(),
-                format: "qcow2".into()
+                format: crate::domain::ImageFormat::Qcow2
             }
         );
         let e = plan_from_domain_t(&domain(

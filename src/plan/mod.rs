@@ -13,6 +13,7 @@
 pub mod defaults;
 pub mod from_domain;
 pub mod fstype;
+mod mount;
 pub mod network;
 pub mod users;
 mod validate;
@@ -20,9 +21,11 @@ mod validate;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub use crate::domain::ImageFormat;
 pub use caps::{Capability, CapsHashSet};
 pub use from_domain::{DomainLookup, FromDomainError, Sources, TemplateProvider, plan_from_domain};
 pub use fstype::FsType;
+pub use mount::{mount_step, root_source};
 pub use network::{NetDeviceKind, NetDevicePlan, NetPlanError};
 pub use validate::PlanError;
 
@@ -204,15 +207,6 @@ pub struct MountStep {
 }
 
 impl MountStep {
-    /// A recursive bind of host `path` at `target`.
-    pub fn host_bind(path: impl Into<PathBuf>, target: impl Into<PathBuf>, readonly: bool) -> Self {
-        Self {
-            source: MountSource::HostBind { path: path.into() },
-            target: target.into(),
-            readonly,
-        }
-    }
-
     /// A tmpfs at `target` (`size_bytes: None` is the kernel default).
     pub fn tmpfs(target: impl Into<PathBuf>, size_bytes: Option<u64>) -> Self {
         Self {
@@ -280,8 +274,8 @@ pub enum MountSource {
     ExportedImage {
         /// Absolute host path of the image.
         file: PathBuf,
-        /// Its format as QEMU names it (`qcow2`, `vmdk`, …).
-        format: String,
+        /// Its format (never raw: that is [`MountSource::Image`]).
+        format: ImageFormat,
     },
 }
 

@@ -1,12 +1,15 @@
 //! The network part of a [`Plan`](super::Plan): one [`NetDevicePlan`] per
 //! `<interface>` and per `<hostdev mode='capabilities' type='net'>`, fully
-//! resolved before clone (named networks looked up, addresses parsed, guest
-//! names chosen). `crate::net` carries them out.
+//! resolved before clone (named networks looked up, guest names chosen;
+//! addresses come typed from the model). `crate::net` carries them out.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::domain::{Device, Domain, HostdevSource, Interface, NetIp, NetRoute, NetType};
+use crate::domain::{
+    Device, Domain, HostdevSource, Interface, LinkState, MacAddr, NetIp, NetRoute, NetSourceMode,
+    NetType,
+};
 
 /// The longest interface name the kernel takes (`IFNAMSIZ` - 1).
 pub const MAX_IFNAME: usize = 15;
@@ -137,20 +140,8 @@ pub enum NetPlanError {
     BadName { path: String, value: String },
     #[error("{path}: guest device name '{name}' is used twice")]
     DuplicateGuestName { path: String, name: String },
-    #[error("{path}: '{value}' is not an IP address")]
-    BadAddress { path: String, value: String },
-    #[error("{path}: prefix {prefix} is too long for {address}")]
-    BadPrefix {
-        path: String,
-        address: IpAddr,
-        prefix: u32,
-    },
-    #[error("{path}: netmask '{value}' is not a contiguous IPv4 mask")]
-    BadNetmask { path: String, value: String },
-    #[error("{path}: '{value}' is not a MAC address")]
-    BadMac { path: String, value: String },
-    #[error("{path}: source mode '{value}' is not one of vepa, bridge, private, passthrough")]
-    BadMacvlanMode { path: String, value: String },
+    #[error("{path}: source mode '{mode}' is not one of vepa, bridge, private, passthrough")]
+    BadMacvlanMode { path: String, mode: NetSourceMode },
     #[error("{path}: network '{name}' is not defined: create {file} with a line bridge=BRIDGE")]
     UnknownNetwork {
         path: String,
@@ -255,126 +246,40 @@ fn ifname(path: &str, value: &str) -> Result<String, NetPlanError> {
     }
 }
 
-/// Parses `aa:bb:cc:dd:ee:ff`.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut parts = s.split(':');
-    for b in &mut out {
-        let p = parts.next()?;
-        if p.len() != 2 {
-            return None;
+fn ips(list: &[NetIp]) -> Vec<IpConfig> {
+    list.iter()
+        .map(|ip| IpConfig {
+            address: ip.address,
+            prefix: ip.prefix_len(),
+            peer: ip.peer,
+        })
+        .collect()
+}
+
+fn routes(list: &[NetRoute]) -> Vec<RouteConfig> {
+    list.iter()
+        .map(|r| RouteConfig {
+            // A zero-length destination is the default route.
+            destination: r.address.zip(r.prefix_len()).filter(|(_, len)| *len != 0),
+            gateway: r.gateway,
+            metric: r.metric,
+        })
+        .collect()
+}
+
+/// A `direct` interface's macvlan mode (libvirt's default: vepa).
+fn macvlan_mode(path: &str, mode: Option<NetSourceMode>) -> Result<MacvlanMode, NetPlanError> {
+    match mode.unwrap_or(NetSourceMode::Vepa) {
+        NetSourceMode::Vepa => Ok(MacvlanMode::Vepa),
+        NetSourceMode::Bridge => Ok(MacvlanMode::Bridge),
+        NetSourceMode::Private => Ok(MacvlanMode::Private),
+        NetSourceMode::Passthrough => Ok(MacvlanMode::Passthrough),
+        other @ (NetSourceMode::Client | NetSourceMode::Server) => {
+            Err(NetPlanError::BadMacvlanMode {
+                path: path.to_owned(),
+                mode: other,
+            })
         }
-        *b = u8::from_str_radix(p, 16).ok()?;
-    }
-    parts.next().is_none().then_some(out)
-}
-
-fn address(path: &str, s: &str) -> Result<IpAddr, NetPlanError> {
-    s.parse().map_err(|_| NetPlanError::BadAddress {
-        path: path.to_owned(),
-        value: s.to_owned(),
-    })
-}
-
-/// libvirt's default prefix when none is given: classful for IPv4, 64 for
-/// IPv6 (`virSocketAddrGetIPPrefix`).
-fn default_prefix(a: IpAddr) -> u8 {
-    match a {
-        IpAddr::V4(v4) => match v4.octets()[0] {
-            0..=127 => 8,
-            128..=191 => 16,
-            _ => 24,
-        },
-        IpAddr::V6(_) => 64,
-    }
-}
-
-fn prefix(path: &str, a: IpAddr, p: Option<u32>) -> Result<u8, NetPlanError> {
-    let max = if a.is_ipv4() { 32 } else { 128 };
-    match p {
-        None => Ok(default_prefix(a)),
-        Some(p) if p <= max => Ok(p as u8),
-        Some(p) => Err(NetPlanError::BadPrefix {
-            path: path.to_owned(),
-            address: a,
-            prefix: p,
-        }),
-    }
-}
-
-fn ips(path: &str, list: &[NetIp]) -> Result<Vec<IpConfig>, NetPlanError> {
-    list.iter()
-        .enumerate()
-        .map(|(k, ip)| {
-            let p = format!("{path}/ip[{}]", k + 1);
-            let a = address(&p, &ip.address)?;
-            Ok(IpConfig {
-                address: a,
-                prefix: prefix(&p, a, ip.prefix)?,
-                peer: ip.peer.as_deref().map(|s| address(&p, s)).transpose()?,
-            })
-        })
-        .collect()
-}
-
-fn routes(path: &str, list: &[NetRoute]) -> Result<Vec<RouteConfig>, NetPlanError> {
-    list.iter()
-        .enumerate()
-        .map(|(k, r)| {
-            let p = format!("{path}/route[{}]", k + 1);
-            let gateway = r.gateway.as_deref().map(|g| address(&p, g)).transpose()?;
-            let destination = match &r.address {
-                None => None,
-                Some(a) => {
-                    let a = address(&p, a)?;
-                    let len = match (&r.netmask, r.prefix) {
-                        (Some(mask), _) => netmask_prefix(&p, mask)?,
-                        (None, Some(n)) => prefix(&p, a, Some(n))?,
-                        (None, None) if a.is_unspecified() => 0,
-                        (None, None) => {
-                            if a.is_ipv4() {
-                                32
-                            } else {
-                                128
-                            }
-                        }
-                    };
-                    if len == 0 { None } else { Some((a, len)) }
-                }
-            };
-            Ok(RouteConfig {
-                destination,
-                gateway,
-                metric: r.metric,
-            })
-        })
-        .collect()
-}
-
-fn netmask_prefix(path: &str, mask: &str) -> Result<u8, NetPlanError> {
-    let bad = || NetPlanError::BadNetmask {
-        path: path.to_owned(),
-        value: mask.to_owned(),
-    };
-    let m: std::net::Ipv4Addr = mask.parse().map_err(|_| bad())?;
-    let bits = u32::from(m);
-    let len = bits.leading_ones();
-    if bits.checked_shl(len).unwrap_or(0) != 0 {
-        return Err(bad());
-    }
-    Ok(len as u8)
-}
-
-fn macvlan_mode(path: &str, mode: Option<&str>) -> Result<MacvlanMode, NetPlanError> {
-    match mode.unwrap_or("vepa") {
-        "vepa" => Ok(MacvlanMode::Vepa),
-        "bridge" => Ok(MacvlanMode::Bridge),
-        "private" => Ok(MacvlanMode::Private),
-        "passthrough" => Ok(MacvlanMode::Passthrough),
-        other => Err(NetPlanError::BadMacvlanMode {
-            path: path.to_owned(),
-            value: other.to_owned(),
-        }),
     }
 }
 
@@ -419,8 +324,8 @@ pub fn plan_interface(
         NetType::Ethernet => NetDeviceKind::Veth {
             host_name,
             host: HostSide::Unattached {
-                ips: ips(&format!("{path}/source"), &source.ips)?,
-                routes: routes(&format!("{path}/source"), &source.routes)?,
+                ips: ips(&source.ips),
+                routes: routes(&source.routes),
             },
         },
         NetType::Direct => NetDeviceKind::Macvlan {
@@ -428,7 +333,7 @@ pub fn plan_interface(
                 &format!("{path}/source"),
                 source.dev.as_deref().ok_or_else(|| missing("dev"))?,
             )?,
-            mode: macvlan_mode(&format!("{path}/source"), source.mode.as_deref())?,
+            mode: macvlan_mode(&format!("{path}/source"), source.mode)?,
         },
         other => {
             return Err(NetPlanError::UnsupportedType {
@@ -438,22 +343,15 @@ pub fn plan_interface(
             });
         }
     };
-    let mac = match &i.mac {
-        Some(m) => Some(parse_mac(m).ok_or_else(|| NetPlanError::BadMac {
-            path: format!("{path}/mac"),
-            value: m.clone(),
-        })?),
-        None => None,
-    };
     Ok(NetDevicePlan {
         origin: NetOrigin::Interface(n),
         kind,
         guest_name,
-        mac,
+        mac: i.mac.map(MacAddr::octets),
         mtu: i.mtu,
-        ips: ips(&path, &i.ips)?,
-        routes: routes(&path, &i.routes)?,
-        link_up: i.link_state.as_deref() != Some("down"),
+        ips: ips(&i.ips),
+        routes: routes(&i.routes),
+        link_up: i.link_state != Some(LinkState::Down),
     })
 }
 
@@ -478,8 +376,8 @@ pub fn plan_host_nic(h: &crate::domain::Hostdev, n: usize) -> Result<NetDevicePl
         guest_name: name,
         mac: None,
         mtu: None,
-        ips: ips(&path, &h.ips)?,
-        routes: routes(&path, &h.routes)?,
+        ips: ips(&h.ips),
+        routes: routes(&h.routes),
         link_up: true,
     })
 }
@@ -521,7 +419,7 @@ pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan
                         .transpose()?,
                 );
             }
-            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => {
+            Device::Hostdev(h) if h.is_net() => {
                 hostdev_n += 1;
                 if let HostdevSource::Interface(name) = &h.source {
                     let path = format!("/domain/devices/hostdev[{hostdev_n}]/source/interface");
@@ -549,7 +447,7 @@ pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan
                 out.push(plan_interface(i, iface_n, guest, networks_dir)?);
                 iface_n += 1;
             }
-            Device::Hostdev(h) if h.mode == "capabilities" && h.kind == "net" => {
+            Device::Hostdev(h) if h.is_net() => {
                 // The name was checked above (`explicit`).
                 let _ = explicit.next();
                 out.push(plan_host_nic(h, hostdev_n)?);

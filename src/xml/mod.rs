@@ -74,15 +74,6 @@ impl Element {
             .map(|a| a.value.as_str())
     }
 
-    pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.attrs.push(Attr {
-            name: name.to_owned(),
-            value: value.into(),
-            pos: Pos::default(),
-        });
-        self
-    }
-
     pub fn elements(&self) -> impl Iterator<Item = &Element> {
         self.children.iter().filter_map(|n| match n {
             Node::Element(e) => Some(e),

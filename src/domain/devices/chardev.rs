@@ -1,8 +1,30 @@
 //! `<console>` and `<serial>`: character devices (a pty for containers).
 
-use crate::domain::cursor::{Cursor, Extras};
+use crate::domain::cursor::{Cursor, Extras, string_enum};
 use crate::domain::error::ParseError;
 use crate::xml::{Element, Pos, Writer};
+
+string_enum! {
+    /// `<console type=…>`, `<serial type=…>`: the host side of the device
+    /// (libvirt's `virDomainChrType`).
+    pub enum ChardevType {
+        Null = "null",
+        Vc = "vc",
+        Pty = "pty",
+        Dev = "dev",
+        File = "file",
+        Pipe = "pipe",
+        Stdio = "stdio",
+        Udp = "udp",
+        Tcp = "tcp",
+        Unix = "unix",
+        SpiceVmc = "spicevmc",
+        SpicePort = "spiceport",
+        Nmdm = "nmdm",
+        QemuVdagent = "qemu-vdagent",
+        Dbus = "dbus",
+    }
+}
 
 /// `<target type= port=/>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,8 +38,7 @@ pub struct CharTarget {
 /// A `<console>` or `<serial>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chardev {
-    /// `pty`, `file`, `unix`, `tcp`, …
-    pub kind: String,
+    pub kind: ChardevType,
     /// Live state: the pty path.
     pub tty: Option<String>,
     /// `<source>` kept verbatim (its attributes depend on the kind).
@@ -33,7 +54,7 @@ impl Chardev {
     /// A pty console with a default target.
     pub fn pty() -> Chardev {
         Chardev {
-            kind: "pty".into(),
+            kind: ChardevType::Pty,
             tty: None,
             source: None,
             target: None,
@@ -49,7 +70,7 @@ impl Chardev {
 
     pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Self, ParseError> {
         let pos = c.pos();
-        let kind = c.parse_attr("type")?.unwrap_or_else(|| "pty".to_owned());
+        let kind = c.parse_attr("type")?.unwrap_or(ChardevType::Pty);
         let tty = c.parse_attr("tty")?;
         let source = c.child("source").map(|s| s.verbatim());
         let target = match c.child("target") {
@@ -74,7 +95,7 @@ impl Chardev {
         let x = &self.extras;
         let t = w
             .tag(name)
-            .attr("type", &self.kind)
+            .attr("type", self.kind)
             .opt_attr("tty", self.tty.as_deref())
             .extra_attrs(&x.attrs);
         w.children(t, |w| {

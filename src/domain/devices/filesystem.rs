@@ -42,28 +42,122 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// `<driver format=…>`: an image's format (libvirt's `virStorageFileFormat`,
+    /// the names QEMU uses).
+    pub enum ImageFormat {
+        Raw = "raw",
+        Dir = "dir",
+        Bochs = "bochs",
+        Cloop = "cloop",
+        Dmg = "dmg",
+        Iso = "iso",
+        Vpc = "vpc",
+        Vdi = "vdi",
+        Fat = "fat",
+        Vhd = "vhd",
+        Ploop = "ploop",
+        Cow = "cow",
+        Qcow = "qcow",
+        Qcow2 = "qcow2",
+        Qed = "qed",
+        Vmdk = "vmdk",
+        Luks = "luks",
+        Vhdx = "vhdx",
+    }
+}
+
 /// `<driver type= format=/>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FsDriver {
     pub kind: Option<FsDriverType>,
-    /// Image format: raw, qcow2, …
-    pub format: Option<String>,
+    pub format: Option<ImageFormat>,
     pub extras: Extras,
 }
 
-/// `<source>`: every form libvirt has; which one applies depends on the type
-/// (checked by validation, so a mismatch is reported, not silently dropped).
+/// `<source>`, in the one form the filesystem's type reads. Attributes of
+/// another type's form (`file=` on a `mount`) are kept in
+/// [`Filesystem::source_extras`]: printed back, and named by validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FsSource {
-    pub dir: Option<String>,
-    pub dev: Option<String>,
-    pub file: Option<String>,
-    pub name: Option<String>,
-    /// `ram` size in bytes (`usage` scaled by `units`, default KiB).
-    pub usage_bytes: Option<u64>,
-    pub pool: Option<String>,
-    pub volume: Option<String>,
-    pub extras: Extras,
+pub enum FsSource {
+    /// No `<source>`, or not the attributes the type needs.
+    #[default]
+    Missing,
+    /// `dir=`: a host directory (`mount`) or a container path (`bind`).
+    Dir(String),
+    /// `dev=`: a host block device (`block`).
+    Dev(String),
+    /// `file=`: an image file (`file`).
+    File(String),
+    /// `name=`: a template name (`template`).
+    Template(String),
+    /// `usage=` scaled by `units=` (default KiB), in bytes (`ram`).
+    Ram { usage_bytes: u64 },
+    /// `pool=` and `volume=` (`volume`).
+    Volume { pool: String, volume: String },
+}
+
+impl FsSource {
+    /// The path or name the source gives (`dir`, `dev`, `file` or a
+    /// template's `name`), which identifies it.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            FsSource::Dir(p) | FsSource::Dev(p) | FsSource::File(p) | FsSource::Template(p) => {
+                Some(p)
+            }
+            FsSource::Missing | FsSource::Ram { .. } | FsSource::Volume { .. } => None,
+        }
+    }
+}
+
+/// The `<source>` attribute each type reads (`volume` reads two).
+fn source_attr(kind: FsType) -> &'static str {
+    match kind {
+        FsType::Mount | FsType::Bind => "dir",
+        FsType::Block => "dev",
+        FsType::File => "file",
+        FsType::Template => "name",
+        FsType::Ram => "usage",
+        FsType::Volume => "pool",
+    }
+}
+
+fn parse_source(s: &mut Cursor<'_>, kind: FsType) -> Result<FsSource, ParseError> {
+    let attr = source_attr(kind);
+    Ok(match kind {
+        // Both attributes or neither: a lone pool= stays as it was written.
+        FsType::Volume => {
+            let el = s.element();
+            match (el.attr("pool"), el.attr("volume")) {
+                (Some(pool), Some(volume)) => {
+                    // Taken only together, so a lone one stays an extra.
+                    s.attr("pool");
+                    s.attr("volume");
+                    FsSource::Volume {
+                        pool: pool.to_owned(),
+                        volume: volume.to_owned(),
+                    }
+                }
+                _ => FsSource::Missing,
+            }
+        }
+        FsType::Ram => match s.attr("usage") {
+            Some(u) => FsSource::Ram {
+                usage_bytes: scaled(s, "attribute 'usage'", u, "units", "KiB")?,
+            },
+            None => FsSource::Missing,
+        },
+        FsType::Mount | FsType::Bind => {
+            s.parse_attr(attr)?.map_or(FsSource::Missing, FsSource::Dir)
+        }
+        FsType::Block => s.parse_attr(attr)?.map_or(FsSource::Missing, FsSource::Dev),
+        FsType::File => s
+            .parse_attr(attr)?
+            .map_or(FsSource::Missing, FsSource::File),
+        FsType::Template => s
+            .parse_attr(attr)?
+            .map_or(FsSource::Missing, FsSource::Template),
+    })
 }
 
 /// `<filesystem>`.
@@ -73,6 +167,9 @@ pub struct Filesystem {
     pub accessmode: Option<AccessMode>,
     pub driver: Option<FsDriver>,
     pub source: FsSource,
+    /// What `<source>` has besides the type's form: another type's
+    /// attributes, unknown attributes and children.
+    pub source_extras: Extras,
     /// `<target dir=…>`: where it appears in the container.
     pub target: Option<String>,
     /// Attributes of `<target>` other than `dir`.
@@ -131,24 +228,9 @@ impl Filesystem {
             }),
             None => None,
         };
-        let source = match c.child("source") {
-            Some(mut s) => {
-                let usage_bytes = match s.attr("usage") {
-                    Some(u) => Some(scaled(&mut s, "attribute 'usage'", u, "units", "KiB")?),
-                    None => None,
-                };
-                FsSource {
-                    dir: s.parse_attr("dir")?,
-                    dev: s.parse_attr("dev")?,
-                    file: s.parse_attr("file")?,
-                    name: s.parse_attr("name")?,
-                    usage_bytes,
-                    pool: s.parse_attr("pool")?,
-                    volume: s.parse_attr("volume")?,
-                    extras: s.finish(&[]),
-                }
-            }
-            None => FsSource::default(),
+        let (source, source_extras) = match c.child("source") {
+            Some(mut s) => (parse_source(&mut s, kind)?, s.finish(&[])),
+            None => (FsSource::Missing, Extras::default()),
         };
         let (target, target_attrs) = match c.child("target") {
             Some(mut t) => (t.parse_attr("dir")?, t.finish(&[]).attrs),
@@ -171,6 +253,7 @@ impl Filesystem {
             accessmode,
             driver,
             source,
+            source_extras,
             target,
             target_attrs,
             readonly,
@@ -194,25 +277,27 @@ impl Filesystem {
                 let t = w
                     .tag("driver")
                     .opt_attr("type", d.kind)
-                    .opt_attr("format", d.format.as_deref())
+                    .opt_attr("format", d.format)
                     .extra_attrs(&d.extras.attrs);
                 w.children(t, |w| d.extras.leading(w));
             }
             x.after(w, "driver");
-            let s = &self.source;
-            let t = w
-                .tag("source")
-                .opt_attr("dir", s.dir.as_deref())
-                .opt_attr("dev", s.dev.as_deref())
-                .opt_attr("file", s.file.as_deref())
-                .opt_attr("name", s.name.as_deref())
-                .opt_attr("usage", s.usage_bytes.map(|b| b / 1024))
-                .opt_attr("units", s.usage_bytes.map(|_| "KiB"))
-                .opt_attr("pool", s.pool.as_deref())
-                .opt_attr("volume", s.volume.as_deref())
-                .extra_attrs(&s.extras.attrs);
-            if *s != FsSource::default() {
-                w.children(t, |w| s.extras.leading(w));
+            let t = w.tag("source");
+            let t = match &self.source {
+                FsSource::Missing => t,
+                FsSource::Dir(v) => t.attr("dir", v),
+                FsSource::Dev(v) => t.attr("dev", v),
+                FsSource::File(v) => t.attr("file", v),
+                FsSource::Template(v) => t.attr("name", v),
+                FsSource::Ram { usage_bytes } => {
+                    t.attr("usage", usage_bytes / 1024).attr("units", "KiB")
+                }
+                FsSource::Volume { pool, volume } => t.attr("pool", pool).attr("volume", volume),
+            };
+            let t = t.extra_attrs(&self.source_extras.attrs);
+            // An empty <source/> says nothing: it is not printed.
+            if self.source != FsSource::Missing || !self.source_extras.is_empty() {
+                w.children(t, |w| self.source_extras.leading(w));
             }
             x.after(w, "source");
             if self.target.is_some() || !self.target_attrs.is_empty() {

@@ -3,7 +3,7 @@
 //! straight from the user's fragment (errors point into that file), and the
 //! rules that find the device a fragment names in a domain.
 
-use super::{Device, Filesystem, Hostdev, HostdevSource, Interface};
+use super::{Device, Filesystem, Hostdev, HostdevCapsType, HostdevKind, HostdevSource, Interface};
 use crate::domain::cursor::Cursor;
 use crate::domain::{DefaultsError, Domain, ParseError};
 use crate::xml::{self, Limits};
@@ -124,14 +124,7 @@ pub fn find_filesystem(d: &Domain, given: &Filesystem) -> Result<usize, Fragment
             given: given.kind.to_string(),
         });
     }
-    let src = |f: &Filesystem| {
-        f.source
-            .dir
-            .clone()
-            .or(f.source.file.clone())
-            .or(f.source.dev.clone())
-            .or(f.source.name.clone())
-    };
+    let src = |f: &Filesystem| f.source.path().map(str::to_owned);
     if let Some(g) = src(given)
         && src(live).as_ref() != Some(&g)
     {
@@ -164,13 +157,13 @@ pub fn check_target_free(d: &Domain, given: &Filesystem) -> Result<(), FragmentE
 
 /// What identifies a capabilities hostdev: its node path or NIC name.
 pub fn hostdev_key(h: &Hostdev) -> Option<&str> {
-    if h.mode != "capabilities" {
+    let HostdevKind::Capabilities(caps) = h.kind else {
         return None;
-    }
-    match (&h.source, h.kind.as_str()) {
-        (HostdevSource::Block(p), "storage")
-        | (HostdevSource::Char(p), "misc")
-        | (HostdevSource::Interface(p), "net") => Some(p),
+    };
+    match (&h.source, caps) {
+        (HostdevSource::Block(p), HostdevCapsType::Storage)
+        | (HostdevSource::Char(p), HostdevCapsType::Misc)
+        | (HostdevSource::Interface(p), HostdevCapsType::Net) => Some(p),
         _ => None,
     }
 }
@@ -184,7 +177,7 @@ pub fn find_hostdev(d: &Domain, given: &Hostdev) -> Result<usize, FragmentError>
         .position(|dev| matches!(dev, Device::Hostdev(h) if h.kind == given.kind && hostdev_key(h) == Some(key)))
         .ok_or_else(|| FragmentError::NoSuchHostdev {
             name: d.name.clone(),
-            kind: given.kind.clone(),
+            kind: given.kind.to_string(),
             host: key.to_owned(),
         })
 }
@@ -221,11 +214,7 @@ pub fn find_interface(d: &Domain, given: &Interface) -> Result<usize, FragmentEr
     let found = d.devices.list.iter().position(|dev| match dev {
         Device::Interface(i) => match &given.target_dev {
             Some(t) => i.target_dev.as_ref() == Some(t),
-            None => {
-                i.mac.is_some()
-                    && i.mac.as_ref().map(|m| m.to_lowercase())
-                        == given.mac.as_ref().map(|m| m.to_lowercase())
-            }
+            None => i.mac.is_some() && i.mac == given.mac,
         },
         _ => false,
     });
@@ -252,12 +241,12 @@ pub fn find_interface(d: &Domain, given: &Interface) -> Result<usize, FragmentEr
         ));
     }
     if let Some(m) = &given.mac
-        && live.mac.as_ref().map(|x| x.to_lowercase()) != Some(m.to_lowercase())
+        && live.mac != Some(*m)
     {
         return Err(mismatch(
             "mac",
-            live.mac.clone().unwrap_or_default(),
-            m.clone(),
+            live.mac.map(|l| l.to_string()).unwrap_or_default(),
+            m.to_string(),
         ));
     }
     let src = |i: &Interface| {

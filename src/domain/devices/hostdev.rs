@@ -2,10 +2,61 @@
 //! and NICs (`mode='capabilities'`), USB devices (`mode='subsystem'`).
 
 use super::net::{NetIp, NetRoute, format_ips, parse_ips, parse_routes};
-use crate::domain::cursor::{Cursor, Extras};
+use crate::domain::cursor::{Cursor, Extras, string_enum};
 use crate::domain::error::ParseError;
 use crate::domain::os::yes_no;
 use crate::xml::{Element, Pos, Writer};
+
+string_enum! {
+    /// `<hostdev mode=…>`: a host device as such, or a resource of the host.
+    pub enum HostdevMode { Subsystem = "subsystem", Capabilities = "capabilities" }
+}
+
+string_enum! {
+    /// `type=` of a `mode='capabilities'` hostdev (containers).
+    pub enum HostdevCapsType { Storage = "storage", Misc = "misc", Net = "net" }
+}
+
+string_enum! {
+    /// `type=` of a `mode='subsystem'` hostdev (a bus device).
+    pub enum HostdevSubsysType {
+        Usb = "usb",
+        Pci = "pci",
+        Scsi = "scsi",
+        ScsiHost = "scsi_host",
+        Mdev = "mdev",
+    }
+}
+
+/// `mode=` and `type=` together: which types a mode has is part of the type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostdevKind {
+    Capabilities(HostdevCapsType),
+    Subsystem(HostdevSubsysType),
+}
+
+impl HostdevKind {
+    pub fn mode(self) -> HostdevMode {
+        match self {
+            HostdevKind::Capabilities(_) => HostdevMode::Capabilities,
+            HostdevKind::Subsystem(_) => HostdevMode::Subsystem,
+        }
+    }
+
+    /// The `type=` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostdevKind::Capabilities(t) => t.as_str(),
+            HostdevKind::Subsystem(t) => t.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for HostdevKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// `<source><vendor id/><product id/><address bus device/></source>` of a USB device.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,10 +87,8 @@ pub enum HostdevSource {
 /// `<hostdev>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hostdev {
-    /// `capabilities` or `subsystem`.
-    pub mode: String,
-    /// `storage`, `misc`, `net`, `usb`, `pci`, …
-    pub kind: String,
+    /// `mode=` and `type=`.
+    pub kind: HostdevKind,
     pub managed: Option<bool>,
     pub source: HostdevSource,
     /// Addresses and routes of a moved NIC (caps net).
@@ -53,13 +102,16 @@ pub struct Hostdev {
 
 const KNOWN: &[&str] = &["source", "ip", "route", "readonly", "shareable"];
 
-fn parse_source(mut s: Cursor<'_>, kind: &str) -> Result<HostdevSource, ParseError> {
+fn parse_source(mut s: Cursor<'_>, kind: HostdevKind) -> Result<HostdevSource, ParseError> {
+    use HostdevKind::{Capabilities, Subsystem};
     let text = |s: &mut Cursor<'_>, name: &str| s.child(name).map(|c| c.text());
     let caps = match kind {
-        "storage" => text(&mut s, "block").map(HostdevSource::Block),
-        "misc" => text(&mut s, "char").map(HostdevSource::Char),
-        "net" => text(&mut s, "interface").map(HostdevSource::Interface),
-        "usb" => {
+        Capabilities(HostdevCapsType::Storage) => text(&mut s, "block").map(HostdevSource::Block),
+        Capabilities(HostdevCapsType::Misc) => text(&mut s, "char").map(HostdevSource::Char),
+        Capabilities(HostdevCapsType::Net) => {
+            text(&mut s, "interface").map(HostdevSource::Interface)
+        }
+        Subsystem(HostdevSubsysType::Usb) => {
             let id = |s: &mut Cursor<'_>, name: &str| -> Result<Option<String>, ParseError> {
                 match s.child(name) {
                     Some(mut c) => c.parse_attr("id"),
@@ -99,19 +151,23 @@ fn parse_source(mut s: Cursor<'_>, kind: &str) -> Result<HostdevSource, ParseErr
 }
 
 impl Hostdev {
+    /// A host NIC moved into the container (`mode='capabilities' type='net'`).
+    pub fn is_net(&self) -> bool {
+        self.kind == HostdevKind::Capabilities(HostdevCapsType::Net)
+    }
+
     pub(crate) fn parse(mut c: Cursor<'_>) -> Result<Self, ParseError> {
         let pos = c.pos();
-        let mode = c
-            .parse_attr("mode")?
-            .unwrap_or_else(|| "subsystem".to_owned());
-        let kind: String = c.require_attr("type")?;
+        let kind = match c.parse_attr("mode")?.unwrap_or(HostdevMode::Subsystem) {
+            HostdevMode::Capabilities => HostdevKind::Capabilities(c.require_attr("type")?),
+            HostdevMode::Subsystem => HostdevKind::Subsystem(c.require_attr("type")?),
+        };
         let managed = c.parse_attr("managed")?;
         let source = match c.child("source") {
-            Some(s) => parse_source(s, &kind)?,
+            Some(s) => parse_source(s, kind)?,
             None => HostdevSource::None,
         };
         Ok(Hostdev {
-            mode,
             managed,
             source,
             ips: parse_ips(&mut c)?,
@@ -128,8 +184,8 @@ impl Hostdev {
         let x = &self.extras;
         let t = w
             .tag("hostdev")
-            .attr("mode", &self.mode)
-            .attr("type", &self.kind)
+            .attr("mode", self.kind.mode())
+            .attr("type", self.kind)
             .opt_attr("managed", self.managed.map(yes_no))
             .extra_attrs(&x.attrs);
         w.children(t, |w| {

@@ -12,13 +12,21 @@ mod filesystem;
 pub mod fragment;
 mod hostdev;
 mod net;
+#[cfg(test)]
+mod vocab_tests;
 
-pub use chardev::{CharTarget, Chardev};
+pub use chardev::{CharTarget, Chardev, ChardevType};
 pub use disk::{Disk, DiskDriver, DiskSource, DiskTarget};
-pub use filesystem::{AccessMode, Filesystem, FsDriver, FsDriverType, FsSource, FsType};
+pub use filesystem::{
+    AccessMode, Filesystem, FsDriver, FsDriverType, FsSource, FsType, ImageFormat,
+};
 pub use fragment::FragmentError;
-pub use hostdev::{Hostdev, HostdevSource, UsbSource};
-pub use net::{Bandwidth, Interface, NetIp, NetRoute, NetSource, NetType, Rate};
+pub use hostdev::{
+    Hostdev, HostdevCapsType, HostdevKind, HostdevMode, HostdevSource, HostdevSubsysType, UsbSource,
+};
+pub use net::{
+    Bandwidth, Interface, LinkState, NetIp, NetRoute, NetSource, NetSourceMode, NetType, Rate,
+};
 
 use super::cursor::{Cursor, Extras};
 use super::error::ParseError;

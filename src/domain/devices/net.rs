@@ -1,8 +1,10 @@
 //! `<interface>`, and the `<ip>`/`<route>` lists it shares with `<hostdev>`.
 
+use crate::domain::addr::{IpFamily, MacAddr, Netmask, default_prefix, parse_prefix};
 use crate::domain::cursor::{Cursor, Extras, string_enum};
 use crate::domain::error::ParseError;
 use crate::xml::{Attr, Pos, Writer};
+use std::net::IpAddr;
 
 string_enum! {
     /// `<interface type=…>`.
@@ -25,36 +27,79 @@ string_enum! {
     }
 }
 
-/// `<ip address= family= prefix= peer=/>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+string_enum! {
+    /// `<source mode=…>` of an interface: the macvtap mode of `direct`, or
+    /// which side listens for `vhostuser`.
+    pub enum NetSourceMode {
+        Vepa = "vepa",
+        Bridge = "bridge",
+        Private = "private",
+        Passthrough = "passthrough",
+        Client = "client",
+        Server = "server",
+    }
+}
+
+string_enum! {
+    /// `<link state=…>`.
+    pub enum LinkState { Up = "up", Down = "down" }
+}
+
+/// `<ip address= family= prefix= peer=/>`: an address with its prefix length.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetIp {
-    pub address: String,
-    /// `ipv4` or `ipv6`; derived from the address by the defaults pass.
-    pub family: Option<String>,
-    pub prefix: Option<u32>,
-    pub peer: Option<String>,
+    pub address: IpAddr,
+    /// Derived from the address by the defaults pass.
+    pub family: Option<IpFamily>,
+    /// At most the family's longest (checked by the parser).
+    pub prefix: Option<u8>,
+    pub peer: Option<IpAddr>,
     pub extras: Extras,
+}
+
+impl NetIp {
+    /// The prefix length: as given, else libvirt's default for the address.
+    pub fn prefix_len(&self) -> u8 {
+        self.prefix.unwrap_or_else(|| default_prefix(self.address))
+    }
 }
 
 /// `<route family= address= netmask= prefix= gateway= metric=/>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetRoute {
-    pub family: Option<String>,
-    pub address: Option<String>,
-    pub netmask: Option<String>,
-    pub prefix: Option<u32>,
-    pub gateway: Option<String>,
+    pub family: Option<IpFamily>,
+    pub address: Option<IpAddr>,
+    pub netmask: Option<Netmask>,
+    /// At most the family's longest (checked by the parser).
+    pub prefix: Option<u8>,
+    pub gateway: Option<IpAddr>,
     pub metric: Option<u32>,
     pub extras: Extras,
+}
+
+impl NetRoute {
+    /// The destination's prefix length: the netmask's, the prefix, else a
+    /// host route (or the default route for the unspecified address).
+    pub fn prefix_len(&self) -> Option<u8> {
+        let address = self.address?;
+        Some(match (self.netmask, self.prefix) {
+            (Some(mask), _) => mask.prefix_len(),
+            (None, Some(p)) => p,
+            (None, None) if address.is_unspecified() => 0,
+            (None, None) => IpFamily::of(address).max_prefix(),
+        })
+    }
 }
 
 pub(crate) fn parse_ips(c: &mut Cursor<'_>) -> Result<Vec<NetIp>, ParseError> {
     let mut ips = Vec::new();
     for mut ip in c.children("ip") {
+        let address: IpAddr = ip.require_attr("address")?;
+        let family = IpFamily::of(address);
         ips.push(NetIp {
-            address: ip.require_attr("address")?,
+            address,
             family: ip.parse_attr("family")?,
-            prefix: ip.parse_attr("prefix")?,
+            prefix: ip.parse_attr_with("prefix", |s| parse_prefix(family, s))?,
             peer: ip.parse_attr("peer")?,
             extras: ip.finish(&[]),
         });
@@ -65,11 +110,16 @@ pub(crate) fn parse_ips(c: &mut Cursor<'_>) -> Result<Vec<NetIp>, ParseError> {
 pub(crate) fn parse_routes(c: &mut Cursor<'_>) -> Result<Vec<NetRoute>, ParseError> {
     let mut routes = Vec::new();
     for mut r in c.children("route") {
+        let family: Option<IpFamily> = r.parse_attr("family")?;
+        let address: Option<IpAddr> = r.parse_attr("address")?;
+        // Without an address, the family bounds the prefix (IPv6's is the
+        // wider one when neither is given).
+        let bound = address.map_or(family.unwrap_or(IpFamily::Ipv6), IpFamily::of);
         routes.push(NetRoute {
-            family: r.parse_attr("family")?,
-            address: r.parse_attr("address")?,
+            family,
+            address,
             netmask: r.parse_attr("netmask")?,
-            prefix: r.parse_attr("prefix")?,
+            prefix: r.parse_attr_with("prefix", |s| parse_prefix(bound, s))?,
             gateway: r.parse_attr("gateway")?,
             metric: r.parse_attr("metric")?,
             extras: r.finish(&[]),
@@ -82,21 +132,21 @@ pub(crate) fn format_ips(w: &mut Writer, ips: &[NetIp], routes: &[NetRoute]) {
     for ip in ips {
         let t = w
             .tag("ip")
-            .attr("address", &ip.address)
-            .opt_attr("family", ip.family.as_deref())
+            .attr("address", ip.address)
+            .opt_attr("family", ip.family)
             .opt_attr("prefix", ip.prefix)
-            .opt_attr("peer", ip.peer.as_deref())
+            .opt_attr("peer", ip.peer)
             .extra_attrs(&ip.extras.attrs);
         w.children(t, |w| ip.extras.leading(w));
     }
     for r in routes {
         let t = w
             .tag("route")
-            .opt_attr("family", r.family.as_deref())
-            .opt_attr("address", r.address.as_deref())
-            .opt_attr("netmask", r.netmask.as_deref())
+            .opt_attr("family", r.family)
+            .opt_attr("address", r.address)
+            .opt_attr("netmask", r.netmask)
             .opt_attr("prefix", r.prefix)
-            .opt_attr("gateway", r.gateway.as_deref())
+            .opt_attr("gateway", r.gateway)
             .opt_attr("metric", r.metric)
             .extra_attrs(&r.extras.attrs);
         w.children(t, |w| r.extras.leading(w));
@@ -110,7 +160,7 @@ pub struct NetSource {
     pub network: Option<String>,
     pub bridge: Option<String>,
     pub dev: Option<String>,
-    pub mode: Option<String>,
+    pub mode: Option<NetSourceMode>,
     pub ips: Vec<NetIp>,
     pub routes: Vec<NetRoute>,
     pub extras: Extras,
@@ -138,8 +188,8 @@ pub struct Bandwidth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
     pub kind: NetType,
-    /// `aa:bb:cc:dd:ee:ff`; generated by the defaults pass when absent.
-    pub mac: Option<String>,
+    /// Generated by the defaults pass when absent.
+    pub mac: Option<MacAddr>,
     pub source: Option<NetSource>,
     pub bandwidth: Option<Bandwidth>,
     /// Guest-side addresses and routes.
@@ -151,8 +201,7 @@ pub struct Interface {
     /// Name inside the container (`<guest dev>`).
     pub guest_dev: Option<String>,
     pub model: Option<String>,
-    /// `up` or `down`.
-    pub link_state: Option<String>,
+    pub link_state: Option<LinkState>,
     pub mtu: Option<u32>,
     /// Unmodelled attributes of the one-attribute children (`<mac type=…>`,
     /// `<target managed=…>`), by child name.
@@ -290,14 +339,14 @@ impl Interface {
                 }
                 x.after(w, name);
             };
-            simple(w, "mac", "address", self.mac.clone());
+            simple(w, "mac", "address", self.mac.map(|m| m.to_string()));
             if let Some(s) = &self.source {
                 let t = w
                     .tag("source")
                     .opt_attr("network", s.network.as_deref())
                     .opt_attr("bridge", s.bridge.as_deref())
                     .opt_attr("dev", s.dev.as_deref())
-                    .opt_attr("mode", s.mode.as_deref())
+                    .opt_attr("mode", s.mode)
                     .extra_attrs(&s.extras.attrs);
                 w.children(t, |w| {
                     s.extras.leading(w);
@@ -329,7 +378,7 @@ impl Interface {
             simple(w, "target", "dev", self.target_dev.clone());
             simple(w, "guest", "dev", self.guest_dev.clone());
             simple(w, "model", "type", self.model.clone());
-            simple(w, "link", "state", self.link_state.clone());
+            simple(w, "link", "state", self.link_state.map(|l| l.to_string()));
             simple(w, "mtu", "size", self.mtu.map(|m| m.to_string()));
         });
     }

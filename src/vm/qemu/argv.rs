@@ -9,7 +9,9 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{Chardev, Device, Disk, Domain, Interface, LifecycleAction, NetType};
+use crate::domain::{
+    Chardev, ChardevType, Device, Disk, Domain, Interface, LifecycleAction, NetType,
+};
 
 /// How qemu runs the guest's CPUs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,9 +150,9 @@ pub fn chardevs(d: &Domain) -> Result<Vec<CharPlan>, ArgvError> {
 fn char_backend(c: &Chardev, is_serial: bool) -> Result<CharBackend, ArgvError> {
     let what = if is_serial { "serial" } else { "console" };
     let path = c.source_path().map(str::to_owned);
-    Ok(match (c.kind.as_str(), path) {
-        ("pty", _) | ("unix", None) => CharBackend::Socket,
-        ("unix", Some(p)) => {
+    Ok(match (c.kind, path) {
+        (ChardevType::Pty, _) | (ChardevType::Unix, None) => CharBackend::Socket,
+        (ChardevType::Unix, Some(p)) => {
             let mode = c.source.as_ref().and_then(|s| s.attr("mode"));
             if mode == Some("connect") {
                 return Err(unsupported(
@@ -160,8 +162,8 @@ fn char_backend(c: &Chardev, is_serial: bool) -> Result<CharBackend, ArgvError> 
             }
             CharBackend::UnixPath(p)
         }
-        ("file", Some(p)) => CharBackend::File(p),
-        ("null", _) => CharBackend::Null,
+        (ChardevType::File, Some(p)) => CharBackend::File(p),
+        (ChardevType::Null, _) => CharBackend::Null,
         (kind, _) => {
             return Err(unsupported(
                 format!("/domain/devices/{what}"),
@@ -284,16 +286,7 @@ fn boot(d: &Domain, r: &Resolved, a: &mut Vec<String>) -> Result<(), ArgvError> 
         push(a, "-dtb", dtb.clone());
     }
     if r.kernel.is_none() && !os.boot.is_empty() {
-        let order: String = os
-            .boot
-            .iter()
-            .map(|b| match b.as_str() {
-                "hd" => 'c',
-                "cdrom" => 'd',
-                "network" => 'n',
-                _ => 'a',
-            })
-            .collect();
+        let order: String = os.boot.iter().map(|b| b.qemu_letter()).collect();
         push(a, "-boot", format!("order={order}"));
     }
     Ok(())
@@ -424,7 +417,7 @@ fn net_args(i: &Interface, n: usize, r: &Resolved, a: &mut Vec<String>) -> Resul
         })?;
     let mut dev = json!({"driver": driver, "netdev": id, "id": format!("net{n}")});
     if let (Some(mac), Value::Object(m)) = (&i.mac, &mut dev) {
-        m.insert("mac".into(), Value::String(mac.clone()));
+        m.insert("mac".into(), Value::String(mac.to_string()));
     }
     push(a, "-device", dev.to_string());
     Ok(())

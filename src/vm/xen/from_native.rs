@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::XenError;
 use super::cfg::Config;
 use super::native_devices::{channel, disk, pci, usbctrl, usbdev, vif};
-use crate::domain::Domain;
+use crate::domain::{BootDevice, Domain};
 use crate::xml::{escape_attr as a, escape_text as t};
 
 /// The firmware libvirt names for HVM guests without `bios = "ovmf"`.
@@ -232,12 +232,8 @@ fn os(c: &Config, kind: Kind, x: &mut String) -> Result<(), XenError> {
     }
     if kind == Kind::Hvm {
         for ch in c.str("boot").unwrap_or("c").chars() {
-            let dev = match ch {
-                'a' => "fd",
-                'd' => "cdrom",
-                'n' => "network",
-                _ => "hd",
-            };
+            // xl reads a letter it does not know as the disk, as libvirt does.
+            let dev = BootDevice::from_qemu_letter(ch).unwrap_or(BootDevice::Hd);
             let _ = writeln!(x, "    <boot dev='{dev}'/>");
         }
     }

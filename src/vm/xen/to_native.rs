@@ -4,7 +4,10 @@
 
 use super::XenError;
 use super::cfg::{Config, Value};
-use crate::domain::{Device, Disk, Domain, DomainType, HostdevSource, Interface, NetType, OsType};
+use crate::domain::{
+    Device, Disk, Domain, DomainType, HostdevKind, HostdevSource, HostdevSubsysType, Interface,
+    NetType, OsType,
+};
 use crate::vm::datauri::is_data_uri;
 use crate::xml::Element;
 
@@ -174,7 +177,7 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     }
     if hvm {
         c.set_str("parallel", "none");
-        let serials: Vec<String> = d.devices.serials().map(|s| s.kind.clone()).collect();
+        let serials: Vec<String> = d.devices.serials().map(|s| s.kind.to_string()).collect();
         match serials.len() {
             0 => c.set_str("serial", "none"),
             1 => c.set_str("serial", serials[0].clone()),
@@ -218,16 +221,7 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
         c.set_str("acpi_firmware", table.text());
     }
     if hvm && !d.os.boot.is_empty() {
-        let order: String =
-            d.os.boot
-                .iter()
-                .map(|b| match b.as_str() {
-                    "hd" => 'c',
-                    "cdrom" => 'd',
-                    "network" => 'n',
-                    _ => 'a',
-                })
-                .collect();
+        let order: String = d.os.boot.iter().map(|b| b.qemu_letter()).collect();
         c.set_str("boot", order);
     }
     let disks = d
@@ -266,13 +260,13 @@ pub fn to_native(d: &Domain) -> Result<Config, XenError> {
     let mut pci = Vec::new();
     let mut usbdev = Vec::new();
     for h in d.devices.hostdevs() {
-        match (h.kind.as_str(), &h.source) {
-            ("usb", HostdevSource::Usb(u)) => {
+        match (h.kind, &h.source) {
+            (HostdevKind::Subsystem(HostdevSubsysType::Usb), HostdevSource::Usb(u)) => {
                 if let (Some(bus), Some(dev)) = (&u.bus, &u.device) {
                     usbdev.push(format!("hostbus={bus},hostaddr={dev}"));
                 }
             }
-            ("pci", HostdevSource::Other(src)) => {
+            (HostdevKind::Subsystem(HostdevSubsysType::Pci), HostdevSource::Other(src)) => {
                 if let Some(spec) = pci_spec(src) {
                     pci.push(spec);
                 }
@@ -414,7 +408,7 @@ fn vif_spec(i: &Interface) -> Result<String, XenError> {
             )));
         }
     }
-    let ips: Vec<&str> = i.ips.iter().map(|ip| ip.address.as_str()).collect();
+    let ips: Vec<String> = i.ips.iter().map(|ip| ip.address.to_string()).collect();
     if !ips.is_empty() {
         parts.push(format!("ip={}", ips.join(" ")));
     }
