@@ -15,6 +15,10 @@
 //! namespaces ({net: "net:[…]", …}), mounts ([{target, fstype, source,
 //! options, super_options}]). A file it cannot read gives `null`.
 
+// `no_main`: Rust's own start-up would set SIGPIPE to ignored before
+// `main`, and the probe must report the signal dispositions it was given.
+#![no_main]
+
 use std::fmt::Write as _;
 
 fn esc(s: &str) -> String {
@@ -141,7 +145,10 @@ fn namespaces() -> String {
     format!("{{{}}}", fields.join(","))
 }
 
-fn main() {
+/// The C entry point (see `no_main` above); std still works, and on glibc
+/// `std::env::args` is filled in by std's own init-array hook.
+#[no_mangle]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let status = read("/proc/self/status");
     let f = |k: &str| status_field(&status, k);
     let env: Vec<String> = std::env::vars_os()
@@ -199,4 +206,5 @@ fn main() {
         .map(|(k, v)| format!("{}:{v}", esc(k)))
         .collect();
     println!("{{{}}}", body.join(","));
+    0
 }
