@@ -16,6 +16,8 @@
 //! (review the diff: it is the change in behaviour).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use domrun::domain::Domain;
@@ -96,6 +98,13 @@ fn render(mut plan: Plan) -> String {
 
 #[test]
 fn plan_goldens() {
+    // The sets are printed relative to what this process holds; a process
+    // that holds (almost) nothing cannot show what a plan grants.
+    let held = caps::read(None, caps::CapSet::Permitted).unwrap();
+    if held.len() < caps::all().len() / 2 {
+        common::skip("plan goldens need root's capability set");
+        return;
+    }
     let bless = std::env::var_os("DOMRUN_BLESS").is_some();
     let cases = cases();
     assert!(cases.len() >= 8, "goldens missing: {cases:?}");

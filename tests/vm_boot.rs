@@ -12,10 +12,14 @@ mod common;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+use common::Cli;
 use std::time::{Duration, Instant};
 
-const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a boot may take before the test kills it: a deadline for a
+/// wait that polls, generous because TCG on a loaded machine is slow.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn assets() -> Option<PathBuf> {
     if !common::require_tool("qemu-system-x86_64") {
@@ -25,7 +29,7 @@ fn assets() -> Option<PathBuf> {
         Some(d) if !d.is_empty() => PathBuf::from(d),
         _ => {
             // target/debug/domrun → target/vm-assets
-            let bin = Path::new(env!("CARGO_BIN_EXE_domrun"));
+            let bin = Path::new(common::cli::BIN);
             bin.parent().unwrap().parent().unwrap().join("vm-assets")
         }
     };
@@ -105,12 +109,10 @@ impl Boot {
     }
 
     fn start(&self, xml: &Path) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("run")
-            .arg(xml)
+        Cli::bare()
             .env("XDG_RUNTIME_DIR", self.runtime())
             .env("DOMRUN_SHUTDOWN_TIMEOUT", "20")
-            .stdin(Stdio::null())
+            .command([Path::new("run"), xml])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -385,23 +387,13 @@ fn start_console_and_shutdown_through_the_monitor() {
         "",
     );
     let state = boot.tmp.path().join("state");
-    let domrun = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(&state)
-            .args(args)
-            .env("XDG_RUNTIME_DIR", boot.runtime())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "domrun {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let cli = Cli::new(&state).env("XDG_RUNTIME_DIR", boot.runtime());
+    let domrun = |args: &[&str]| cli.ok(args);
     domrun(&["define", xml.to_str().unwrap()]);
     assert!(domrun(&["start", &boot.name]).contains("started"));
     assert!(domrun(&["list"]).contains("running"));
     // The console replays what the guest printed before we attached.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + BOOT_TIMEOUT;
     let mut seen = String::new();
     while !seen.contains("VMTEST-WAITING") {
         assert!(
@@ -409,10 +401,8 @@ fn start_console_and_shutdown_through_the_monitor() {
             "no boot marker on the console: {seen}"
         );
         std::thread::sleep(Duration::from_millis(500));
-        let mut console = Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(&state)
-            .args(["console", &boot.name])
+        let mut console = cli
+            .command(["console", &boot.name])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
