@@ -12,7 +12,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use domrun::cgroup::{Cgroup, CgroupSettings, Hierarchy, Layout};
-use domrun::domain::Domain;
 use nix::unistd::Pid;
 
 const CGROUP_FS: &str = "/sys/fs/cgroup";
@@ -57,11 +56,10 @@ impl Fixture {
     }
 
     fn apply(&self, body: &str) {
-        let xml = format!(
-            "<domain type='lxc'><name>t</name>{body}<os><type>exe</type><init>/bin/sh</init></os></domain>"
-        );
-        let mut d = Domain::parse(xml.as_bytes()).unwrap();
-        d.apply_defaults().unwrap();
+        let d = common::DomainXml::lxc("t")
+            .element(body)
+            .without_console()
+            .domain();
         self.cg
             .apply(&CgroupSettings::from_domain(&d).unwrap())
             .unwrap();

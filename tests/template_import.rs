@@ -587,7 +587,7 @@ fn a_killed_import_leaves_no_half_template() {
         .spawn()
         .unwrap();
     let staging = root.join(format!("templates/.tmp-victim-{}/rootfs/d", child.id()));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + common::PATIENCE;
     while !staging.exists() {
         assert!(
             std::time::Instant::now() < deadline,
