@@ -105,24 +105,13 @@ fn plan_goldens() {
         common::skip("plan goldens need root's capability set");
         return;
     }
-    let bless = std::env::var_os("DOMRUN_BLESS").is_some();
     let cases = cases();
     assert!(cases.len() >= 8, "goldens missing: {cases:?}");
     let mut failures = Vec::new();
     for xml in &cases {
         let text = render(plan_of(xml));
-        let golden = xml.with_extension("plan");
-        if bless {
-            std::fs::write(&golden, &text).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&golden).unwrap_or_default();
-        if text != want {
-            failures.push(format!(
-                "{} differs from {} (DOMRUN_BLESS=1 to rewrite):\n--- got ---\n{text}--- want ---\n{want}",
-                xml.display(),
-                golden.display()
-            ));
+        if let Err(e) = common::golden::check(&xml.with_extension("plan"), &text) {
+            failures.push(e);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

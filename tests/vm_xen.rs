@@ -26,7 +26,6 @@ fn load(path: &Path) -> Domain {
 
 #[test]
 fn xl_config_goldens_and_round_trips() {
-    let bless = std::env::var_os("DOMRUN_BLESS").is_some();
     let mut n = 0;
     for e in std::fs::read_dir(golden_dir()).unwrap() {
         let xml = e.unwrap().path();
@@ -37,11 +36,8 @@ fn xl_config_goldens_and_round_trips() {
         n += 1;
         let d = load(&xml);
         let cfg = xen::to_native(&d).unwrap().format().unwrap();
-        let golden = xml.with_extension("cfg");
-        if bless {
-            std::fs::write(&golden, &cfg).unwrap();
-        } else {
-            assert_eq!(cfg, std::fs::read_to_string(&golden).unwrap(), "{name}");
+        if let Err(e) = common::golden::check(&xml.with_extension("cfg"), &cfg) {
+            panic!("{name}: {e}");
         }
         // cfg → domain → cfg is stable.
         let back = xen::from_native(&Config::parse(&cfg).unwrap()).unwrap();

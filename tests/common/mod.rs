@@ -35,6 +35,7 @@
 //!   what it sees inside the container as JSON, for assertions on data.
 //! * **Launcher tests** ([`launcher`]): [`launch_fixture`], [`shell_plan`],
 //!   [`run_clean`] drive `domrun::launch` in-process on a hand-made `Plan`.
+//! * **Goldens** ([`golden`]): `golden::check(path, text)`, `DOMRUN_BLESS=1` rewrites.
 //! * **Leak checks** ([`leaks`]): [`assert_no_leaks_under`], [`loop_devices`],
 //!   [`mounts_containing`], [`HostState`].
 #![allow(
@@ -45,6 +46,7 @@
 
 pub mod cli;
 pub mod domain_xml;
+pub mod golden;
 pub mod launcher;
 pub mod leaks;
 pub mod probe;
