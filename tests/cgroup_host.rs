@@ -408,20 +408,6 @@ fn create_refuses_a_group_with_processes() {
     );
 }
 
-#[test]
-fn v2_dir_fd_is_the_cgroup2_directory() {
-    let Some(f) = Fixture::new("fd") else {
-        return;
-    };
-    let Some(fd) = f.cg.v2_dir_fd().unwrap() else {
-        common::skip("no cgroup2 hierarchy");
-        return;
-    };
-    use std::os::fd::AsRawFd;
-    let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
-    assert_eq!(target, f.v2_dir().unwrap());
-}
-
 /// On a hybrid host, a process placed in the v1 groups only (a helper
 /// someone placed by hand) is out of cgroup.kill's reach: kill_all must
 /// notice and fall back to the freezer.

@@ -5,9 +5,6 @@
 //! mount (co-mounted controllers share one) plus, on hybrid, one under the
 //! cgroup2 mount; on v2 it is one directory.
 
-use std::fs::OpenOptions;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -493,26 +490,6 @@ impl Cgroup {
             remove_tree(dir)?;
         }
         Ok(())
-    }
-
-    /// An fd of the cgroup2 group (v2, or the unified group on hybrid), for
-    /// `clone3(CLONE_INTO_CGROUP)`. `None` on a pure v1 host.
-    ///
-    /// On hybrid hosts `CLONE_INTO_CGROUP` places the child in the unified
-    /// group only: the v1 groups still need [`Cgroup::add_pid`].
-    pub fn v2_dir_fd(&self) -> Result<Option<OwnedFd>, CgroupError> {
-        let Some(dir) = &self.v2 else {
-            return Ok(None);
-        };
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_DIRECTORY)
-            .open(dir)
-            .map_err(|source| CgroupError::OpenDir {
-                path: dir.clone(),
-                source,
-            })?;
-        Ok(Some(OwnedFd::from(file)))
     }
 
     /// The layout the group lives in.

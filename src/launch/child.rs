@@ -7,8 +7,11 @@
 //! (RESOLVE_IN_ROOT) and every mount targets `/proc/self/fd/N` of a handle
 //! obtained that way: a symlink in the rootfs can never aim a mount at the host.
 //!
-//! The steps are numbered as in `docs/launch.md`. Any failure is sent to the
-//! parent as `ChildMessage::Failed { step, errno }` and the child exits.
+//! The steps are numbered as in `docs/launch.md`'s child list: each comment
+//! `// N. Title: why` in `set_up_and_exec` is one item `N. **Title**` there
+//! (a unit test compares the two lists, and `protocol::Step` says which
+//! numbered step each failure belongs to). Any failure is sent to the parent
+//! as `ChildMessage::Failed { step, errno }` and the child exits.
 
 use std::convert::Infallible;
 use std::os::fd::{AsFd, OwnedFd};
@@ -24,12 +27,13 @@ use nix::unistd::{Gid, Uid};
 use super::prepare::{Credentials, Prepared, PreparedMount, ResolvedSource};
 use super::protocol::{self, ChildFailure, ChildMessage, ProtocolError, Step};
 use crate::plan::defaults::{
-    CONSOLE_PATH, DEV_SYMLINKS, DEVICES, KERNEL_MOUNTS, MASKED_PATHS, READONLY_PATHS,
+    CONSOLE_PATH, DEV_SYMLINKS, DEVICES, KERNEL_MOUNTS, KernelSource, MASKED_PATHS, MountFallback,
+    RDONLY,
 };
 use crate::plan::{MountStep, Plan, RootSource, UserNamespace};
 use crate::sys::{self, FdPath, TargetKind};
 
-/// Mounts to make read-only in step 9, with room for all of them reserved
+/// Mounts to make read-only in step 12, with room for all of them reserved
 /// by the parent: the child must not allocate (see `sys`).
 #[derive(Debug)]
 pub(super) struct ReadonlyQueue(Vec<ReadonlyLater>);
@@ -65,7 +69,7 @@ pub(super) struct ChildContext<'a> {
     pub sync: OwnedFd,
     /// The pty slave and its host path when init gets a new console.
     pub console: Option<(&'a OwnedFd, &'a Path)>,
-    /// Reserved room for step 9's queue.
+    /// Reserved room for step 12's queue.
     pub readonly_later: ReadonlyQueue,
 }
 
@@ -112,10 +116,10 @@ fn set_up_and_exec(
 ) -> Result<Infallible, ChildFailure> {
     let plan = ctx.plan;
     let prepared = ctx.prepared;
-    // Modes in the tables are exact; the parent's umask must not mask them.
+    // 0. Umask: none, so the modes in the tables are exact (the parent's
+    //    umask must not mask them).
     umask(Mode::empty());
-
-    // 1. Wait for the parent (sync 1): uid_map/gid_map are written.
+    // 1. Release: wait for the parent (sync 1); uid_map/gid_map are written.
     if let Err(error) = protocol::recv_from_parent(&ctx.sync) {
         let errno = match error {
             ProtocolError::Io(errno) => errno,
@@ -126,26 +130,26 @@ fn set_up_and_exec(
             errno,
         });
     }
-    // 1b. The parent has placed us in the domain's cgroup: a new cgroup
-    //     namespace now makes that group the root of what init sees.
+    // 1b. Cgroup namespace: the parent has placed us in the domain's cgroup,
+    //     so a new cgroup namespace makes that group the root init sees.
     if prepared.cgroup.is_some() {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).at(Step::CgroupNamespace)?;
     }
-    // 2. In a new user namespace, become its root so files we create are
-    //    owned by a mapped id (an unmapped fsuid gets EOVERFLOW).
+    // 2. Namespace root: in a new user namespace, become its root so files
+    //    we create are owned by a mapped id (an unmapped fsuid gets EOVERFLOW).
     if let Some(user) = &plan.namespaces.user {
         become_namespace_root(user)?;
     }
-    // 3. Join existing namespaces (net, ipc, uts) opened by the parent.
+    // 3. Joined namespaces: setns into those (net, ipc, uts) the parent opened.
     for (i, (kind, fd)) in prepared.joins.iter().enumerate() {
         nix::sched::setns(fd, *kind).at(Step::JoinNamespace(index(i)))?;
     }
-    // 4. Make every mount private: nothing we mount or unmount from here on
-    //    propagates back to the host.
+    // 4. Private mounts: nothing we mount or unmount from here on propagates
+    //    back to the host.
     let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
     mount(NONE, "/", NONE, private, NONE).at(Step::MakeMountsPrivate)?;
-    // 5. Mount the root: a directory is bound onto itself so it is a mount
-    //    point pivot_root accepts; the shared host root is used as it is.
+    // 5. Root: a directory is bound onto itself so it is a mount point
+    //    pivot_root accepts; the shared host root is used as it is.
     let root = match &plan.root.source {
         RootSource::Directory(dir) => {
             mount(Some(dir), dir, NONE, BIND, NONE).at(Step::MountRoot)?;
@@ -172,36 +176,39 @@ fn set_up_and_exec(
             sys::open_dir(&o.mountpoint).at(Step::MountRoot)?
         }
     };
-    // Read-only remounts are queued and applied in step 9: a read-only mount
+    // Read-only remounts are queued and applied in step 12: a read-only mount
     // made earlier would stop later steps creating mount points in it.
-    // 6. User filesystems, in plan order.
+    // 6. User filesystems: in plan order.
     for (i, (step, ready)) in plan.mounts.iter().zip(&prepared.mounts).enumerate() {
         mount_user_filesystem(&root, step, ready, index(i), readonly_later)?;
     }
-    // 7. /proc, /sys, /dev (KERNEL_MOUNTS), read-only /proc paths, device
-    //    nodes, /dev symlinks, the console, masked paths. Host nodes that
-    //    will be bound are opened first, before our /dev hides the host's.
+    // The host nodes step 9 binds are opened now, before our /dev (step 7)
+    // hides the host's.
     let host_nodes = HostNodes::open(plan, ctx.console.map(|(_, path)| path))?;
-    // With a network stack of its own (new or joined), the container may
-    // tune it: /proc/sys/net stays writable, the rest of /proc/sys not.
+    // 7. Kernel filesystems: the rows of KERNEL_MOUNTS that apply (a
+    //    container with a network stack of its own, new or joined, may tune
+    //    it, so /proc/sys/net stays writable, the rest of /proc/sys not).
     let own_network =
         plan.namespaces.new_network || plan.joins(crate::plan::NamespaceKind::Network);
     mount_kernel_filesystems(&root, readonly_later, own_network)?;
+    // 8. Cgroup view: the container's own subtree of each hierarchy.
     mount_cgroup_view(&root, prepared, readonly_later)?;
+    // 9. /dev: device nodes, symlinks and the console.
     populate_dev(&root, &host_nodes)?;
-    mask_paths(&root)?;
     drop(host_nodes);
-    // 8. pivot_root(".", "."): the old root ends up stacked on the new one
-    //    and is detached at once; nothing of the host's tree stays reachable.
-    //    A shared host root has nothing to pivot to.
+    // 10. Masked paths: after /dev, so the container's own /dev/null is used.
+    mask_paths(&root)?;
+    // 11. pivot_root: pivot_root(".", ".") stacks the old root on the new
+    //     one, and it is detached at once; nothing of the host's tree stays
+    //     reachable. A shared host root has nothing to pivot to.
     if !matches!(plan.root.source, RootSource::SharedHost) {
         nix::unistd::fchdir(&root).at(Step::PivotRoot)?;
         nix::unistd::pivot_root(".", ".").at(Step::PivotRoot)?;
         umount2(".", MntFlags::MNT_DETACH).at(Step::DetachOldRoot)?;
         nix::unistd::chdir("/").at(Step::DetachOldRoot)?;
     }
-    // 9. Read-only remounts, last (mount_setattr on this namespace's mounts
-    //    only; they are private, so nothing reaches the host).
+    // 12. Read-only remounts: last (mount_setattr on this namespace's mounts
+    //     only; they are private, so nothing reaches the host).
     for later in &readonly_later.0 {
         sys::set_mount_readonly(&later.mount, later.recursive).at(later.step)?;
     }
@@ -210,11 +217,11 @@ fn set_up_and_exec(
         sys::set_mount_readonly(&new_root, false).at(Step::ReadonlyRoot)?;
     }
     drop(root);
-    // 10. Hostname (the UTS namespace is new or joined).
+    // 13. Hostname: the UTS namespace is new or joined.
     if let Some(name) = &plan.hostname {
         nix::unistd::sethostname(name).at(Step::SetHostname)?;
     }
-    // 11. Console: a new session with the pty as controlling terminal and stdio.
+    // 14. Console: a new session with the pty as controlling terminal and stdio.
     if let Some((console, _)) = ctx.console {
         nix::unistd::setsid().at(Step::AttachConsole)?;
         sys::set_controlling_terminal(console).at(Step::AttachConsole)?;
@@ -222,18 +229,19 @@ fn set_up_and_exec(
         nix::unistd::dup2_stdout(console).at(Step::AttachConsole)?;
         nix::unistd::dup2_stderr(console).at(Step::AttachConsole)?;
     }
-    // 12. Credentials and capabilities.
+    // 15. Credentials: groups, ids and capabilities.
     set_credentials(&prepared.credentials, plan.no_new_privileges)?;
-    // 13. Working directory, as the final user (like a login would).
+    // 16. Working directory: as the final user (like a login would).
     nix::unistd::chdir(&plan.process.cwd).at(Step::ChangeDirectory)?;
-    // 14. Signals back to the parent's original mask; the usual umask. Init
-    //     dies with its supervisor (set here, after the credential change,
-    //     which clears it): a killed `domrun run` or monitor leaves no
-    //     container behind, and with it go its mounts and loop devices.
-    //     Init starts clean: default dispositions and nothing blocked,
-    //     whatever its supervisor blocks or ignores for itself.
+    // 17. Signals and umask: init starts clean, with default dispositions,
+    //     nothing blocked (whatever its supervisor blocks or ignores for
+    //     itself) and the usual umask. Then init dies with its supervisor
+    //     (set here, after the credential change, which clears it): a killed
+    //     `domrun run` or monitor leaves no container behind, and with it go
+    //     its mounts and loop devices.
     sys::reset_signal_dispositions().at(Step::ResetSignals)?;
     SigSet::empty().thread_set_mask().at(Step::ResetSignals)?;
+    umask(Mode::from_bits_truncate(0o022));
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).at(Step::ResetSignals)?;
     // If the supervisor died before that, no death signal will come: its
     // end of the sync socket is closed then, so exit instead of running an
@@ -244,12 +252,11 @@ fn set_up_and_exec(
             errno: Errno::ESRCH,
         });
     }
-    umask(Mode::from_bits_truncate(0o022));
-    // 15. Only fds 0-2 reach init. Close-on-exec rather than close: the sync
-    //     socket must survive a failing execve to report it.
+    // 18. File descriptors: only 0-2 reach init. Close-on-exec rather than
+    //     close: the sync socket must survive a failing execve to report it.
     sys::close_fds_on_exec(3).at(Step::CloseFds)?;
-    // 16. Exec init with exactly the plan's environment. On success the sync
-    //     socket closes (sync 2: end of file means running).
+    // 19. Exec: init, with exactly the plan's environment. On success the
+    //     sync socket closes (sync 2: end of file means running).
     Err(ChildFailure {
         step: Step::Exec,
         errno: sys::exec(&prepared.exec),
@@ -270,7 +277,7 @@ fn supervisor_gone(sync: &OwnedFd) -> bool {
 /// "No value" for mount(2)'s optional string arguments.
 const NONE: Option<&str> = None;
 
-/// A mount to make read-only in step 9.
+/// A mount to make read-only in step 12.
 #[derive(Debug)]
 struct ReadonlyLater {
     /// Reported if it fails.
@@ -368,7 +375,7 @@ fn mount_user_filesystem(
             .map_err(mount_failed)?;
         }
     }
-    // Binds and tmpfs become read-only in step 9, after later steps may have
+    // Binds and tmpfs become read-only in step 12, after later steps may have
     // created mount points in them. A filesystem on a device was mounted
     // read-only at once: its device may itself be read-only.
     let made_readonly_later = !matches!(ready.source, ResolvedSource::Filesystem { .. });
@@ -386,8 +393,9 @@ fn mount_user_filesystem(
 
 const DEVICE_COUNT: usize = DEVICES.len();
 
-/// Host files bound into the container's /dev in step 7, opened before the
-/// container's /dev tmpfs can hide the host's (with a shared host root).
+/// Host files bound into the container's /dev in step 9, opened before the
+/// container's /dev tmpfs (step 7) can hide the host's (with a shared host
+/// root).
 #[derive(Debug)]
 struct HostNodes {
     /// One per `DEVICES` entry in a user namespace (where mknod is refused);
@@ -418,8 +426,7 @@ impl HostNodes {
     }
 }
 
-/// Step 7, kernel filesystems and read-only /proc paths.
-/// Step 7b: the container's `/sys/fs/cgroup`: its own subtree (the cgroup
+/// Step 8: the container's `/sys/fs/cgroup`: its own subtree (the cgroup
 /// namespace's root) of every hierarchy the host has, read-only.
 fn mount_cgroup_view(
     root: &OwnedFd,
@@ -440,7 +447,7 @@ fn mount_cgroup_view(
         .at(step)?;
         let mount = sys::open_path_in_root(root, &m.target).at(step)?;
         readonly_later.push(ReadonlyLater {
-            step,
+            step: Step::ReadonlyCgroupMount(index(i)),
             mount,
             recursive: false,
         })?;
@@ -448,61 +455,66 @@ fn mount_cgroup_view(
     Ok(())
 }
 
+/// Step 7: the rows of `KERNEL_MOUNTS` that apply, in table order. A
+/// read-only bind (of the target itself, or of the host's path as a
+/// fallback) is made read-only in step 12 with the rest of the queue.
 fn mount_kernel_filesystems(
     root: &OwnedFd,
     readonly_later: &mut ReadonlyQueue,
     own_network: bool,
 ) -> Result<(), ChildFailure> {
     for (i, km) in KERNEL_MOUNTS.iter().enumerate() {
-        let step = Step::KernelMount(index(i));
-        let target =
-            sys::make_path_in_root(root, Path::new(km.target), TargetKind::Directory).at(step)?;
-        let flags = MsFlags::from_bits_truncate(km.flags);
-        match mount(
-            Some(km.fstype),
-            fd_path(&target).as_c_str(),
-            Some(km.fstype),
-            flags,
-            km.data,
-        ) {
-            // sysfs can only be mounted fresh by the owner of the network
-            // namespace (EPERM in a user namespace sharing the host's
-            // network), and the kernel refuses to stack the host's sysfs on
-            // itself (EBUSY with a shared host root). Either way, bind the
-            // host's /sys and make it read-only instead.
-            Err(Errno::EPERM | Errno::EBUSY) if km.fstype == "sysfs" => {
-                mount(Some("/sys"), fd_path(&target).as_c_str(), NONE, BIND, NONE).at(step)?;
-                let mount = sys::open_path_in_root(root, Path::new(km.target)).at(step)?;
-                readonly_later.push(ReadonlyLater {
-                    step,
-                    mount,
-                    recursive: true,
-                })?;
-            }
-            other => other.at(step)?,
+        if !km.when.applies(own_network) {
+            continue;
         }
-    }
-    for (i, path) in READONLY_PATHS.iter().enumerate() {
-        let step = Step::ReadonlyPath(index(i));
-        let target = sys::open_path_in_root(root, Path::new(path)).at(step)?;
-        bind(&target, &target, BIND).at(step)?;
-        let mount = sys::open_path_in_root(root, Path::new(path)).at(step)?;
-        // Not recursive: a writable /proc/sys/net submount stays writable.
-        readonly_later.push(ReadonlyLater {
-            step: Step::ReadonlyKernelPath(index(i)),
-            mount,
-            recursive: false,
-        })?;
-    }
-    if own_network {
-        let step = Step::WritableNetSysctls;
-        let net = sys::open_path_in_root(root, Path::new("/proc/sys/net")).at(step)?;
-        bind(&net, &net, BIND).at(step)?;
+        let step = Step::KernelMount(index(i));
+        let path = Path::new(km.target);
+        let recursive = match km.source {
+            KernelSource::Filesystem(fstype) => {
+                let target = sys::make_path_in_root(root, path, TargetKind::Directory).at(step)?;
+                let flags = MsFlags::from_bits_truncate(km.flags);
+                let target_path = fd_path(&target);
+                let fresh = mount(
+                    Some(fstype),
+                    target_path.as_c_str(),
+                    Some(fstype),
+                    flags,
+                    km.data,
+                );
+                match (fresh, km.fallback) {
+                    // Mounted as asked, read-only at once if the row says so.
+                    (Ok(()), _) => continue,
+                    // The kernel refused a fresh one (see the row's reason):
+                    // bind the host's instead, with everything below it.
+                    (Err(Errno::EPERM | Errno::EBUSY), MountFallback::BindHost) => {
+                        mount(Some(path), target_path.as_c_str(), NONE, BIND, NONE).at(step)?;
+                        true
+                    }
+                    (Err(errno), _) => return Err(ChildFailure { step, errno }),
+                }
+            }
+            KernelSource::Itself => {
+                let target = sys::open_path_in_root(root, path).at(step)?;
+                bind(&target, &target, BIND).at(step)?;
+                // Not recursive: a later row's bind below it (a writable
+                // /proc/sys/net under /proc/sys) keeps its own mode.
+                false
+            }
+        };
+        if km.flags & RDONLY != 0 {
+            // Reopen: the handle used above is under the new mount.
+            let mount = sys::open_path_in_root(root, path).at(step)?;
+            readonly_later.push(ReadonlyLater {
+                step: Step::ReadonlyKernelMount(index(i)),
+                mount,
+                recursive,
+            })?;
+        }
     }
     Ok(())
 }
 
-/// Step 7, device nodes, symlinks and the console in the container's /dev.
+/// Step 9: device nodes, symlinks and the console in the container's /dev.
 fn populate_dev(root: &OwnedFd, host: &HostNodes) -> Result<(), ChildFailure> {
     let dev_dir = sys::open_path_in_root(root, Path::new("/dev"))
         .and_then(|dev| {
@@ -540,7 +552,7 @@ fn populate_dev(root: &OwnedFd, host: &HostNodes) -> Result<(), ChildFailure> {
     Ok(())
 }
 
-/// Step 7, masked paths: after /dev, so the container's own /dev/null is used.
+/// Step 10: masked paths, after /dev so the container's own /dev/null is used.
 fn mask_paths(root: &OwnedFd) -> Result<(), ChildFailure> {
     let null = sys::open_path_in_root(root, Path::new("/dev/null")).at(Step::MaskPath(0))?;
     for (i, path) in MASKED_PATHS.iter().enumerate() {
@@ -568,7 +580,7 @@ fn mask_paths(root: &OwnedFd) -> Result<(), ChildFailure> {
     Ok(())
 }
 
-/// Step 12: bounding set, no_new_privs, groups, gid, uid, then the
+/// Step 15: bounding set, no_new_privs, groups, gid, uid, then the
 /// capability sets (setuid to non-root clears the effective set, so they
 /// come after it, with keepcaps preserving the permitted set across it).
 fn set_credentials(credentials: &Credentials, no_new_privileges: bool) -> Result<(), ChildFailure> {

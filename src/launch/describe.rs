@@ -3,7 +3,7 @@
 
 use super::prepare::{Prepared, describe_source};
 use super::protocol::Step;
-use crate::plan::defaults::{DEV_SYMLINKS, DEVICES, KERNEL_MOUNTS, MASKED_PATHS, READONLY_PATHS};
+use crate::plan::defaults::{DEV_SYMLINKS, DEVICES, KERNEL_MOUNTS, KernelSource, MASKED_PATHS};
 use crate::plan::{Plan, RootSource};
 
 /// What the child was doing at `step`, e.g.
@@ -16,6 +16,14 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
     };
     let table =
         |names: &[&str], i: u16| names.get(usize::from(i)).copied().unwrap_or("?").to_owned();
+    let cgroup_target = |i: u16| {
+        prepared
+            .and_then(|p| p.cgroup_mounts.get(usize::from(i)))
+            .map_or_else(
+                || format!("#{i} under /sys/fs/cgroup"),
+                |m| m.target.display().to_string(),
+            )
+    };
     match step {
         Step::WaitForParent => "waiting for the parent to release the container".into(),
         Step::BecomeNamespaceRoot => "becoming root in the new user namespace".into(),
@@ -52,10 +60,12 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
             target(i)
         ),
         Step::KernelMount(i) => match KERNEL_MOUNTS.get(usize::from(i)) {
-            Some(m) => format!("mounting {} on {}", m.fstype, m.target),
+            Some(m) => match m.source {
+                KernelSource::Filesystem(fstype) => format!("mounting {fstype} on {}", m.target),
+                KernelSource::Itself => format!("binding {} onto itself", m.target),
+            },
             None => format!("mounting kernel filesystem #{i}"),
         },
-        Step::ReadonlyPath(i) => format!("binding {} onto itself", table(READONLY_PATHS, i)),
         Step::CreateDevice(i) => match DEVICES.get(usize::from(i)) {
             Some(d) => format!("creating /dev/{} ({}:{})", d.name, d.major, d.minor),
             None => format!("creating device #{i}"),
@@ -70,7 +80,10 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
         Step::DetachOldRoot => "detaching the host's root".into(),
         Step::ReadonlyRoot => "making / read-only".into(),
         Step::ReadonlyUserMount(i) => format!("making {} read-only", target(i)),
-        Step::ReadonlyKernelPath(i) => format!("making {} read-only", table(READONLY_PATHS, i)),
+        Step::ReadonlyKernelMount(i) => match KERNEL_MOUNTS.get(usize::from(i)) {
+            Some(m) => format!("making {} read-only", m.target),
+            None => format!("making kernel filesystem #{i} read-only"),
+        },
         Step::SetHostname => match &plan.hostname {
             Some(name) => format!("setting hostname {}", name.to_string_lossy()),
             None => "setting hostname".into(),
@@ -93,13 +106,8 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
         Step::ResetSignals => "restoring the signal mask".into(),
         Step::CloseFds => "marking inherited file descriptors close-on-exec".into(),
         Step::CgroupNamespace => "entering a new cgroup namespace".into(),
-        Step::WritableNetSysctls => "binding /proc/sys/net writable".into(),
-        Step::CgroupMount(i) => format!(
-            "mounting cgroup filesystem {} under /sys/fs/cgroup",
-            prepared
-                .and_then(|p| p.cgroup_mounts.get(usize::from(i)))
-                .map_or_else(|| format!("#{i}"), |m| m.target.display().to_string())
-        ),
+        Step::CgroupMount(i) => format!("mounting cgroup filesystem {}", cgroup_target(i)),
+        Step::ReadonlyCgroupMount(i) => format!("making {} read-only", cgroup_target(i)),
         Step::Exec => match plan.process.argv.first() {
             Some(init) => format!("executing init {}", init.to_string_lossy()),
             None => "executing init".into(),
@@ -134,6 +142,19 @@ mod tests {
         assert_eq!(
             describe_step(&plan, None, Step::MaskPath(0)),
             "masking /proc/kcore"
+        );
+        let net = KERNEL_MOUNTS
+            .iter()
+            .position(|m| m.target == "/proc/sys/net")
+            .and_then(|i| u16::try_from(i).ok())
+            .expect("a /proc/sys/net row");
+        assert_eq!(
+            describe_step(&plan, None, Step::KernelMount(net)),
+            "binding /proc/sys/net onto itself"
+        );
+        assert_eq!(
+            describe_step(&plan, None, Step::ReadonlyKernelMount(net - 1)),
+            "making /proc/sys read-only"
         );
     }
 }

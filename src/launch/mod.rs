@@ -12,6 +12,8 @@ mod parent;
 mod prepare;
 pub mod protocol;
 mod resources;
+#[cfg(test)]
+mod step_list;
 mod supervise;
 
 use std::path::PathBuf;
@@ -131,9 +133,12 @@ pub enum LaunchError {
     /// `$NOTIFY_SOCKET` was set but READY=1 could not be sent.
     #[error(transparent)]
     Notify(#[from] NotifyError),
-    /// The terminal could not be put into raw mode or relayed.
-    #[error("relaying the console: {}", .0.desc())]
+    /// The terminal could not be put into raw mode.
+    #[error("putting the terminal in raw mode: {}", .0.desc())]
     Console(Errno),
+    /// Relaying the console pty to our terminal failed.
+    #[error(transparent)]
+    Relay(#[from] crate::sys::RelayError),
 }
 
 impl LaunchError {

@@ -15,7 +15,7 @@ use super::child::{self, ChildContext};
 use super::describe::describe_step;
 use super::prepare::prepare;
 use super::protocol::{self, InitEvent, InitPhase, ParentMessage};
-use super::supervise::{Console, RawTerminal, open_console, supervise, supervised_signals};
+use super::supervise::{Console, open_console, supervise, supervised_signals};
 use super::{ExitStatusCode, LaunchError};
 use crate::plan::{ConsoleMode, IdMapRange, Plan, UserNamespace};
 use crate::sys::{self, Cloned};
@@ -303,7 +303,7 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
     };
     let mut running = start(plan, wants_pty)?;
     let _raw = match &running.console {
-        Some(_) => RawTerminal::enter()?,
+        Some(_) => crate::sys::RawTerminal::enter().map_err(LaunchError::Console)?,
         None => None,
     };
     // 10. Supervise until init exits: forward signals, relay the console.

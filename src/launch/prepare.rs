@@ -15,7 +15,7 @@ use nix::sys::stat::Mode;
 
 use super::LaunchError;
 use crate::plan::Capability;
-use crate::plan::defaults::{KERNEL_MOUNTS, READONLY_PATHS};
+use crate::plan::defaults::KERNEL_MOUNTS;
 use crate::plan::fstype::probe_path;
 use crate::plan::{FsType, MountSource, NamespaceKind, Plan};
 use crate::storage::ImageExport;
@@ -87,7 +87,7 @@ fn export_dir() -> PathBuf {
     std::env::temp_dir().join("domrun-exports")
 }
 
-/// Step 12's inputs, computed before clone: the child must not allocate
+/// Step 15's inputs, computed before clone: the child must not allocate
 /// (the HashSets of the plan would), so sets become sorted lists and masks.
 #[derive(Debug)]
 pub(super) struct Credentials {
@@ -320,10 +320,8 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
         clone_flags.remove(CloneFlags::CLONE_NEWCGROUP);
     }
     Ok(Prepared {
-        readonly_capacity: plan.mounts.len()
-            + KERNEL_MOUNTS.len()
-            + READONLY_PATHS.len()
-            + cgroup_mounts.len(),
+        // At most one entry per user, kernel and cgroup mount.
+        readonly_capacity: plan.mounts.len() + KERNEL_MOUNTS.len() + cgroup_mounts.len(),
         mounts,
         loops,
         joins,

@@ -13,178 +13,158 @@ use std::os::fd::{AsFd, AsRawFd};
 use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, recv, send};
 
-/// A child step that can fail. Indices point into the plan (`Plan::mounts`,
-/// `Plan::namespaces.join`) or the const tables in `plan::defaults`, so the
-/// parent can describe the failure with the paths involved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Waiting for the parent's release.
-    WaitForParent,
-    /// Becoming uid/gid 0 inside the new user namespace.
-    BecomeNamespaceRoot,
-    /// `setns` into `Plan::namespaces.join[i]`.
-    JoinNamespace(u16),
-    /// Making every mount private (MS_REC|MS_PRIVATE on /).
-    MakeMountsPrivate,
-    /// Binding the root directory onto itself and opening it.
-    MountRoot,
-    /// Creating or opening the target of `Plan::mounts[i]` inside the root.
-    ResolveMountTarget(u16),
-    /// Opening the container-side source of `Plan::mounts[i]`.
-    ResolveMountSource(u16),
-    /// Mounting `Plan::mounts[i]`.
-    UserMount(u16),
-    /// Mounting `defaults::KERNEL_MOUNTS[i]`.
-    KernelMount(u16),
-    /// Binding `defaults::READONLY_PATHS[i]` onto itself.
-    ReadonlyPath(u16),
-    /// Creating `defaults::DEVICES[i]`.
-    CreateDevice(u16),
-    /// Creating `defaults::DEV_SYMLINKS[i]`.
-    DevSymlink(u16),
-    /// Binding the console pty onto /dev/console.
-    BindConsole,
-    /// Hiding `defaults::MASKED_PATHS[i]`.
-    MaskPath(u16),
-    /// pivot_root(".", ".").
-    PivotRoot,
-    /// Unmounting the old root.
-    DetachOldRoot,
-    /// Making the root read-only.
-    ReadonlyRoot,
-    /// Making `Plan::mounts[i]` read-only.
-    ReadonlyUserMount(u16),
-    /// Making `defaults::READONLY_PATHS[i]` read-only.
-    ReadonlyKernelPath(u16),
-    /// Setting the hostname.
-    SetHostname,
-    /// Attaching the pty as stdio and controlling terminal.
-    AttachConsole,
-    /// Dropping capabilities from the bounding set.
-    DropBoundingSet,
-    /// PR_SET_NO_NEW_PRIVS.
-    NoNewPrivileges,
-    /// PR_SET_KEEPCAPS around the uid change.
-    KeepCapabilities,
-    /// setgroups.
-    SetGroups,
-    /// setresgid.
-    SetGid,
-    /// setresuid.
-    SetUid,
-    /// Setting the effective/permitted/inheritable sets.
-    SetCapabilities,
-    /// Raising the ambient set.
-    SetAmbient,
-    /// chdir to `Plan::process.cwd`.
-    ChangeDirectory,
-    /// Restoring the signal mask init starts with.
-    ResetSignals,
-    /// Marking fds above 2 close-on-exec.
-    CloseFds,
-    /// execve of init.
-    Exec,
-    /// unshare(CLONE_NEWCGROUP), after the parent placed us in our cgroup.
-    CgroupNamespace,
-    /// Mounting the container's view of cgroup filesystem `i`.
-    CgroupMount(u16),
-    /// Binding /proc/sys/net onto itself (writable with an own network).
-    WritableNetSysctls,
+/// Declares [`Step`] from one table: each row is a variant (with an index
+/// when it fails per table entry), its wire tag, the `docs/launch.md` child
+/// step it belongs to, and its stable name. Both wire directions
+/// (`encode`/`decode`) and the names come from the rows, so they cannot
+/// disagree; rows are in run order (a test checks tags and child steps
+/// ascend).
+macro_rules! child_steps {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $(($index:ident))? = $tag:literal, $child_step:literal, $name:literal;
+    )+) => {
+        /// A child step that can fail, in run order. Indices point into the
+        /// plan (`Plan::mounts`, `Plan::namespaces.join`), the launcher's
+        /// prepared cgroup mounts or the const tables in `plan::defaults`,
+        /// so the parent can describe the failure with the paths involved.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Step {
+            $( $(#[$doc])* $variant $((child_steps!(@index_type $index)))? ),+
+        }
+
+        impl Step {
+            /// Every row: (wire tag, `docs/launch.md` child step, name).
+            #[cfg(test)]
+            pub(super) const ROWS: &'static [(u8, &'static str, &'static str)] =
+                &[$(($tag, $child_step, $name)),+];
+
+            /// (wire tag, index) for this step; the index is 0 for steps
+            /// without one.
+            fn encode(self) -> (u8, u16) {
+                match self {
+                    $( Self::$variant $(($index))? => ($tag, child_steps!(@index $($index)?)) ),+
+                }
+            }
+
+            /// The step for a wire tag and index.
+            fn decode(tag: u8, index: u16) -> Option<Self> {
+                match tag {
+                    $( $tag => Some(child_steps!(@make $variant index $($index)?)), )+
+                    _ => None,
+                }
+            }
+
+            /// A stable name for the step (`"user-mount"`), for messages and
+            /// encodings other than the sync socket's.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Self::$variant { .. } => $name ),+
+                }
+            }
+
+            /// The table index the step carries (0 for steps without one).
+            pub fn index(self) -> u16 {
+                self.encode().1
+            }
+
+            /// The step named `name` (see [`Step::name`]) with `index`
+            /// (ignored by steps without one).
+            pub fn from_name(name: &str, index: u16) -> Option<Self> {
+                match name {
+                    $( $name => Some(child_steps!(@make $variant index $($index)?)), )+
+                    _ => None,
+                }
+            }
+
+            /// The child step of `docs/launch.md` this step belongs to
+            /// (`"6"` for a user mount).
+            pub fn child_step(self) -> &'static str {
+                match self {
+                    $( Self::$variant { .. } => $child_step ),+
+                }
+            }
+        }
+    };
+    (@index_type $index:ident) => { u16 };
+    (@index) => { 0 };
+    (@index $index:ident) => { $index };
+    (@make $variant:ident $value:ident) => { Self::$variant };
+    (@make $variant:ident $value:ident $index:ident) => { Self::$variant($value) };
 }
 
-/// Builds a `Step` from the index carried on the wire.
-type MakeStep = fn(u16) -> Step;
-
-/// Wire tags, one per `Step` variant (decoding side; `Step::encode` is the
-/// other direction and the round-trip test keeps the two in step).
-const STEP_TAGS: &[(u8, MakeStep)] = &[
-    (1, |_| Step::WaitForParent),
-    (2, |_| Step::BecomeNamespaceRoot),
-    (3, Step::JoinNamespace),
-    (4, |_| Step::MakeMountsPrivate),
-    (5, |_| Step::MountRoot),
-    (6, Step::ResolveMountTarget),
-    (7, Step::ResolveMountSource),
-    (8, Step::UserMount),
-    (9, Step::KernelMount),
-    (10, Step::ReadonlyPath),
-    (11, Step::CreateDevice),
-    (12, Step::DevSymlink),
-    (13, |_| Step::BindConsole),
-    (14, Step::MaskPath),
-    (15, |_| Step::PivotRoot),
-    (16, |_| Step::DetachOldRoot),
-    (17, |_| Step::ReadonlyRoot),
-    (18, Step::ReadonlyUserMount),
-    (19, Step::ReadonlyKernelPath),
-    (20, |_| Step::SetHostname),
-    (21, |_| Step::AttachConsole),
-    (22, |_| Step::DropBoundingSet),
-    (23, |_| Step::NoNewPrivileges),
-    (24, |_| Step::KeepCapabilities),
-    (25, |_| Step::SetGroups),
-    (26, |_| Step::SetGid),
-    (27, |_| Step::SetUid),
-    (28, |_| Step::SetCapabilities),
-    (29, |_| Step::SetAmbient),
-    (30, |_| Step::ChangeDirectory),
-    (31, |_| Step::ResetSignals),
-    (32, |_| Step::CloseFds),
-    (33, |_| Step::Exec),
-    (34, |_| Step::CgroupNamespace),
-    (35, Step::CgroupMount),
-    (36, |_| Step::WritableNetSysctls),
-];
-
-impl Step {
-    /// (wire tag, index) for this step.
-    fn encode(self) -> (u8, u16) {
-        match self {
-            Self::WaitForParent => (1, 0),
-            Self::BecomeNamespaceRoot => (2, 0),
-            Self::JoinNamespace(i) => (3, i),
-            Self::MakeMountsPrivate => (4, 0),
-            Self::MountRoot => (5, 0),
-            Self::ResolveMountTarget(i) => (6, i),
-            Self::ResolveMountSource(i) => (7, i),
-            Self::UserMount(i) => (8, i),
-            Self::KernelMount(i) => (9, i),
-            Self::ReadonlyPath(i) => (10, i),
-            Self::CreateDevice(i) => (11, i),
-            Self::DevSymlink(i) => (12, i),
-            Self::BindConsole => (13, 0),
-            Self::MaskPath(i) => (14, i),
-            Self::PivotRoot => (15, 0),
-            Self::DetachOldRoot => (16, 0),
-            Self::ReadonlyRoot => (17, 0),
-            Self::ReadonlyUserMount(i) => (18, i),
-            Self::ReadonlyKernelPath(i) => (19, i),
-            Self::SetHostname => (20, 0),
-            Self::AttachConsole => (21, 0),
-            Self::DropBoundingSet => (22, 0),
-            Self::NoNewPrivileges => (23, 0),
-            Self::KeepCapabilities => (24, 0),
-            Self::SetGroups => (25, 0),
-            Self::SetGid => (26, 0),
-            Self::SetUid => (27, 0),
-            Self::SetCapabilities => (28, 0),
-            Self::SetAmbient => (29, 0),
-            Self::ChangeDirectory => (30, 0),
-            Self::ResetSignals => (31, 0),
-            Self::CloseFds => (32, 0),
-            Self::Exec => (33, 0),
-            Self::CgroupNamespace => (34, 0),
-            Self::CgroupMount(i) => (35, i),
-            Self::WritableNetSysctls => (36, 0),
-        }
-    }
-
-    fn decode(tag: u8, index: u16) -> Option<Self> {
-        STEP_TAGS
-            .iter()
-            .find(|(t, _)| *t == tag)
-            .map(|(_, make)| make(index))
-    }
+child_steps! {
+    /// Waiting for the parent's release.
+    WaitForParent = 1, "1", "wait-for-parent";
+    /// unshare(CLONE_NEWCGROUP), after the parent placed us in our cgroup.
+    CgroupNamespace = 2, "1b", "cgroup-namespace";
+    /// Becoming uid/gid 0 inside the new user namespace.
+    BecomeNamespaceRoot = 3, "2", "become-namespace-root";
+    /// `setns` into `Plan::namespaces.join[i]`.
+    JoinNamespace(i) = 4, "3", "join-namespace";
+    /// Making every mount private (MS_REC|MS_PRIVATE on /).
+    MakeMountsPrivate = 5, "4", "make-mounts-private";
+    /// Binding the root directory onto itself and opening it.
+    MountRoot = 6, "5", "mount-root";
+    /// Creating or opening the target of `Plan::mounts[i]` inside the root.
+    ResolveMountTarget(i) = 7, "6", "resolve-mount-target";
+    /// Opening the container-side source of `Plan::mounts[i]`.
+    ResolveMountSource(i) = 8, "6", "resolve-mount-source";
+    /// Mounting `Plan::mounts[i]`.
+    UserMount(i) = 9, "6", "user-mount";
+    /// Mounting `defaults::KERNEL_MOUNTS[i]`.
+    KernelMount(i) = 10, "7", "kernel-mount";
+    /// Mounting the container's view of cgroup filesystem `i`.
+    CgroupMount(i) = 11, "8", "cgroup-mount";
+    /// Creating `defaults::DEVICES[i]`.
+    CreateDevice(i) = 12, "9", "create-device";
+    /// Creating `defaults::DEV_SYMLINKS[i]`.
+    DevSymlink(i) = 13, "9", "dev-symlink";
+    /// Binding the console pty onto /dev/console.
+    BindConsole = 14, "9", "bind-console";
+    /// Hiding `defaults::MASKED_PATHS[i]`.
+    MaskPath(i) = 15, "10", "mask-path";
+    /// pivot_root(".", ".").
+    PivotRoot = 16, "11", "pivot-root";
+    /// Unmounting the old root.
+    DetachOldRoot = 17, "11", "detach-old-root";
+    /// Making `Plan::mounts[i]` read-only.
+    ReadonlyUserMount(i) = 18, "12", "readonly-user-mount";
+    /// Making `defaults::KERNEL_MOUNTS[i]` read-only.
+    ReadonlyKernelMount(i) = 19, "12", "readonly-kernel-mount";
+    /// Making the container's view of cgroup filesystem `i` read-only.
+    ReadonlyCgroupMount(i) = 20, "12", "readonly-cgroup-mount";
+    /// Making the root read-only.
+    ReadonlyRoot = 21, "12", "readonly-root";
+    /// Setting the hostname.
+    SetHostname = 22, "13", "set-hostname";
+    /// Attaching the pty as stdio and controlling terminal.
+    AttachConsole = 23, "14", "attach-console";
+    /// Dropping capabilities from the bounding set.
+    DropBoundingSet = 24, "15", "drop-bounding-set";
+    /// PR_SET_NO_NEW_PRIVS.
+    NoNewPrivileges = 25, "15", "no-new-privileges";
+    /// PR_SET_KEEPCAPS around the uid change.
+    KeepCapabilities = 26, "15", "keep-capabilities";
+    /// setgroups.
+    SetGroups = 27, "15", "set-groups";
+    /// setresgid.
+    SetGid = 28, "15", "set-gid";
+    /// setresuid.
+    SetUid = 29, "15", "set-uid";
+    /// Setting the effective/permitted/inheritable sets.
+    SetCapabilities = 30, "15", "set-capabilities";
+    /// Raising the ambient set.
+    SetAmbient = 31, "15", "set-ambient";
+    /// chdir to `Plan::process.cwd`.
+    ChangeDirectory = 32, "16", "change-directory";
+    /// Restoring the signal dispositions and mask init starts with, and
+    /// tying init's life to the supervisor's.
+    ResetSignals = 33, "17", "reset-signals";
+    /// Marking fds above 2 close-on-exec.
+    CloseFds = 34, "18", "close-fds";
+    /// execve of init.
+    Exec = 35, "19", "exec";
 }
 
 /// A failed child step and the kernel's reason.
@@ -375,21 +355,43 @@ impl InitPhase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::launch::step_list::ChildStepNumber;
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
     fn all_steps() -> Vec<Step> {
-        STEP_TAGS.iter().map(|(_, make)| make(7)).collect()
+        Step::ROWS
+            .iter()
+            .map(|(tag, ..)| Step::decode(*tag, 7).expect("every row decodes"))
+            .collect()
     }
 
     #[test]
-    fn every_step_round_trips_and_tags_are_unique() {
-        let mut tags: Vec<u8> = STEP_TAGS.iter().map(|(t, _)| *t).collect();
-        tags.dedup();
-        assert_eq!(tags.len(), STEP_TAGS.len());
+    fn every_step_round_trips_by_tag_and_by_name() {
         for step in all_steps() {
             let (tag, index) = step.encode();
             assert_eq!(Step::decode(tag, index), Some(step), "{step:?}");
+            assert_eq!(Step::from_name(step.name(), step.index()), Some(step));
         }
+        assert_eq!(Step::decode(0, 0), None);
+        assert_eq!(Step::from_name("no-such-step", 0), None);
+    }
+
+    /// The rows are the run order: tags count up from 1 without gaps, the
+    /// child steps they belong to never go back, names are unique.
+    #[test]
+    fn steps_are_declared_in_run_order() {
+        let tags: Vec<u8> = Step::ROWS.iter().map(|(tag, ..)| *tag).collect();
+        let expected: Vec<u8> = (1..=u8::try_from(tags.len()).expect("few steps")).collect();
+        assert_eq!(tags, expected);
+        let order: Vec<ChildStepNumber> = Step::ROWS
+            .iter()
+            .map(|(_, number, _)| ChildStepNumber::parse(number).expect(number))
+            .collect();
+        assert!(order.is_sorted(), "{:?}", Step::ROWS);
+        let mut names: Vec<&str> = Step::ROWS.iter().map(|(.., name)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Step::ROWS.len());
     }
 
     #[test]

@@ -10,69 +10,138 @@ pub type MountFlagBits = libc::c_ulong;
 const NOSUID: MountFlagBits = libc::MS_NOSUID;
 const NODEV: MountFlagBits = libc::MS_NODEV;
 const NOEXEC: MountFlagBits = libc::MS_NOEXEC;
-const RDONLY: MountFlagBits = libc::MS_RDONLY;
+/// Read-only: at once for a fresh filesystem; for a bind (which cannot be
+/// made read-only by the bind itself), once every mount is in place.
+pub const RDONLY: MountFlagBits = libc::MS_RDONLY;
+
+/// What a kernel mount puts at its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelSource {
+    /// A fresh filesystem of this type (also used as the source name).
+    Filesystem(&'static str),
+    /// The target bound onto itself, recursively, so it is a mount of its
+    /// own that can get its own flags (read-only /proc/sys).
+    Itself,
+}
+
+/// When a kernel mount is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountWhen {
+    /// In every container.
+    Always,
+    /// Only in a container with a network stack of its own (a new network
+    /// namespace or a joined one), which may tune that stack.
+    OwnNetwork,
+}
+
+impl MountWhen {
+    /// Whether the mount applies to a container that has (`own_network`) or
+    /// shares the host's network stack.
+    pub fn applies(self, own_network: bool) -> bool {
+        match self {
+            Self::Always => true,
+            Self::OwnNetwork => own_network,
+        }
+    }
+}
+
+/// What replaces a fresh filesystem the kernel refuses (EPERM or EBUSY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountFallback {
+    /// Nothing: the refusal fails the start.
+    None,
+    /// A recursive bind of the host's filesystem at the same path, with the
+    /// row's read-only flag applied to it and everything below it.
+    BindHost,
+}
 
 /// A kernel (pseudo-)filesystem mounted inside the container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelMount {
     /// Absolute path inside the container.
     pub target: &'static str,
-    /// Filesystem type passed to mount(2) (also used as the source name).
-    pub fstype: &'static str,
-    /// Mount flags.
+    /// A fresh filesystem or a bind of the target onto itself.
+    pub source: KernelSource,
+    /// Mount flags (a bind uses only [`RDONLY`]).
     pub flags: MountFlagBits,
     /// Filesystem options.
     pub data: Option<&'static str>,
+    /// Which containers get it.
+    pub when: MountWhen,
+    /// What to mount instead when the kernel refuses a fresh filesystem.
+    pub fallback: MountFallback,
 }
 
-/// /proc, /sys and /dev, in mount order (parents before children).
-///
-/// /sys is mounted read-only at once: nothing below it is created. /dev is a
-/// small tmpfs filled from [`DEVICES`] and [`DEV_SYMLINKS`]; it is `noexec`-free
-/// because nothing executes from it but some init systems check for `dev`.
-pub const KERNEL_MOUNTS: &[KernelMount] = &[
-    KernelMount {
-        target: "/proc",
-        fstype: "proc",
-        flags: NOSUID | NOEXEC | NODEV,
-        data: None,
-    },
-    KernelMount {
-        target: "/sys",
-        fstype: "sysfs",
-        flags: NOSUID | NOEXEC | NODEV | RDONLY,
-        data: None,
-    },
-    KernelMount {
-        target: "/dev",
-        fstype: "tmpfs",
-        flags: NOSUID,
-        data: Some("mode=755,size=65536k"),
-    },
-    KernelMount {
-        target: "/dev/pts",
-        fstype: "devpts",
-        flags: NOSUID | NOEXEC,
-        // newinstance: the container's ptys are its own, not the host's.
-        data: Some("newinstance,ptmxmode=0666,mode=0620"),
-    },
-    KernelMount {
-        target: "/dev/shm",
-        fstype: "tmpfs",
-        flags: NOSUID | NODEV,
-        data: Some("mode=1777,size=65536k"),
-    },
-    KernelMount {
-        target: "/dev/mqueue",
-        fstype: "mqueue",
-        flags: NOSUID | NODEV | NOEXEC,
-        data: None,
-    },
-];
+impl KernelMount {
+    /// A fresh filesystem in every container, failing if refused.
+    const fn filesystem(
+        target: &'static str,
+        fstype: &'static str,
+        flags: MountFlagBits,
+        data: Option<&'static str>,
+    ) -> Self {
+        Self {
+            target,
+            source: KernelSource::Filesystem(fstype),
+            flags,
+            data,
+            when: MountWhen::Always,
+            fallback: MountFallback::None,
+        }
+    }
 
-/// Paths under /proc bound read-only onto themselves (the kernel's knobs;
-/// a container root must not retune the host kernel).
-pub const READONLY_PATHS: &[&str] = &["/proc/sys"];
+    /// `target` bound onto itself, for the containers `when` selects.
+    const fn itself(target: &'static str, flags: MountFlagBits, when: MountWhen) -> Self {
+        Self {
+            target,
+            source: KernelSource::Itself,
+            flags,
+            data: None,
+            when,
+            fallback: MountFallback::None,
+        }
+    }
+}
+
+/// /proc, /sys, /dev and the /proc/sys binds, in mount order (parents
+/// before children).
+///
+/// /sys is mounted read-only at once: nothing below it is created. A fresh
+/// sysfs can only be mounted by the owner of the network namespace (EPERM in
+/// a user namespace sharing the host's network), and the kernel refuses to
+/// stack the host's sysfs on itself (EBUSY with a shared host root); either
+/// way the host's /sys is bound instead, read-only. /dev is a small tmpfs
+/// filled from [`DEVICES`] and [`DEV_SYMLINKS`]; it is `noexec`-free because
+/// nothing executes from it but some init systems check for `dev`.
+///
+/// /proc/sys is bound onto itself and made read-only, not recursively (the
+/// kernel's knobs: a container root must not retune the host kernel), after
+/// the /dev rows as it always was; /proc/sys/net, bound below it, stays
+/// writable for a container that has a network stack of its own.
+pub const KERNEL_MOUNTS: &[KernelMount] = &[
+    KernelMount::filesystem("/proc", "proc", NOSUID | NOEXEC | NODEV, None),
+    KernelMount {
+        fallback: MountFallback::BindHost,
+        ..KernelMount::filesystem("/sys", "sysfs", NOSUID | NOEXEC | NODEV | RDONLY, None)
+    },
+    KernelMount::filesystem("/dev", "tmpfs", NOSUID, Some("mode=755,size=65536k")),
+    // newinstance: the container's ptys are its own, not the host's.
+    KernelMount::filesystem(
+        "/dev/pts",
+        "devpts",
+        NOSUID | NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    ),
+    KernelMount::filesystem(
+        "/dev/shm",
+        "tmpfs",
+        NOSUID | NODEV,
+        Some("mode=1777,size=65536k"),
+    ),
+    KernelMount::filesystem("/dev/mqueue", "mqueue", NOSUID | NODEV | NOEXEC, None),
+    KernelMount::itself("/proc/sys", RDONLY, MountWhen::Always),
+    KernelMount::itself("/proc/sys/net", 0, MountWhen::OwnNetwork),
+];
 
 /// Paths hidden from the container: files get /dev/null bound over them,
 /// directories an empty read-only tmpfs. Missing ones (the list spans kernel
@@ -209,7 +278,7 @@ mod tests {
     #[test]
     fn tables_are_absolute_and_unique() {
         let mut all: Vec<&str> = MASKED_PATHS.to_vec();
-        all.extend(READONLY_PATHS);
+        all.extend(KERNEL_MOUNTS.iter().map(|m| m.target));
         all.sort_unstable();
         let before = all.len();
         all.dedup();
@@ -221,5 +290,27 @@ mod tests {
         let before = devs.len();
         devs.dedup();
         assert_eq!(before, devs.len());
+    }
+
+    /// A bind takes no options and only the read-only flag; a fallback is
+    /// for a fresh filesystem the kernel may refuse.
+    #[test]
+    fn binds_take_only_the_readonly_flag() {
+        for m in KERNEL_MOUNTS {
+            if m.source == KernelSource::Itself {
+                assert_eq!(m.flags & !RDONLY, 0, "{}", m.target);
+                assert_eq!((m.data, m.fallback), (None, MountFallback::None));
+            }
+        }
+    }
+
+    #[test]
+    fn net_sysctls_are_writable_only_with_an_own_network() {
+        let net = KERNEL_MOUNTS
+            .iter()
+            .find(|m| m.target == "/proc/sys/net")
+            .expect("a /proc/sys/net row");
+        assert_eq!((net.flags & RDONLY, net.when), (0, MountWhen::OwnNetwork));
+        assert!(net.when.applies(true) && !net.when.applies(false));
     }
 }

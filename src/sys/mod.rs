@@ -2,7 +2,9 @@
 //! the only place in the crate with `unsafe`; each block says why it is sound.
 //!
 //! Path-safe helpers (`open_path_in_root`, `make_path_in_root`) live here too
-//! because they are the primitives every mount target goes through.
+//! because they are the primitives every mount target goes through, and so
+//! do the terminal primitives every foreground console uses (`RawTerminal`,
+//! the `Relay` between stdin/stdout and a console), beside the tty ioctls.
 //!
 //! Whatever the cloned child calls from here must not allocate: in a
 //! multi-threaded caller the allocator's lock may have been held, at the
@@ -18,6 +20,7 @@ mod loopdev;
 mod memfd;
 mod mount;
 mod process;
+mod relay;
 mod signal;
 mod spawn;
 mod tty;
@@ -38,6 +41,7 @@ pub use process::{
     exit_immediately, set_gid_this_thread, set_groups_this_thread, set_uid_this_thread, stdin_fd,
     stdout_fd,
 };
+pub use relay::{Relay, RelayError, Relayed};
 pub use signal::{kill_raw, reset_signal_dispositions};
 pub use spawn::spawn_keeping_fds;
-pub use tty::{get_window_size, set_controlling_terminal, set_window_size};
+pub use tty::{RawTerminal, get_window_size, set_controlling_terminal, set_window_size};

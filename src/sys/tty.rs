@@ -1,9 +1,13 @@
-//! Terminal ioctls nix does not wrap.
+//! Terminal ioctls nix does not wrap, and the raw-mode guard every
+//! foreground console attach uses.
 
 use std::os::fd::{AsFd, AsRawFd};
 
 use nix::errno::Errno;
 use nix::pty::Winsize;
+use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
+
+use super::stdin_fd;
 
 /// Makes the terminal `fd` the controlling terminal of this (session leader)
 /// process.
@@ -45,4 +49,36 @@ pub fn set_window_size(fd: &impl AsFd, size: &Winsize) -> nix::Result<()> {
         )
     };
     Errno::result(ret).map(drop)
+}
+
+/// Our terminal (stdin's) in raw mode, so keys reach the container's or the
+/// guest's console untouched; restored when dropped.
+#[derive(Debug)]
+pub struct RawTerminal {
+    saved: Termios,
+}
+
+impl RawTerminal {
+    /// Puts stdin's terminal in raw mode; `Ok(None)` if stdin is not a
+    /// terminal (nothing to change).
+    pub fn enter() -> nix::Result<Option<Self>> {
+        let Ok(saved) = tcgetattr(stdin_fd()) else {
+            return Ok(None);
+        };
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(stdin_fd(), SetArg::TCSANOW, &raw)?;
+        Ok(Some(Self { saved }))
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        // TCSADRAIN, not TCSANOW: the console's last output may still be
+        // queued for the terminal, written for raw mode; it leaves under the
+        // settings it was written for before the cooked ones (output
+        // post-processing, echo) come back, as ssh restores its terminal.
+        // Nothing sensible to do if the terminal went away meanwhile.
+        let _ = tcsetattr(stdin_fd(), SetArg::TCSADRAIN, &self.saved);
+    }
 }

@@ -6,19 +6,18 @@
 //! request; 128+15 when it had to be forced; qemu's own failure status
 //! otherwise.
 
-use std::io::{Read as _, Write as _};
 use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::PollTimeout;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use super::qemu::Launch;
 use super::{VmError, VmOptions, xen};
 use crate::domain::{Domain, DomainType};
+use crate::sys::Relay;
 
 /// Exit status when the guest had to be stopped by force.
 const FORCED: u8 = 128 + 15;
@@ -84,41 +83,23 @@ fn run_qemu(d: &Domain, opts: &VmOptions) -> Result<u8, VmError> {
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(VmError::Signals)?;
     let mut vm = launch.spawn()?;
-    let mut console = vm.connect_console()?;
-    if let Some(c) = &console {
-        c.set_nonblocking(true).map_err(|e| VmError::Socket {
-            path: vm.console_sockets()[0].clone(),
-            error: e,
-        })?;
-    }
-    let mut stdin_open = console.is_some();
+    let console = vm.connect_console()?;
+    let mut relay = Relay::new(console.as_ref().map(|c| c.as_fd()));
     let mut deadline: Option<Instant> = None;
     let mut forced = false;
     let mut quit_sent = false;
     let status = loop {
         if let Some(s) = vm.try_wait()? {
-            if let Some(c) = &mut console {
-                copy_available(c);
-            }
+            // The serial console is best effort: what qemu wrote last is
+            // passed on if it can be.
+            let _ = relay.drain();
             break s;
         }
-        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-        if let Some(c) = &console {
-            fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
-            if stdin_open {
-                fds.push(PollFd::new(crate::sys::stdin_fd(), PollFlags::POLLIN));
-            }
-        }
-        match poll(&mut fds, PollTimeout::from(100u16)) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(VmError::Console(e)),
-        }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
-        drop(fds);
-        if ready[0] {
+        let ready = relay
+            .poll([signals.as_fd()], PollTimeout::from(100u16))
+            .map_err(VmError::Console)?;
+        let [signalled] = ready.watched;
+        if signalled {
             while let Ok(Some(info)) = signals.read_signal() {
                 let sig = info.ssi_signo as i32;
                 if sig == Signal::SIGCHLD as i32 {
@@ -138,18 +119,8 @@ fn run_qemu(d: &Domain, opts: &VmOptions) -> Result<u8, VmError> {
                 }
             }
         }
-        if ready.get(1) == Some(&true)
-            && let Some(c) = &mut console
-            && !copy_available(c)
-        {
-            console = None;
-            stdin_open = false;
-        }
-        if ready.get(2) == Some(&true)
-            && let Some(c) = &mut console
-        {
-            stdin_open = copy_stdin(c);
-        }
+        // A failed direction stops (the relay closes it); the guest runs on.
+        let _ = relay.copy(&ready);
         if let Some(t) = deadline
             && Instant::now() >= t
         {
@@ -176,39 +147,5 @@ fn exit_code(status: std::process::ExitStatus, forced: bool) -> u8 {
         (Some(c), _) => u8::try_from(c & 0xff).unwrap_or(u8::MAX),
         (None, Some(s)) => 128u8.saturating_add(u8::try_from(s).unwrap_or(0)),
         (None, None) => u8::MAX,
-    }
-}
-
-/// Copies what the console has to stdout; `false` at end of stream.
-fn copy_available(c: &mut UnixStream) -> bool {
-    let mut buf = [0u8; 8192];
-    let mut out = std::io::stdout().lock();
-    loop {
-        match c.read(&mut buf) {
-            Ok(0) => return false,
-            Ok(n) => {
-                let _ = out.write_all(&buf[..n]);
-                let _ = out.flush();
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-}
-
-/// Copies one read of stdin to the console; `false` at end of input.
-fn copy_stdin(c: &mut UnixStream) -> bool {
-    let mut buf = [0u8; 4096];
-    match nix::unistd::read(crate::sys::stdin_fd(), &mut buf) {
-        Ok(0) => false,
-        Ok(n) => {
-            let _ = c.set_nonblocking(false);
-            let ok = c.write_all(&buf[..n]).is_ok();
-            let _ = c.set_nonblocking(true);
-            ok
-        }
-        Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => true,
-        Err(_) => false,
     }
 }

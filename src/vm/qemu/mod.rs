@@ -1,7 +1,8 @@
 //! The thin QEMU backend: [`Launch::prepare`] resolves a domain (accelerator,
 //! images, sockets) and computes the argv; [`Launch::spawn`] starts qemu and
-//! returns a [`VmProcess`] a supervisor drives: pid, QMP, console socket,
-//! `powerdown`, `reset`, `kill`. The process is qemu's parent; it never
+//! returns a [`VmProcess`] a supervisor drives: pid, QMP (power button,
+//! `quit`), console socket, `reset`, `kill`; the supervisor decides how long
+//! a guest gets to power off. The process is qemu's parent; it never
 //! daemonizes.
 
 mod argv;
@@ -14,15 +15,13 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{AccelChoice, VmError, VmOptions, decode_if_data};
 use crate::domain::{Domain, DomainType};
 
 /// How long a QMP read or write may take.
 const QMP_TIMEOUT: Duration = Duration::from_secs(10);
-/// After `quit`, how long qemu gets before SIGKILL.
-const QUIT_GRACE: Duration = Duration::from_secs(5);
 
 /// Chooses the accelerator: TCG for `type='qemu'`; for `type='kvm'`, KVM
 /// only if the real probe passes, else TCG with a warning (returned, for the
@@ -247,17 +246,6 @@ impl Drop for Launch {
     }
 }
 
-/// How a VM stopped when asked to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stopped {
-    /// The guest powered off after the ACPI button press.
-    Clean,
-    /// It did not in time; qemu was told to quit.
-    Quit,
-    /// qemu did not quit either (or QMP failed); it was killed.
-    Killed,
-}
-
 /// A running qemu: its parent is this process.
 #[derive(Debug)]
 pub struct VmProcess {
@@ -324,38 +312,6 @@ impl VmProcess {
             }
         }
         Ok(self.exit)
-    }
-
-    /// Waits up to `timeout` for qemu to exit.
-    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>, VmError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(s) = self.try_wait()? {
-                return Ok(Some(s));
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Presses the ACPI power button and waits `timeout` for the guest to
-    /// power off; then `quit`; then SIGKILL. Always returns with qemu reaped.
-    pub fn powerdown(&mut self, timeout: Duration) -> Result<Stopped, VmError> {
-        if self.try_wait()?.is_some() {
-            return Ok(Stopped::Clean);
-        }
-        let pressed = self.qmp().and_then(|q| Ok(q.system_powerdown()?));
-        if pressed.is_ok() && self.wait_timeout(timeout)?.is_some() {
-            return Ok(Stopped::Clean);
-        }
-        let quit = self.qmp().and_then(|q| Ok(q.quit()?));
-        if quit.is_ok() && self.wait_timeout(QUIT_GRACE)?.is_some() {
-            return Ok(Stopped::Quit);
-        }
-        self.kill()?;
-        Ok(Stopped::Killed)
     }
 
     /// SIGKILL and reap.

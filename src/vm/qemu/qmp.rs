@@ -155,13 +155,6 @@ impl Qmp {
             Err(e) => Err(e),
         }
     }
-
-    /// True once a `SHUTDOWN` event said the guest itself powered off.
-    pub fn guest_shut_down(&self) -> bool {
-        self.events.iter().any(|e| {
-            e.name == "SHUTDOWN" && e.data.get("guest").and_then(Value::as_bool) == Some(true)
-        })
-    }
 }
 
 #[cfg(test)]
