@@ -82,16 +82,32 @@ fn make_ext4_image(dir: &std::path::Path) -> std::path::PathBuf {
     image
 }
 
-#[test]
-fn ext4_image_on_a_loop_device_keeps_data_and_stays_clean() {
-    if !common::require_tools(&["mkfs.ext4", "fsck.ext4"]) {
-        return;
+/// [`launch_fixture`] plus a fresh 32 MiB ext4 image (in a temp dir of its
+/// own), when `tools` are installed.
+fn image_fixture(
+    tools: &[&str],
+) -> Option<(
+    std::sync::MutexGuard<'static, ()>,
+    common::Rootfs,
+    common::Output,
+    tempfile::TempDir,
+    std::path::PathBuf,
+)> {
+    if !common::require_tools(tools) {
+        return None;
     }
-    let Some((_serial, rootfs, out)) = launch_fixture() else {
-        return;
-    };
+    let (serial, rootfs, out) = launch_fixture()?;
     let images = tempfile::tempdir().expect("tempdir");
     let image = make_ext4_image(images.path());
+    Some((serial, rootfs, out, images, image))
+}
+
+#[test]
+fn ext4_image_on_a_loop_device_keeps_data_and_stays_clean() {
+    let Some((_serial, rootfs, out, _images, image)) = image_fixture(&["mkfs.ext4", "fsck.ext4"])
+    else {
+        return;
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,
@@ -287,14 +303,10 @@ fn shared_host_root_gets_private_proc_and_dev() {
 
 #[test]
 fn block_device_filesystem_is_probed_and_mounted() {
-    if !common::require_tools(&["mkfs.ext4", "losetup"]) {
-        return;
-    }
-    let Some((_serial, rootfs, out)) = launch_fixture() else {
+    let Some((_serial, rootfs, out, _images, image)) = image_fixture(&["mkfs.ext4", "losetup"])
+    else {
         return;
     };
-    let images = tempfile::tempdir().expect("tempdir");
-    let image = make_ext4_image(images.path());
     // Stand-in for a host disk: a loop device the test attaches itself.
     let attach = Command::new("losetup")
         .args(["--find", "--show"])

@@ -171,6 +171,29 @@ fn readonly_root_ram_limit_and_capability_policy() {
     assert_eq!(scratch["fstype"], "tmpfs");
 }
 
+/// Runs a domain with `image` (ext4 inside) on /data through `<driver DRIVER>`:
+/// it writes `note` to /data/note and must see ext4 there; no loop device is
+/// left attached afterwards.
+fn run_on_image(f: &Fixture, name: &str, driver: &str, image: &Path, note: &str) {
+    let loops_before = common::loop_devices();
+    let d = f
+        .domain(
+            name,
+            &format!("echo {note} > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3"),
+        )
+        .device(&format!(
+            "<filesystem type='file'><driver {driver}/><source file='{}'/><target dir='/data'/></filesystem>",
+            image.display()
+        ));
+    let out = run(f, &d);
+    assert_eq!(out.stdout, "ext4\n", "{}", out.stderr);
+    assert_eq!(
+        common::loop_devices(),
+        loops_before,
+        "a loop device was left attached"
+    );
+}
+
 #[test]
 fn raw_image_is_loop_mounted_and_written_data_survives() {
     let Some(f) = fixture() else { return };
@@ -178,23 +201,7 @@ fn raw_image_is_loop_mounted_and_written_data_survives() {
         return;
     }
     let img = ext4_image(&f.tmp.path().join("data.img"));
-    let loops_before = common::loop_devices();
-    let d = f
-        .domain(
-            "image",
-            "echo persisted > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3",
-        )
-        .device(&format!(
-            "<filesystem type='file'><driver type='loop' format='raw'/><source file='{}'/><target dir='/data'/></filesystem>",
-            img.display()
-        ));
-    let out = run(&f, &d);
-    assert_eq!(out.stdout, "ext4\n", "{}", out.stderr);
-    assert_eq!(
-        common::loop_devices(),
-        loops_before,
-        "a loop device was left attached"
-    );
+    run_on_image(&f, "image", "type='loop' format='raw'", &img, "persisted");
     let fsck = Command::new("fsck.ext4")
         .arg("-n")
         .arg(&img)
@@ -254,24 +261,14 @@ fn a_qcow2_image_is_exported_loop_mounted_and_released() {
         assert!(ok.success());
     };
     convert(&["convert", "-O", "qcow2"], &raw, &qcow);
-    let loops_before = common::loop_devices();
-    let d = f
-        .domain(
-            "qcow",
-            "echo through-qcow2 > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3",
-        )
-        .device(&format!(
-            "<filesystem type='file'><driver type='nbd' format='qcow2'/><source file='{}'/><target dir='/data'/></filesystem>",
-            qcow.display()
-        ));
-    let out = run(&f, &d);
-    assert_eq!(out.stdout, "ext4\n", "{}", out.stderr);
-    // Everything the export needed is gone: daemon, FUSE mount, loop device.
-    assert_eq!(
-        common::loop_devices(),
-        loops_before,
-        "a loop device was left attached"
+    run_on_image(
+        &f,
+        "qcow",
+        "type='nbd' format='qcow2'",
+        &qcow,
+        "through-qcow2",
     );
+    // Everything the export needed is gone: daemon, FUSE mount, loop device.
     assert!(common::mounts_containing("domrun-exports").is_empty());
     let daemons = Command::new("pgrep")
         .args(["-f", &qcow.to_string_lossy()])

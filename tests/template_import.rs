@@ -132,18 +132,7 @@ fn assert_same_tree(src: &Path, dst: &Path) {
     );
 }
 
-/// Only `.empty` in templates/: no template, no staging directory.
-fn assert_store_empty(root: &Path) {
-    let names: Vec<String> = std::fs::read_dir(root.join("templates"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        vec![".empty".to_string()],
-        "left behind in the store"
-    );
-}
+use common::leaks::assert_store_empty;
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();

@@ -34,17 +34,7 @@ fn root_store() -> Option<(tempfile::TempDir, PathBuf, Store)> {
     Some((tmp, root, store))
 }
 
-fn assert_store_empty(root: &Path) {
-    let names: Vec<String> = std::fs::read_dir(root.join("templates"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        vec![".empty".to_string()],
-        "left behind in the store"
-    );
-}
+use common::leaks::assert_store_empty;
 
 #[test]
 fn the_repository_recipes_are_listed_with_their_descriptions() {

@@ -47,6 +47,15 @@ fn assets() -> Option<PathBuf> {
     }
 }
 
+/// The `<os>` children booting the test kernel and initramfs from `assets`.
+fn kernel_boot(assets: &Path, cmdline: &str) -> String {
+    format!(
+        "<kernel>{}</kernel><initrd>{}</initrd><cmdline>{cmdline}</cmdline>",
+        assets.join("vmlinux").display(),
+        assets.join("initrd.cpio.gz").display()
+    )
+}
+
 /// Pids of processes whose command line mentions `needle`.
 fn processes_with(needle: &str) -> Vec<i32> {
     let mut out = Vec::new();
@@ -213,11 +222,7 @@ fn boots_from_kernel_and_initrd_paths_with_disks_and_nic() {
     image.resize(1 << 20, 0);
     std::fs::write(&raw, &image).unwrap();
     let xml = b.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 quiet</cmdline>",
-            a.join("vmlinux").display(),
-            a.join("initrd.cpio.gz").display()
-        ),
+        &kernel_boot(&a, "console=ttyS0 quiet"),
         &format!(
             "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{}'/><target dev='vda' bus='virtio'/><readonly/><serial>DOMRUN1</serial></disk>
     <interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/></interface>",
@@ -266,14 +271,7 @@ fn boots_with_the_initrd_as_a_data_uri() {
 fn sigterm_presses_the_power_button_and_the_guest_powers_off() {
     let Some(a) = assets() else { return };
     let b = Boot::new("vmboot-sigterm");
-    let xml = b.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 quiet vmtest.wait</cmdline>",
-            a.join("vmlinux").display(),
-            a.join("initrd.cpio.gz").display()
-        ),
-        "",
-    );
+    let xml = b.write_domain(&kernel_boot(&a, "console=ttyS0 quiet vmtest.wait"), "");
     let term = |c: &Child| {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(i32::try_from(c.id()).unwrap()),
@@ -315,14 +313,7 @@ fn vm_process_status_reset_and_powerdown() {
     use domrun::vm::qemu::Launch;
     let Some(a) = assets() else { return };
     let b = Boot::new("vmboot-api");
-    let xml = b.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 quiet vmtest.wait</cmdline>",
-            a.join("vmlinux").display(),
-            a.join("initrd.cpio.gz").display()
-        ),
-        "",
-    );
+    let xml = b.write_domain(&kernel_boot(&a, "console=ttyS0 quiet vmtest.wait"), "");
     let mut d = domrun::domain::Domain::parse(&std::fs::read(&xml).unwrap()).unwrap();
     d.apply_defaults().unwrap();
     let opts = domrun::vm::VmOptions {
@@ -380,14 +371,7 @@ fn vm_process_status_reset_and_powerdown() {
 fn start_console_and_shutdown_through_the_monitor() {
     let Some(assets) = assets() else { return };
     let boot = Boot::new("lifecycle");
-    let xml = boot.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 vmtest.wait</cmdline>",
-            assets.join("vmlinux").display(),
-            assets.join("initrd.cpio.gz").display()
-        ),
-        "",
-    );
+    let xml = boot.write_domain(&kernel_boot(&assets, "console=ttyS0 vmtest.wait"), "");
     let state = boot.tmp.path().join("state");
     let cli = Cli::new(&state).env("XDG_RUNTIME_DIR", boot.runtime());
     let domrun = |args: &[&str]| cli.ok(args);

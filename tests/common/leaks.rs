@@ -78,6 +78,16 @@ pub fn assert_no_leaks_under(dir: &Path) {
     );
 }
 
+/// Panics unless the template store at `state_root` holds only `.empty` in
+/// `templates/`: no template, no staging directory left by a failed build.
+pub fn assert_store_empty(state_root: &Path) {
+    let names: Vec<String> = std::fs::read_dir(state_root.join("templates"))
+        .expect("templates/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, [".empty"], "left behind in the store");
+}
+
 /// Host state a launch must leave as it found it: the whole mount table,
 /// the attached loop devices, this process's children.
 #[derive(Debug, PartialEq, Eq)]
