@@ -6,138 +6,106 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-struct Env {
-    tmp: tempfile::TempDir,
-    rootfs: PathBuf,
-}
-
-impl Env {
-    fn new() -> Option<Env> {
-        if !common::require_root() {
-            return None;
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
-        Some(Env { tmp, rootfs })
-    }
-
-    fn domrun(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(self.tmp.path().join("state"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.domrun(args);
-        assert!(out.status.success(), "domrun {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A domain whose init is `init`, with `devices` besides the root.
-    fn domain(&self, name: &str, init: &str, devices: &str) -> PathBuf {
-        let xml = format!(
-            "<domain type='lxc'>
-  <name>{name}</name>
-  <os><type>exe</type><init>{init}</init></os>
-  <devices>
-    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
-    {devices}
-    <console type='pty'/>
-  </devices>
-</domain>",
-            self.rootfs.display()
-        );
-        let path = self.tmp.path().join(format!("{name}.xml"));
-        std::fs::write(&path, xml).unwrap();
-        path
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{Cli, DomainXml, Rootfs};
+use std::path::Path;
 
 /// `run`, `start` and `create` of `xml` fail alike: same code, same message.
-fn fails_alike(env: &Env, xml: &Path, name: &str, code: i32) {
-    let run = env.domrun(&["run", xml.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(code), "run: {run:?}");
-    env.ok(&["define", xml.to_str().unwrap()]);
-    let start = env.domrun(&["start", name]);
-    assert_eq!(start.status.code(), Some(code), "start: {start:?}");
-    assert_eq!(stderr(&start), stderr(&run));
-    let create = env.domrun(&["create", xml.to_str().unwrap()]);
-    assert_eq!(create.status.code(), Some(code), "create: {create:?}");
-    assert_eq!(stderr(&create), stderr(&run));
+fn fails_alike(cli: &Cli, xml: &Path, name: &str, code: i32) -> String {
+    let xml = xml.to_str().unwrap();
+    let run = cli.run(["run", xml]);
+    run.fails_with(code);
+    cli.ok(["define", xml]);
+    let start = cli.run(["start", name]);
+    start.fails_with(code);
+    assert_eq!(start.stderr, run.stderr);
+    let create = cli.run(["create", xml]);
+    create.fails_with(code);
+    assert_eq!(create.stderr, run.stderr);
     // Nothing is left running.
-    let list = env.ok(&["list", "--all"]);
-    assert!(list.contains("shut off"), "{list}");
+    assert!(cli.ok(["list", "--all"]).contains("shut off"));
+    run.stderr
 }
 
 #[test]
 fn start_of_a_domain_whose_init_is_missing_exits_127_like_run() {
-    let Some(env) = Env::new() else { return };
-    let xml = env.domain("noinit", "/bin/no-such-init", "");
-    fails_alike(&env, &xml, "noinit", 127);
-    let out = env.domrun(&["start", "noinit"]);
-    let text = stderr(&out);
+    if !common::require_root() {
+        return;
+    }
+    let Some(rootfs) = Rootfs::busybox() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cli = Cli::new(tmp.path().join("state"));
+    let xml = DomainXml::lxc("noinit")
+        .rootfs(rootfs.path())
+        .init("/bin/no-such-init")
+        .write(tmp.path());
+    let message = fails_alike(&cli, &xml, "noinit", 127);
     assert!(
-        text.starts_with("domrun: noinit: ") && text.contains("/bin/no-such-init"),
-        "{text}"
+        message.starts_with("domrun: noinit: ") && message.contains("/bin/no-such-init"),
+        "{message}"
     );
+    common::assert_no_leaks_under(tmp.path());
 }
 
 #[test]
 fn start_of_a_domain_whose_init_is_not_executable_exits_126_like_run() {
-    let Some(env) = Env::new() else { return };
-    let init = env.rootfs.join("not-executable");
-    std::fs::write(&init, "#!/bin/sh\n").unwrap();
-    let xml = env.domain("noexec", "/not-executable", "");
-    fails_alike(&env, &xml, "noexec", 126);
+    if !common::require_root() {
+        return;
+    }
+    let Some(rootfs) = Rootfs::busybox() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cli = Cli::new(tmp.path().join("state"));
+    std::fs::write(rootfs.path().join("not-executable"), "#!/bin/sh\n").unwrap();
+    common::chmod(&rootfs.path().join("not-executable"), 0o644);
+    let xml = DomainXml::lxc("noexec")
+        .rootfs(rootfs.path())
+        .init("/not-executable")
+        .write(tmp.path());
+    fails_alike(&cli, &xml, "noexec", 126);
+    common::assert_no_leaks_under(tmp.path());
 }
 
 #[test]
 fn a_hot_plug_that_breaks_a_whole_domain_rule_is_refused_before_it_is_applied() {
-    let Some(env) = Env::new() else { return };
-    let shared = env.tmp.path().join("shared");
+    if !common::require_root() {
+        return;
+    }
+    let Some(rootfs) = Rootfs::busybox() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cli = Cli::new(tmp.path().join("state"));
+    let shared = tmp.path().join("shared");
     std::fs::create_dir_all(&shared).unwrap();
     // `/data` is already a filesystem target: a second one must be refused
     // by the domain's validation, and nothing mounted.
-    let devices = format!(
-        "<filesystem type='mount'><source dir='{}'/><target dir='/data'/></filesystem>",
-        shared.display()
-    );
-    let xml = env.domain("plug", "/bin/sleep", &devices);
-    let text = std::fs::read_to_string(&xml).unwrap().replace(
-        "<init>/bin/sleep</init>",
-        "<init>/bin/sleep</init><initarg>30</initarg>",
-    );
-    std::fs::write(&xml, text).unwrap();
-    env.ok(&["create", xml.to_str().unwrap()]);
+    let xml = DomainXml::lxc("plug")
+        .rootfs(rootfs.path())
+        .init("/bin/sleep")
+        .initargs(&["30"])
+        .device(&format!(
+            "<filesystem type='mount'><source dir='{}'/><target dir='/data'/></filesystem>",
+            shared.display()
+        ))
+        .write(tmp.path());
+    cli.ok(["create", xml.to_str().unwrap()]);
     // Same target, spelled with a trailing slash: only the whole-domain
     // rule (targets compared as paths) sees it is the same.
-    let dev = env.tmp.path().join("dup.xml");
-    std::fs::write(
-        &dev,
+    let dev = common::domain_xml::write_file(
+        tmp.path(),
+        "dup.xml",
         "<filesystem type='ram'><source usage='1024'/><target dir='/data/'/></filesystem>",
-    )
-    .unwrap();
-    let out = env.domrun(&["attach-device", "plug", dev.to_str().unwrap(), "--live"]);
-    assert!(!out.status.success(), "{out:?}");
-    assert!(
-        stderr(&out).contains("target dir '/data/' is already used by"),
-        "{out:?}"
     );
-    let live = env.ok(&["dumpxml", "plug"]);
+    cli.run(["attach-device", "plug", dev.to_str().unwrap(), "--live"])
+        .fails()
+        .stderr_has("target dir '/data/' is already used by");
+    let live = cli.ok(["dumpxml", "plug"]);
     assert_eq!(live.matches("<filesystem").count(), 2, "{live}");
     // Nothing was mounted inside: /data is still the bind mount only.
-    let state = std::fs::read_to_string(env.tmp.path().join("state/run/plug/state.json")).unwrap();
+    let state = std::fs::read_to_string(tmp.path().join("state/run/plug/state.json")).unwrap();
     let state: serde_json::Value = serde_json::from_str(&state).unwrap();
     let init = state["init"]["pid"].as_i64().unwrap();
     let mounts = std::fs::read_to_string(format!("/proc/{init}/mountinfo")).unwrap();
@@ -147,5 +115,6 @@ fn a_hot_plug_that_breaks_a_whole_domain_rule_is_refused_before_it_is_applied() 
         .collect();
     assert_eq!(on_data.len(), 1, "{on_data:?}");
     assert!(!on_data[0].contains(" tmpfs "), "{on_data:?}");
-    env.ok(&["destroy", "plug"]);
+    cli.ok(["destroy", "plug"]);
+    common::assert_no_leaks_under(tmp.path());
 }
