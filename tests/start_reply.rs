@@ -9,6 +9,18 @@ mod common;
 use common::{Cli, DomainXml, Rootfs};
 use std::path::Path;
 
+/// A busybox rootfs, a temp dir and a CLI on a state root inside it; `None`
+/// (skipped) without root or busybox.
+fn set_up() -> Option<(Rootfs, tempfile::TempDir, Cli)> {
+    if !common::require_root() {
+        return None;
+    }
+    let rootfs = Rootfs::busybox()?;
+    let tmp = tempfile::tempdir().unwrap();
+    let cli = Cli::new(tmp.path().join("state"));
+    Some((rootfs, tmp, cli))
+}
+
 /// `run`, `start` and `create` of `xml` fail alike: same code, same message.
 fn fails_alike(cli: &Cli, xml: &Path, name: &str, code: i32) -> String {
     let xml = xml.to_str().unwrap();
@@ -28,14 +40,9 @@ fn fails_alike(cli: &Cli, xml: &Path, name: &str, code: i32) -> String {
 
 #[test]
 fn start_of_a_domain_whose_init_is_missing_exits_127_like_run() {
-    if !common::require_root() {
-        return;
-    }
-    let Some(rootfs) = Rootfs::busybox() else {
+    let Some((rootfs, tmp, cli)) = set_up() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let cli = Cli::new(tmp.path().join("state"));
     let xml = DomainXml::lxc("noinit")
         .rootfs(rootfs.path())
         .init("/bin/no-such-init")
@@ -50,14 +57,9 @@ fn start_of_a_domain_whose_init_is_missing_exits_127_like_run() {
 
 #[test]
 fn start_of_a_domain_whose_init_is_not_executable_exits_126_like_run() {
-    if !common::require_root() {
-        return;
-    }
-    let Some(rootfs) = Rootfs::busybox() else {
+    let Some((rootfs, tmp, cli)) = set_up() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let cli = Cli::new(tmp.path().join("state"));
     std::fs::write(rootfs.path().join("not-executable"), "#!/bin/sh\n").unwrap();
     common::chmod(&rootfs.path().join("not-executable"), 0o644);
     let xml = DomainXml::lxc("noexec")
@@ -70,14 +72,9 @@ fn start_of_a_domain_whose_init_is_not_executable_exits_126_like_run() {
 
 #[test]
 fn a_hot_plug_that_breaks_a_whole_domain_rule_is_refused_before_it_is_applied() {
-    if !common::require_root() {
-        return;
-    }
-    let Some(rootfs) = Rootfs::busybox() else {
+    let Some((rootfs, tmp, cli)) = set_up() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let cli = Cli::new(tmp.path().join("state"));
     let shared = tmp.path().join("shared");
     std::fs::create_dir_all(&shared).unwrap();
     // `/data` is already a filesystem target: a second one must be refused
