@@ -403,6 +403,9 @@ fn start_console_and_shutdown_through_the_monitor() {
     assert!(seen.contains("VMTEST-MARKER: booted"), "{seen}");
     domrun(&["shutdown", &boot.name, "--timeout", "60"]);
     assert!(domrun(&["list", "--all"]).contains("shut off"));
-    assert!(processes_with(&boot.name).is_empty(), "qemu left running");
+    // The monitor answers before it has finished exiting: poll, don't race it.
+    common::wait_until("qemu and the monitor to exit", || {
+        processes_with(&boot.name).is_empty()
+    });
     assert!(!state.join("run").join(&boot.name).exists());
 }
