@@ -174,7 +174,7 @@ fn attach_interface(
         .iter()
         .filter(|d| matches!(d, Device::Interface(_)))
         .count();
-    let plan = match plan_interface(&iface, n, guest, networks) {
+    let plan = match plan_interface(&iface, n, guest, Some(networks)) {
         Ok(p) => p,
         Err(e) => return error(e),
     };

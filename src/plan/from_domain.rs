@@ -185,11 +185,7 @@ fn join(
 pub fn plan_from_domain(d: &Domain, sources: &Sources<'_>) -> Result<Plan, FromDomainError> {
     let mut plan = plan_without_network(d, sources.templates, sources.domains)?;
     // Network devices: a domain with any gets its own network namespace.
-    let networks = sources.networks_dir.map_or_else(
-        || crate::state::Root::new(crate::state::DEFAULT_ROOT).networks_dir(),
-        Path::to_path_buf,
-    );
-    plan.network = super::network::plan_network(d, &networks)?;
+    plan.network = super::network::plan_network(d, sources.networks_dir)?;
     if !plan.network.is_empty() {
         plan.namespaces.new_network = true;
     }
@@ -203,7 +199,7 @@ pub struct Sources<'a> {
     /// Provisions template roots; `None` refuses `type='template'` roots.
     pub templates: Option<&'a dyn TemplateProvider>,
     /// Where named networks are defined (`<state root>/networks`); `None`
-    /// is the default state root's.
+    /// refuses `<interface type='network'>`.
     pub networks_dir: Option<&'a Path>,
     /// Running domains, for sharing another domain's namespaces.
     pub domains: Option<&'a dyn DomainLookup>,
