@@ -268,6 +268,9 @@ fn a_giant_long_name_entry_is_refused_before_it_is_read() {
         }
         s
     };
-    assert!(chain.contains("GNU long name entry of 67108864 bytes"), "{chain}");
+    assert!(
+        chain.contains("GNU long name entry of 67108864 bytes"),
+        "{chain}"
+    );
     assert!(store.list().unwrap().is_empty());
 }

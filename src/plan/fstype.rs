@@ -1,8 +1,8 @@
 //! Filesystem types the launcher mounts from block devices and images, and a
 //! superblock probe for when the plan does not name one.
 
-use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 /// A block filesystem type.
@@ -79,7 +79,13 @@ pub fn probe_path(path: &Path) -> Result<FsType, ProbeError> {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(read_err)?;
+    // Devices are probed too, so no type check; but a FIFO given as an
+    // image must not block the open (it then reads as empty: unknown).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(read_err)?;
     let mut head = Vec::with_capacity(PROBE_LEN);
     file.take(PROBE_LEN as u64)
         .read_to_end(&mut head)

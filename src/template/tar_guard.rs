@@ -21,15 +21,16 @@ const BLOCK: usize = 512;
 
 /// Rounds `size` up to whole blocks; `None` on overflow.
 fn blocks(size: u64) -> Option<u64> {
-    size.checked_add(BLOCK as u64 - 1).map(|s| s & !(BLOCK as u64 - 1))
+    size.checked_add(BLOCK as u64 - 1)
+        .map(|s| s & !(BLOCK as u64 - 1))
 }
 
 /// A header's numeric field: octal text, or GNU base-256 (high bit set).
 fn numeric(field: &[u8]) -> Option<u64> {
     match field.first() {
-        Some(b) if b & 0x80 != 0 => field[1..].iter().try_fold(0u64, |n, b| {
-            n.checked_mul(256).map(|n| n | u64::from(*b))
-        }),
+        Some(b) if b & 0x80 != 0 => field[1..]
+            .iter()
+            .try_fold(0u64, |n, b| n.checked_mul(256).map(|n| n | u64::from(*b))),
         _ => {
             let text = std::str::from_utf8(field).ok()?;
             let text = text.trim_matches(|c: char| c == '\0' || c == ' ');
@@ -47,7 +48,13 @@ fn checksum_ok(h: &[u8; BLOCK]) -> bool {
     let sum: u64 = h
         .iter()
         .enumerate()
-        .map(|(i, b)| if (148..156).contains(&i) { 32 } else { u64::from(*b) })
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(*b)
+            }
+        })
         .sum();
     numeric(&h[148..156]) == Some(sum)
 }
