@@ -121,6 +121,12 @@ fn main() {
         run_case(kind, args[i + 2].parse().unwrap());
         return;
     }
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this
+    // binary too, without it, and must not spend a minute and 1 GiB here.
+    if !args.iter().any(|a| a == "--bench") {
+        eprintln!("parse_memory: a benchmark; run it with benches/parse_memory.sh");
+        return;
+    }
     let sizes = [1_000usize, 10_000, 100_000, 1_000_000];
     println!(
         "| input | elements | bytes in | peak RSS increase | × input | time (ms) | ns/element |"
