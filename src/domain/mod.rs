@@ -517,6 +517,19 @@ pub struct LoadOptions {
     pub strictness: Strictness,
 }
 
+impl LoadOptions {
+    /// Strict, unless `permissive` (the `--permissive` flag).
+    pub fn permissive_if(permissive: bool) -> Self {
+        LoadOptions {
+            strictness: if permissive {
+                Strictness::Permissive
+            } else {
+                Strictness::Strict
+            },
+        }
+    }
+}
+
 /// A document refused by [`Domain::parse_checked`].
 #[derive(Debug, thiserror::Error)]
 pub enum CheckedParseError {

@@ -24,11 +24,12 @@
 //! [`Strictness::Permissive`] turns the whole check off, for tools that only
 //! round-trip documents.
 
-use super::DomainType;
+use super::error::ParseError;
 use super::error::write_location;
 use super::schema_honour::{Severity, unhonoured};
 use super::schema_table::NODES;
-use crate::xml::{Element, Pos};
+use super::{CheckedParseError, DomainType};
+use crate::xml::{Element, Limits, Pos, read_document};
 use std::path::PathBuf;
 
 /// One node of the generated vocabulary table: the names allowed on and
@@ -79,7 +80,7 @@ pub enum VocabularyErrorKind {
         name: String,
         suggestion: Option<&'static str>,
     },
-    #[error("<{name}> is not honoured for a {kind} domain: {reason}")]
+    #[error("<{name}> is not honoured in a domain of type '{kind}': {reason}")]
     CannotHonour {
         name: String,
         kind: DomainType,
@@ -145,14 +146,14 @@ pub struct VocabularyNote {
     pub reason: &'static str,
 }
 
-/// `note: FILE:LINE:COL: PATH: <name> is ignored for a KIND domain: reason`.
+/// `note: FILE:LINE:COL: PATH: <name> is ignored in a domain of type 'KIND': reason`.
 impl std::fmt::Display for VocabularyNote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("note: ")?;
         write_location(f, self.file.as_deref(), self.pos, &self.path)?;
         write!(
             f,
-            "<{}> is ignored for a {} domain: {}",
+            "<{}> is ignored in a domain of type '{}': {}",
             self.name, self.kind, self.reason
         )
     }
@@ -200,6 +201,21 @@ pub fn check_fragment(
     let mut w = Walk::new(Some(kind));
     w.child(fragment, node, parent_path, parent_path, None);
     w.finish()
+}
+
+/// Checks a document holding one device element (what `attach-device`
+/// reads) as a child of `/domain/devices` in a `kind` domain. A document
+/// that is not well-formed is refused by the reader, as the parser would.
+pub fn check_device_document(
+    text: &[u8],
+    kind: DomainType,
+    strictness: Strictness,
+) -> Result<Vec<VocabularyNote>, CheckedParseError> {
+    if strictness == Strictness::Permissive {
+        return Ok(Vec::new());
+    }
+    let el = read_document(text, &Limits::default()).map_err(ParseError::from_read)?;
+    Ok(check_fragment(&el, "/domain/devices", kind, strictness)?)
 }
 
 struct Walk {
@@ -371,7 +387,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::{Limits, read_document};
 
     fn check(doc: &str) -> Result<Vec<VocabularyNote>, VocabularyErrors> {
         let root = read_document(doc.as_bytes(), &Limits::default()).unwrap();

@@ -230,12 +230,12 @@ mod tests {
     #[test]
     fn isolation_is_an_error_and_cosmetics_a_note() {
         let e = check("<seclabel type='dynamic' model='selinux'/>", "lxc").unwrap_err();
-        assert!(e.starts_with("1:59: /domain/seclabel: <seclabel> is not honoured for a lxc domain: domrun applies no SELinux"), "{e}");
+        assert!(e.starts_with("1:59: /domain/seclabel: <seclabel> is not honoured in a domain of type 'lxc': domrun applies no SELinux"), "{e}");
         assert_eq!(check("<seclabel type='none'/>", "lxc"), Ok(String::new()));
         let n = check("<pm/>", "lxc").unwrap();
         assert_eq!(
             n,
-            "note: 1:59: /domain/pm: <pm> is ignored for a lxc domain: a container has no power management"
+            "note: 1:59: /domain/pm: <pm> is ignored in a domain of type 'lxc': a container has no power management"
         );
         // VM types are left to their engine.
         assert_eq!(check("<pm/>", "kvm"), Ok(String::new()));

@@ -3,9 +3,10 @@
 //! its stored definition.
 
 use super::{LifecycleError, live_state, stored_domain};
+use crate::domain::schema::check_device_document;
 use crate::domain::{
-    Device, Domain, Filesystem, FsType, Hostdev, HostdevCapsType, HostdevKind, HostdevSource,
-    Interface,
+    CheckedParseError, Device, Domain, DomainType, Filesystem, FsType, Hostdev, HostdevCapsType,
+    HostdevKind, HostdevSource, Interface, LoadError, LoadOptions,
 };
 use crate::monitor::control::{self, Reply, Request};
 use crate::state::Root;
@@ -342,8 +343,23 @@ pub fn attach_device(
     name: &str,
     file: &Path,
     flags: DeviceFlags,
+    load: LoadOptions,
 ) -> Result<DeviceChange, LifecycleError> {
-    let dev = parse_device(&read(file)?, true)?;
+    let text = read(file)?;
+    // Hot-plug is done by domrun's container engine: its table applies.
+    let notes =
+        check_device_document(text.as_bytes(), DomainType::Lxc, load.strictness).map_err(|e| {
+            match e {
+                CheckedParseError::Parse(e) => {
+                    LifecycleError::from(DeviceError::Parse(e.in_file(file)))
+                }
+                CheckedParseError::Vocabulary(e) => LoadError::Vocabulary(e.in_file(file)).into(),
+            }
+        })?;
+    for n in notes {
+        eprintln!("{n}");
+    }
+    let dev = parse_device(&text, true)?;
     let _lock = root.lock(name)?;
     let (live, config) = targets(root, name, flags)?;
     let mut change = DeviceChange::default();
