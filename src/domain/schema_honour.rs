@@ -227,6 +227,25 @@ mod tests {
         }
     }
 
+    /// docs/domain-xml.md lists the table for users; it must not drift.
+    #[test]
+    fn every_entry_is_documented() {
+        let docs = include_str!("../../docs/domain-xml.md");
+        let section = docs
+            .split_once("## Vocabulary")
+            .and_then(|(_, rest)| rest.split_once("\n## "))
+            .map(|(s, _)| s)
+            .unwrap();
+        for u in CONTAINER {
+            let name = u.path.rsplit('/').next().unwrap();
+            assert!(
+                section.contains(&format!("<{name}>")),
+                "{} is not in docs/domain-xml.md, Vocabulary",
+                u.path
+            );
+        }
+    }
+
     #[test]
     fn isolation_is_an_error_and_cosmetics_a_note() {
         let e = check("<seclabel type='dynamic' model='selinux'/>", "lxc").unwrap_err();

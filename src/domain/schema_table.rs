@@ -17,47 +17,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["id", "type"],
-        children: &[
-            ("blkiotune", 1),
-            ("bootloader", 2),
-            ("bootloader_args", 2),
-            ("clock", 3),
-            ("cpu", 4),
-            ("cputune", 5),
-            ("currentMemory", 6),
-            ("defaultiothread", 7),
-            ("description", 2),
-            ("devices", 8),
-            ("features", 9),
-            ("genid", 2),
-            ("idmap", 10),
-            ("iothreadids", 11),
-            ("iothreads", 2),
-            ("keywrap", 12),
-            ("launchSecurity", 13),
-            ("maxMemory", 14),
-            ("memory", 15),
-            ("memoryBacking", 16),
-            ("memtune", 17),
-            ("metadata", 18),
-            ("name", 2),
-            ("numatune", 19),
-            ("on_crash", 2),
-            ("on_lockfailure", 2),
-            ("on_poweroff", 2),
-            ("on_reboot", 2),
-            ("os", 20),
-            ("perf", 21),
-            ("pm", 22),
-            ("resource", 23),
-            ("seclabel", 24),
-            ("sysinfo", 25),
-            ("throttlegroups", 26),
-            ("title", 2),
-            ("uuid", 2),
-            ("vcpu", 27),
-            ("vcpus", 28),
-        ],
+        children: &[("blkiotune", 1), ("bootloader", 2), ("bootloader_args", 2), ("clock", 3), ("cpu", 4), ("cputune", 5), ("currentMemory", 6), ("defaultiothread", 7), ("description", 2), ("devices", 8), ("features", 9), ("genid", 2), ("idmap", 10), ("iothreadids", 11), ("iothreads", 2), ("keywrap", 12), ("launchSecurity", 13), ("maxMemory", 14), ("memory", 15), ("memoryBacking", 16), ("memtune", 17), ("metadata", 18), ("name", 2), ("numatune", 19), ("on_crash", 2), ("on_lockfailure", 2), ("on_poweroff", 2), ("on_reboot", 2), ("os", 20), ("perf", 21), ("pm", 22), ("resource", 23), ("seclabel", 24), ("sysinfo", 25), ("throttlegroups", 26), ("title", 2), ("uuid", 2), ("vcpu", 27), ("vcpus", 28)],
     },
     // 1: /domain/blkiotune
     SchemaNode {
@@ -80,46 +40,14 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 4: /domain/cpu
     SchemaNode {
         open: false,
-        attrs: &[
-            "check",
-            "deprecated_features",
-            "match",
-            "migratable",
-            "mode",
-        ],
-        children: &[
-            ("cache", 31),
-            ("feature", 32),
-            ("maxphysaddr", 33),
-            ("model", 34),
-            ("numa", 35),
-            ("topology", 36),
-            ("vendor", 2),
-        ],
+        attrs: &["check", "deprecated_features", "match", "migratable", "mode"],
+        children: &[("cache", 31), ("feature", 32), ("maxphysaddr", 33), ("model", 34), ("numa", 35), ("topology", 36), ("vendor", 2)],
     },
     // 5: /domain/cputune
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("cachetune", 37),
-            ("emulator_period", 2),
-            ("emulator_quota", 2),
-            ("emulatorpin", 38),
-            ("emulatorsched", 39),
-            ("global_period", 2),
-            ("global_quota", 2),
-            ("iothread_period", 2),
-            ("iothread_quota", 2),
-            ("iothreadpin", 40),
-            ("iothreadsched", 41),
-            ("memorytune", 42),
-            ("period", 2),
-            ("quota", 2),
-            ("shares", 2),
-            ("vcpupin", 43),
-            ("vcpusched", 44),
-        ],
+        children: &[("cachetune", 37), ("emulator_period", 2), ("emulator_quota", 2), ("emulatorpin", 38), ("emulatorsched", 39), ("global_period", 2), ("global_quota", 2), ("iothread_period", 2), ("iothread_quota", 2), ("iothreadpin", 40), ("iothreadsched", 41), ("memorytune", 42), ("period", 2), ("quota", 2), ("shares", 2), ("vcpupin", 43), ("vcpusched", 44)],
     },
     // 6: /domain/currentMemory
     SchemaNode {
@@ -137,77 +65,13 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("audio", 45),
-            ("channel", 46),
-            ("console", 47),
-            ("controller", 48),
-            ("crypto", 49),
-            ("disk", 50),
-            ("emulator", 2),
-            ("filesystem", 51),
-            ("graphics", 52),
-            ("hostdev", 53),
-            ("hub", 54),
-            ("input", 55),
-            ("interface", 56),
-            ("iommu", 57),
-            ("lease", 58),
-            ("memballoon", 59),
-            ("memory", 60),
-            ("nvram", 61),
-            ("panic", 62),
-            ("parallel", 47),
-            ("pstore", 63),
-            ("redirdev", 64),
-            ("redirfilter", 65),
-            ("rng", 66),
-            ("serial", 47),
-            ("shmem", 67),
-            ("smartcard", 68),
-            ("sound", 69),
-            ("tpm", 70),
-            ("video", 71),
-            ("vsock", 72),
-            ("watchdog", 73),
-        ],
+        children: &[("audio", 45), ("channel", 46), ("console", 47), ("controller", 48), ("crypto", 49), ("disk", 50), ("emulator", 2), ("filesystem", 51), ("graphics", 52), ("hostdev", 53), ("hub", 54), ("input", 55), ("interface", 56), ("iommu", 57), ("lease", 58), ("memballoon", 59), ("memory", 60), ("nvram", 61), ("panic", 62), ("parallel", 47), ("pstore", 63), ("redirdev", 64), ("redirfilter", 65), ("rng", 66), ("serial", 47), ("shmem", 67), ("smartcard", 68), ("sound", 69), ("tpm", 70), ("video", 71), ("vsock", 72), ("watchdog", 73)],
     },
     // 9: /domain/features
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("acpi", 2),
-            ("aia", 74),
-            ("apic", 75),
-            ("async-teardown", 76),
-            ("capabilities", 77),
-            ("ccf-assist", 78),
-            ("cfpc", 74),
-            ("gic", 79),
-            ("hap", 78),
-            ("hpt", 80),
-            ("htm", 78),
-            ("hyperv", 81),
-            ("ibs", 74),
-            ("ioapic", 82),
-            ("kvm", 83),
-            ("msrs", 84),
-            ("nested-hv", 78),
-            ("pae", 2),
-            ("pmu", 78),
-            ("privnet", 2),
-            ("ps2", 78),
-            ("pvspinlock", 78),
-            ("ras", 78),
-            ("sbbc", 74),
-            ("smm", 85),
-            ("tcg", 86),
-            ("viridian", 2),
-            ("vmcoreinfo", 78),
-            ("vmport", 78),
-            ("xen", 87),
-        ],
+        children: &[("acpi", 2), ("aia", 74), ("apic", 75), ("async-teardown", 76), ("capabilities", 77), ("ccf-assist", 78), ("cfpc", 74), ("gic", 79), ("hap", 78), ("hpt", 80), ("htm", 78), ("hyperv", 81), ("ibs", 74), ("ioapic", 82), ("kvm", 83), ("msrs", 84), ("nested-hv", 78), ("pae", 2), ("pmu", 78), ("privnet", 2), ("ps2", 78), ("pvspinlock", 78), ("ras", 78), ("sbbc", 74), ("smm", 85), ("tcg", 86), ("viridian", 2), ("vmcoreinfo", 78), ("vmport", 78), ("xen", 87)],
     },
     // 10: /domain/idmap
     SchemaNode {
@@ -231,18 +95,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["authorKey", "kernelHashes", "type", "vcek"],
-        children: &[
-            ("cbitpos", 2),
-            ("dhCert", 2),
-            ("guestVisibleWorkarounds", 2),
-            ("handle", 2),
-            ("hostData", 2),
-            ("idAuth", 2),
-            ("idBlock", 2),
-            ("policy", 2),
-            ("reducedPhysBits", 2),
-            ("session", 2),
-        ],
+        children: &[("cbitpos", 2), ("dhCert", 2), ("guestVisibleWorkarounds", 2), ("handle", 2), ("hostData", 2), ("idAuth", 2), ("idBlock", 2), ("policy", 2), ("reducedPhysBits", 2), ("session", 2)],
     },
     // 14: /domain/maxMemory
     SchemaNode {
@@ -260,26 +113,13 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("access", 91),
-            ("allocation", 92),
-            ("discard", 2),
-            ("hugepages", 93),
-            ("locked", 2),
-            ("nosharepages", 2),
-            ("source", 94),
-        ],
+        children: &[("access", 91), ("allocation", 92), ("discard", 2), ("hugepages", 93), ("locked", 2), ("nosharepages", 2), ("source", 94)],
     },
     // 17: /domain/memtune
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("hard_limit", 6),
-            ("min_guarantee", 6),
-            ("soft_limit", 6),
-            ("swap_hard_limit", 6),
-        ],
+        children: &[("hard_limit", 6), ("min_guarantee", 6), ("soft_limit", 6), ("swap_hard_limit", 6)],
     },
     // 18: /domain/metadata
     SchemaNode {
@@ -297,29 +137,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["firmware"],
-        children: &[
-            ("acpi", 97),
-            ("bios", 98),
-            ("boot", 99),
-            ("bootmenu", 100),
-            ("cmdline", 2),
-            ("dtb", 2),
-            ("firmware", 101),
-            ("init", 2),
-            ("initarg", 2),
-            ("initdir", 2),
-            ("initenv", 102),
-            ("initgroup", 2),
-            ("initrd", 2),
-            ("inituser", 2),
-            ("kernel", 2),
-            ("loader", 103),
-            ("nvram", 104),
-            ("root", 2),
-            ("shim", 2),
-            ("smbios", 91),
-            ("type", 105),
-        ],
+        children: &[("acpi", 97), ("bios", 98), ("boot", 99), ("bootmenu", 100), ("cmdline", 2), ("dtb", 2), ("firmware", 101), ("init", 2), ("initarg", 2), ("initdir", 2), ("initenv", 102), ("initgroup", 2), ("initrd", 2), ("inituser", 2), ("kernel", 2), ("loader", 103), ("nvram", 104), ("root", 2), ("shim", 2), ("smbios", 91), ("type", 105)],
     },
     // 21: /domain/perf
     SchemaNode {
@@ -349,14 +167,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["type"],
-        children: &[
-            ("baseBoard", 108),
-            ("bios", 108),
-            ("chassis", 108),
-            ("entry", 109),
-            ("oemStrings", 110),
-            ("system", 108),
-        ],
+        children: &[("baseBoard", 108), ("bios", 108), ("chassis", 108), ("entry", 109), ("oemStrings", 110), ("system", 108)],
     },
     // 26: /domain/throttlegroups
     SchemaNode {
@@ -380,26 +191,12 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("path", 2),
-            ("read_bytes_sec", 2),
-            ("read_iops_sec", 2),
-            ("weight", 2),
-            ("write_bytes_sec", 2),
-            ("write_iops_sec", 2),
-        ],
+        children: &[("path", 2), ("read_bytes_sec", 2), ("read_iops_sec", 2), ("weight", 2), ("write_bytes_sec", 2), ("write_iops_sec", 2)],
     },
     // 30: /domain/clock/timer
     SchemaNode {
         open: false,
-        attrs: &[
-            "frequency",
-            "mode",
-            "name",
-            "present",
-            "tickpolicy",
-            "track",
-        ],
+        attrs: &["frequency", "mode", "name", "present", "tickpolicy", "track"],
         children: &[("catchup", 113)],
     },
     // 31: /domain/cpu/cache
@@ -489,193 +286,56 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 45: /domain/devices/audio
     SchemaNode {
         open: false,
-        attrs: &[
-            "driver",
-            "dspPolicy",
-            "exclusive",
-            "id",
-            "path",
-            "runtimeDir",
-            "serverName",
-            "timerPeriod",
-            "tryMMap",
-            "type",
-        ],
+        attrs: &["driver", "dspPolicy", "exclusive", "id", "path", "runtimeDir", "serverName", "timerPeriod", "tryMMap", "type"],
         children: &[("input", 120), ("output", 120)],
     },
     // 46: /domain/devices/channel
     SchemaNode {
         open: false,
         attrs: &["type"],
-        children: &[
-            ("address", 121),
-            ("alias", 102),
-            ("log", 122),
-            ("protocol", 94),
-            ("source", 123),
-            ("target", 124),
-        ],
+        children: &[("address", 121), ("alias", 102), ("log", 122), ("protocol", 94), ("source", 123), ("target", 124)],
     },
     // 47: /domain/devices/console
     SchemaNode {
         open: false,
         attrs: &["tty", "type"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("log", 122),
-            ("protocol", 94),
-            ("source", 123),
-            ("target", 126),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("log", 122), ("protocol", 94), ("source", 123), ("target", 126)],
     },
     // 48: /domain/devices/controller
     SchemaNode {
         open: false,
-        attrs: &[
-            "index",
-            "maxEventChannels",
-            "maxGrantFrames",
-            "model",
-            "ports",
-            "type",
-            "vectors",
-        ],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("driver", 127),
-            ("master", 128),
-            ("model", 102),
-            ("pcihole64", 6),
-            ("target", 129),
-        ],
+        attrs: &["index", "maxEventChannels", "maxGrantFrames", "model", "ports", "type", "vectors"],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("driver", 127), ("master", 128), ("model", 102), ("pcihole64", 6), ("target", 129)],
     },
     // 49: /domain/devices/crypto
     SchemaNode {
         open: false,
         attrs: &["model", "type"],
-        children: &[
-            ("address", 121),
-            ("alias", 102),
-            ("backend", 130),
-            ("driver", 131),
-        ],
+        children: &[("address", 121), ("alias", 102), ("backend", 130), ("driver", 131)],
     },
     // 50: /domain/devices/disk
     SchemaNode {
         open: false,
         attrs: &["device", "model", "rawio", "sgio", "snapshot", "type"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("auth", 132),
-            ("backenddomain", 102),
-            ("backingStore", 133),
-            ("blockio", 134),
-            ("boot", 135),
-            ("driver", 136),
-            ("encryption", 137),
-            ("geometry", 138),
-            ("iotune", 111),
-            ("mirror", 139),
-            ("privateData", 2),
-            ("product", 2),
-            ("readonly", 2),
-            ("serial", 2),
-            ("shareable", 2),
-            ("source", 140),
-            ("target", 141),
-            ("throttlefilters", 142),
-            ("transient", 143),
-            ("vendor", 2),
-            ("wwn", 2),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("auth", 132), ("backenddomain", 102), ("backingStore", 133), ("blockio", 134), ("boot", 135), ("driver", 136), ("encryption", 137), ("geometry", 138), ("iotune", 111), ("mirror", 139), ("privateData", 2), ("product", 2), ("readonly", 2), ("serial", 2), ("shareable", 2), ("source", 140), ("target", 141), ("throttlefilters", 142), ("transient", 143), ("vendor", 2), ("wwn", 2)],
     },
     // 51: /domain/devices/filesystem
     SchemaNode {
         open: false,
         attrs: &["accessmode", "dmode", "fmode", "model", "multidevs", "type"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("binary", 144),
-            ("boot", 135),
-            ("driver", 145),
-            ("idmap", 10),
-            ("readonly", 2),
-            ("source", 146),
-            ("space_hard_limit", 6),
-            ("space_soft_limit", 6),
-            ("target", 147),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("binary", 144), ("boot", 135), ("driver", 145), ("idmap", 10), ("readonly", 2), ("source", 146), ("space_hard_limit", 6), ("space_soft_limit", 6), ("target", 147)],
     },
     // 52: /domain/devices/graphics
     SchemaNode {
         open: false,
-        attrs: &[
-            "address",
-            "autoport",
-            "connected",
-            "defaultMode",
-            "display",
-            "fullscreen",
-            "keymap",
-            "listen",
-            "multiUser",
-            "p2p",
-            "passwd",
-            "passwdValidTo",
-            "port",
-            "powerControl",
-            "replaceUser",
-            "sharePolicy",
-            "socket",
-            "tlsPort",
-            "type",
-            "username",
-            "websocket",
-            "xauth",
-        ],
-        children: &[
-            ("audio", 148),
-            ("channel", 149),
-            ("clipboard", 150),
-            ("filetransfer", 151),
-            ("gl", 152),
-            ("image", 153),
-            ("jpeg", 153),
-            ("listen", 154),
-            ("mouse", 91),
-            ("playback", 153),
-            ("streaming", 91),
-            ("zlib", 153),
-        ],
+        attrs: &["address", "autoport", "connected", "defaultMode", "display", "fullscreen", "keymap", "listen", "multiUser", "p2p", "passwd", "passwdValidTo", "port", "powerControl", "replaceUser", "sharePolicy", "socket", "tlsPort", "type", "username", "websocket", "xauth"],
+        children: &[("audio", 148), ("channel", 149), ("clipboard", 150), ("filetransfer", 151), ("gl", 152), ("image", 153), ("jpeg", 153), ("listen", 154), ("mouse", 91), ("playback", 153), ("streaming", 91), ("zlib", 153)],
     },
     // 53: /domain/devices/hostdev
     SchemaNode {
         open: false,
-        attrs: &[
-            "display", "managed", "mode", "model", "ramfb", "rawio", "sgio", "type",
-        ],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("boot", 135),
-            ("driver", 155),
-            ("ip", 156),
-            ("readonly", 2),
-            ("rom", 157),
-            ("route", 158),
-            ("shareable", 2),
-            ("source", 159),
-            ("teaming", 160),
-        ],
+        attrs: &["display", "managed", "mode", "model", "ramfb", "rawio", "sgio", "type"],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("boot", 135), ("driver", 155), ("ip", 156), ("readonly", 2), ("rom", 157), ("route", 158), ("shareable", 2), ("source", 159), ("teaming", 160)],
     },
     // 54: /domain/devices/hub
     SchemaNode {
@@ -687,59 +347,19 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["bus", "model", "type"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("driver", 131),
-            ("source", 161),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("driver", 131), ("source", 161)],
     },
     // 56: /domain/devices/interface
     SchemaNode {
         open: false,
         attrs: &["managed", "trustGuestRxFilters", "type"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("backend", 162),
-            ("backenddomain", 102),
-            ("bandwidth", 163),
-            ("boot", 135),
-            ("coalesce", 164),
-            ("downscript", 165),
-            ("driver", 166),
-            ("filterref", 167),
-            ("guest", 168),
-            ("ip", 156),
-            ("link", 78),
-            ("mac", 169),
-            ("model", 94),
-            ("mtu", 170),
-            ("port", 171),
-            ("portForward", 172),
-            ("rom", 157),
-            ("route", 158),
-            ("script", 165),
-            ("source", 173),
-            ("target", 174),
-            ("teaming", 160),
-            ("tune", 175),
-            ("virtualport", 176),
-            ("vlan", 177),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("backend", 162), ("backenddomain", 102), ("bandwidth", 163), ("boot", 135), ("coalesce", 164), ("downscript", 165), ("driver", 166), ("filterref", 167), ("guest", 168), ("ip", 156), ("link", 78), ("mac", 169), ("model", 94), ("mtu", 170), ("port", 171), ("portForward", 172), ("rom", 157), ("route", 158), ("script", 165), ("source", 173), ("target", 174), ("teaming", 160), ("tune", 175), ("virtualport", 176), ("vlan", 177)],
     },
     // 57: /domain/devices/iommu
     SchemaNode {
         open: false,
         attrs: &["model"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("driver", 178),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("driver", 178)],
     },
     // 58: /domain/devices/lease
     SchemaNode {
@@ -751,26 +371,13 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["autodeflate", "freePageReporting", "model"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("driver", 131),
-            ("stats", 180),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("driver", 131), ("stats", 180)],
     },
     // 60: /domain/devices/memory
     SchemaNode {
         open: false,
         attrs: &["access", "discard", "model"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("source", 181),
-            ("target", 182),
-            ("uuid", 2),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("source", 181), ("target", 182), ("uuid", 2)],
     },
     // 61: /domain/devices/nvram
     SchemaNode {
@@ -794,14 +401,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["bus", "type"],
-        children: &[
-            ("address", 121),
-            ("alias", 102),
-            ("boot", 135),
-            ("log", 122),
-            ("protocol", 94),
-            ("source", 123),
-        ],
+        children: &[("address", 121), ("alias", 102), ("boot", 135), ("log", 122), ("protocol", 94), ("source", 123)],
     },
     // 65: /domain/devices/redirfilter
     SchemaNode {
@@ -813,56 +413,25 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["model"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("backend", 184),
-            ("driver", 131),
-            ("rate", 185),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("backend", 184), ("driver", 131), ("rate", 185)],
     },
     // 67: /domain/devices/shmem
     SchemaNode {
         open: false,
         attrs: &["name", "role"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("model", 94),
-            ("msi", 186),
-            ("server", 165),
-            ("size", 6),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("model", 94), ("msi", 186), ("server", 165), ("size", 6)],
     },
     // 68: /domain/devices/smartcard
     SchemaNode {
         open: false,
         attrs: &["mode", "type"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("certificate", 2),
-            ("database", 2),
-            ("log", 122),
-            ("protocol", 94),
-            ("source", 123),
-            ("target", 126),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("certificate", 2), ("database", 2), ("log", 122), ("protocol", 94), ("source", 123), ("target", 126)],
     },
     // 69: /domain/devices/sound
     SchemaNode {
         open: false,
         attrs: &["model", "multichannel", "streams"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("audio", 148),
-            ("codec", 94),
-            ("driver", 131),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("audio", 148), ("codec", 94), ("driver", 131)],
     },
     // 70: /domain/devices/tpm
     SchemaNode {
@@ -874,25 +443,13 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("driver", 188),
-            ("model", 189),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("driver", 188), ("model", 189)],
     },
     // 72: /domain/devices/vsock
     SchemaNode {
         open: false,
         attrs: &["model"],
-        children: &[
-            ("acpi", 125),
-            ("address", 121),
-            ("alias", 102),
-            ("cid", 190),
-            ("driver", 131),
-        ],
+        children: &[("acpi", 125), ("address", 121), ("alias", 102), ("cid", 190), ("driver", 131)],
     },
     // 73: /domain/devices/watchdog
     SchemaNode {
@@ -922,45 +479,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["policy"],
-        children: &[
-            ("audit_control", 78),
-            ("audit_write", 78),
-            ("block_suspend", 78),
-            ("chown", 78),
-            ("dac_override", 78),
-            ("dac_read_search", 78),
-            ("fowner", 78),
-            ("fsetid", 78),
-            ("ipc_lock", 78),
-            ("ipc_owner", 78),
-            ("kill", 78),
-            ("lease", 78),
-            ("linux_immutable", 78),
-            ("mac_admin", 78),
-            ("mac_override", 78),
-            ("mknod", 78),
-            ("net_admin", 78),
-            ("net_bind_service", 78),
-            ("net_broadcast", 78),
-            ("net_raw", 78),
-            ("setfcap", 78),
-            ("setgid", 78),
-            ("setpcap", 78),
-            ("setuid", 78),
-            ("sys_admin", 78),
-            ("sys_boot", 78),
-            ("sys_chroot", 78),
-            ("sys_module", 78),
-            ("sys_nice", 78),
-            ("sys_pacct", 78),
-            ("sys_ptrace", 78),
-            ("sys_rawio", 78),
-            ("sys_resource", 78),
-            ("sys_time", 78),
-            ("sys_tty_config", 78),
-            ("syslog", 78),
-            ("wake_alarm", 78),
-        ],
+        children: &[("audit_control", 78), ("audit_write", 78), ("block_suspend", 78), ("chown", 78), ("dac_override", 78), ("dac_read_search", 78), ("fowner", 78), ("fsetid", 78), ("ipc_lock", 78), ("ipc_owner", 78), ("kill", 78), ("lease", 78), ("linux_immutable", 78), ("mac_admin", 78), ("mac_override", 78), ("mknod", 78), ("net_admin", 78), ("net_bind_service", 78), ("net_broadcast", 78), ("net_raw", 78), ("setfcap", 78), ("setgid", 78), ("setpcap", 78), ("setuid", 78), ("sys_admin", 78), ("sys_boot", 78), ("sys_chroot", 78), ("sys_module", 78), ("sys_nice", 78), ("sys_pacct", 78), ("sys_ptrace", 78), ("sys_rawio", 78), ("sys_resource", 78), ("sys_time", 78), ("sys_tty_config", 78), ("syslog", 78), ("wake_alarm", 78)],
     },
     // 78: /domain/features/ccf-assist
     SchemaNode {
@@ -984,25 +503,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["mode"],
-        children: &[
-            ("avic", 78),
-            ("emsr_bitmap", 78),
-            ("evmcs", 78),
-            ("frequencies", 78),
-            ("ipi", 78),
-            ("reenlightenment", 78),
-            ("relaxed", 78),
-            ("reset", 78),
-            ("runtime", 78),
-            ("spinlocks", 191),
-            ("stimer", 192),
-            ("synic", 78),
-            ("tlbflush", 193),
-            ("vapic", 78),
-            ("vendor_id", 194),
-            ("vpindex", 78),
-            ("xmm_input", 78),
-        ],
+        children: &[("avic", 78), ("emsr_bitmap", 78), ("evmcs", 78), ("frequencies", 78), ("ipi", 78), ("reenlightenment", 78), ("relaxed", 78), ("reset", 78), ("runtime", 78), ("spinlocks", 191), ("stimer", 192), ("synic", 78), ("tlbflush", 193), ("vapic", 78), ("vendor_id", 194), ("vpindex", 78), ("xmm_input", 78)],
     },
     // 82: /domain/features/ioapic
     SchemaNode {
@@ -1014,13 +515,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("dirty-ring", 195),
-            ("hidden", 78),
-            ("hint-dedicated", 78),
-            ("poll-control", 78),
-            ("pv-ipi", 78),
-        ],
+        children: &[("dirty-ring", 195), ("hidden", 78), ("hint-dedicated", 78), ("poll-control", 78), ("pv-ipi", 78)],
     },
     // 84: /domain/features/msrs
     SchemaNode {
@@ -1188,28 +683,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("group_name", 2),
-            ("read_bytes_sec", 2),
-            ("read_bytes_sec_max", 2),
-            ("read_bytes_sec_max_length", 2),
-            ("read_iops_sec", 2),
-            ("read_iops_sec_max", 2),
-            ("read_iops_sec_max_length", 2),
-            ("size_iops_sec", 2),
-            ("total_bytes_sec", 2),
-            ("total_bytes_sec_max", 2),
-            ("total_bytes_sec_max_length", 2),
-            ("total_iops_sec", 2),
-            ("total_iops_sec_max", 2),
-            ("total_iops_sec_max_length", 2),
-            ("write_bytes_sec", 2),
-            ("write_bytes_sec_max", 2),
-            ("write_bytes_sec_max_length", 2),
-            ("write_iops_sec", 2),
-            ("write_iops_sec_max", 2),
-            ("write_iops_sec_max_length", 2),
-        ],
+        children: &[("group_name", 2), ("read_bytes_sec", 2), ("read_bytes_sec_max", 2), ("read_bytes_sec_max_length", 2), ("read_iops_sec", 2), ("read_iops_sec_max", 2), ("read_iops_sec_max_length", 2), ("size_iops_sec", 2), ("total_bytes_sec", 2), ("total_bytes_sec_max", 2), ("total_bytes_sec_max_length", 2), ("total_iops_sec", 2), ("total_iops_sec_max", 2), ("total_iops_sec_max_length", 2), ("write_bytes_sec", 2), ("write_bytes_sec_max", 2), ("write_bytes_sec_max_length", 2), ("write_iops_sec", 2), ("write_iops_sec_max", 2), ("write_iops_sec_max_length", 2)],
     },
     // 112: /domain/vcpus/vcpu
     SchemaNode {
@@ -1262,46 +736,13 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 120: /domain/devices/audio/input
     SchemaNode {
         open: false,
-        attrs: &[
-            "bufferCount",
-            "bufferLength",
-            "clientName",
-            "connectPorts",
-            "dev",
-            "exactName",
-            "fixedSettings",
-            "latency",
-            "mixingEngine",
-            "name",
-            "serverName",
-            "streamName",
-            "tryPoll",
-            "voices",
-        ],
+        attrs: &["bufferCount", "bufferLength", "clientName", "connectPorts", "dev", "exactName", "fixedSettings", "latency", "mixingEngine", "name", "serverName", "streamName", "tryPoll", "voices"],
         children: &[("settings", 203)],
     },
     // 121: /domain/devices/channel/address
     SchemaNode {
         open: false,
-        attrs: &[
-            "base",
-            "bus",
-            "controller",
-            "cssid",
-            "devno",
-            "domain",
-            "function",
-            "iobase",
-            "irq",
-            "multifunction",
-            "port",
-            "reg",
-            "slot",
-            "ssid",
-            "target",
-            "type",
-            "unit",
-        ],
+        attrs: &["base", "bus", "controller", "cssid", "devno", "domain", "function", "iobase", "irq", "multifunction", "port", "reg", "slot", "ssid", "target", "type", "unit"],
         children: &[("zpci", 204)],
     },
     // 122: /domain/devices/channel/log
@@ -1313,15 +754,8 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 123: /domain/devices/channel/source
     SchemaNode {
         open: false,
-        attrs: &[
-            "append", "channel", "host", "master", "mode", "path", "service", "slave", "tls",
-        ],
-        children: &[
-            ("clipboard", 150),
-            ("mouse", 91),
-            ("reconnect", 205),
-            ("seclabel", 206),
-        ],
+        attrs: &["append", "channel", "host", "master", "mode", "path", "service", "slave", "tls"],
+        children: &[("clipboard", 150), ("mouse", 91), ("reconnect", 205), ("seclabel", 206)],
     },
     // 124: /domain/devices/channel/target
     SchemaNode {
@@ -1344,17 +778,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 127: /domain/devices/controller/driver
     SchemaNode {
         open: false,
-        attrs: &[
-            "ats",
-            "cmd_per_lun",
-            "ioeventfd",
-            "iommu",
-            "iothread",
-            "max_sectors",
-            "packed",
-            "page_per_vq",
-            "queues",
-        ],
+        attrs: &["ats", "cmd_per_lun", "ioeventfd", "iommu", "iothread", "max_sectors", "packed", "page_per_vq", "queues"],
         children: &[("iothreads", 207)],
     },
     // 128: /domain/devices/controller/master
@@ -1366,15 +790,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 129: /domain/devices/controller/target
     SchemaNode {
         open: false,
-        attrs: &[
-            "busNr",
-            "chassis",
-            "chassisNr",
-            "hotplug",
-            "index",
-            "memReserve",
-            "port",
-        ],
+        attrs: &["busNr", "chassis", "chassisNr", "hotplug", "index", "memReserve", "port"],
         children: &[("node", 2)],
     },
     // 130: /domain/devices/crypto/backend
@@ -1404,11 +820,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 134: /domain/devices/disk/blockio
     SchemaNode {
         open: false,
-        attrs: &[
-            "discard_granularity",
-            "logical_block_size",
-            "physical_block_size",
-        ],
+        attrs: &["discard_granularity", "logical_block_size", "physical_block_size"],
         children: &[],
     },
     // 135: /domain/devices/disk/boot
@@ -1420,27 +832,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 136: /domain/devices/disk/driver
     SchemaNode {
         open: false,
-        attrs: &[
-            "ats",
-            "cache",
-            "copy_on_read",
-            "detect_zeroes",
-            "discard",
-            "discard_no_unref",
-            "error_policy",
-            "event_idx",
-            "io",
-            "ioeventfd",
-            "iommu",
-            "iothread",
-            "name",
-            "packed",
-            "page_per_vq",
-            "queue_size",
-            "queues",
-            "rerror_policy",
-            "type",
-        ],
+        attrs: &["ats", "cache", "copy_on_read", "detect_zeroes", "discard", "discard_no_unref", "error_policy", "event_idx", "io", "ioeventfd", "iommu", "iothread", "name", "packed", "page_per_vq", "queue_size", "queues", "rerror_policy", "type"],
         children: &[("iothreads", 207), ("metadata_cache", 210)],
     },
     // 137: /domain/devices/disk/encryption
@@ -1464,47 +856,8 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 140: /domain/devices/disk/source
     SchemaNode {
         open: false,
-        attrs: &[
-            "dev",
-            "dir",
-            "fdgroup",
-            "file",
-            "index",
-            "managed",
-            "mode",
-            "name",
-            "namespace",
-            "path",
-            "pool",
-            "protocol",
-            "query",
-            "startupPolicy",
-            "tls",
-            "tlsHostname",
-            "type",
-            "volume",
-        ],
-        children: &[
-            ("address", 213),
-            ("auth", 132),
-            ("config", 214),
-            ("cookies", 215),
-            ("dataStore", 216),
-            ("encryption", 137),
-            ("host", 217),
-            ("identity", 218),
-            ("initiator", 219),
-            ("knownHosts", 165),
-            ("privateData", 2),
-            ("readahead", 170),
-            ("reconnect", 205),
-            ("reservations", 220),
-            ("seclabel", 206),
-            ("slices", 221),
-            ("snapshot", 102),
-            ("ssl", 222),
-            ("timeout", 223),
-        ],
+        attrs: &["dev", "dir", "fdgroup", "file", "index", "managed", "mode", "name", "namespace", "path", "pool", "protocol", "query", "startupPolicy", "tls", "tlsHostname", "type", "volume"],
+        children: &[("address", 213), ("auth", 132), ("config", 214), ("cookies", 215), ("dataStore", 216), ("encryption", 137), ("host", 217), ("identity", 218), ("initiator", 219), ("knownHosts", 165), ("privateData", 2), ("readahead", 170), ("reconnect", 205), ("reservations", 220), ("seclabel", 206), ("slices", 221), ("snapshot", 102), ("ssl", 222), ("timeout", 223)],
     },
     // 141: /domain/devices/disk/target
     SchemaNode {
@@ -1528,27 +881,12 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["path", "xattr"],
-        children: &[
-            ("cache", 91),
-            ("lock", 225),
-            ("openfiles", 226),
-            ("sandbox", 91),
-            ("thread_pool", 170),
-        ],
+        children: &[("cache", 91), ("lock", 225), ("openfiles", 226), ("sandbox", 91), ("thread_pool", 170)],
     },
     // 145: /domain/devices/filesystem/driver
     SchemaNode {
         open: false,
-        attrs: &[
-            "ats",
-            "format",
-            "iommu",
-            "packed",
-            "page_per_vq",
-            "queue",
-            "type",
-            "wrpolicy",
-        ],
+        attrs: &["ats", "format", "iommu", "packed", "page_per_vq", "queue", "type", "wrpolicy"],
         children: &[],
     },
     // 146: /domain/devices/filesystem/source
@@ -1626,34 +964,14 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 158: /domain/devices/hostdev/route
     SchemaNode {
         open: false,
-        attrs: &[
-            "address", "family", "gateway", "metric", "netmask", "prefix",
-        ],
+        attrs: &["address", "family", "gateway", "metric", "netmask", "prefix"],
         children: &[],
     },
     // 159: /domain/devices/hostdev/source
     SchemaNode {
         open: false,
-        attrs: &[
-            "guestReset",
-            "name",
-            "protocol",
-            "startupPolicy",
-            "writeFiltering",
-            "wwpn",
-        ],
-        children: &[
-            ("adapter", 227),
-            ("address", 228),
-            ("auth", 132),
-            ("block", 2),
-            ("char", 2),
-            ("host", 229),
-            ("initiator", 219),
-            ("interface", 2),
-            ("product", 148),
-            ("vendor", 148),
-        ],
+        attrs: &["guestReset", "name", "protocol", "startupPolicy", "writeFiltering", "wwpn"],
+        children: &[("adapter", 227), ("address", 228), ("auth", 132), ("block", 2), ("char", 2), ("host", 229), ("initiator", 219), ("interface", 2), ("product", 148), ("vendor", 148)],
     },
     // 160: /domain/devices/hostdev/teaming
     SchemaNode {
@@ -1694,22 +1012,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 166: /domain/devices/interface/driver
     SchemaNode {
         open: false,
-        attrs: &[
-            "ats",
-            "event_idx",
-            "ioeventfd",
-            "iommu",
-            "model",
-            "name",
-            "packed",
-            "page_per_vq",
-            "queues",
-            "rss",
-            "rss_hash_report",
-            "rx_queue_size",
-            "tx_queue_size",
-            "txmode",
-        ],
+        attrs: &["ats", "event_idx", "ioeventfd", "iommu", "model", "name", "packed", "page_per_vq", "queues", "rss", "rss_hash_report", "rx_queue_size", "tx_queue_size", "txmode"],
         children: &[("guest", 232), ("host", 233)],
     },
     // 167: /domain/devices/interface/filterref
@@ -1751,33 +1054,8 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 173: /domain/devices/interface/source
     SchemaNode {
         open: false,
-        attrs: &[
-            "address",
-            "bridge",
-            "connectionid",
-            "dev",
-            "macTableManager",
-            "missing",
-            "mode",
-            "name",
-            "network",
-            "path",
-            "port",
-            "portgroup",
-            "portgroupid",
-            "portid",
-            "switchid",
-            "type",
-        ],
-        children: &[
-            ("address", 236),
-            ("ip", 156),
-            ("local", 237),
-            ("product", 148),
-            ("reconnect", 205),
-            ("route", 158),
-            ("vendor", 148),
-        ],
+        attrs: &["address", "bridge", "connectionid", "dev", "macTableManager", "missing", "mode", "name", "network", "path", "port", "portgroup", "portgroupid", "portid", "switchid", "type"],
+        children: &[("address", 236), ("ip", 156), ("local", 237), ("product", 148), ("reconnect", 205), ("route", 158), ("vendor", 148)],
     },
     // 174: /domain/devices/interface/target
     SchemaNode {
@@ -1806,14 +1084,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 178: /domain/devices/iommu/driver
     SchemaNode {
         open: false,
-        attrs: &[
-            "aw_bits",
-            "caching_mode",
-            "dma_translation",
-            "eim",
-            "intremap",
-            "iotlb",
-        ],
+        attrs: &["aw_bits", "caching_mode", "dma_translation", "eim", "intremap", "iotlb"],
         children: &[],
     },
     // 179: /domain/devices/lease/target
@@ -1832,28 +1103,13 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &[],
-        children: &[
-            ("alignsize", 6),
-            ("nodemask", 2),
-            ("pagesize", 6),
-            ("path", 2),
-            ("pmem", 2),
-        ],
+        children: &[("alignsize", 6), ("nodemask", 2), ("pagesize", 6), ("path", 2), ("pmem", 2)],
     },
     // 182: /domain/devices/memory/target
     SchemaNode {
         open: false,
         attrs: &["dynamicMemslots"],
-        children: &[
-            ("address", 240),
-            ("block", 6),
-            ("current", 6),
-            ("label", 241),
-            ("node", 2),
-            ("readonly", 2),
-            ("requested", 6),
-            ("size", 6),
-        ],
+        children: &[("address", 240), ("block", 6), ("current", 6), ("label", 241), ("node", 2), ("readonly", 2), ("requested", 6), ("size", 6)],
     },
     // 183: /domain/devices/redirfilter/usbdev
     SchemaNode {
@@ -1883,13 +1139,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     SchemaNode {
         open: false,
         attrs: &["debug", "persistent_state", "type", "version"],
-        children: &[
-            ("active_pcr_banks", 242),
-            ("device", 165),
-            ("encryption", 243),
-            ("profile", 244),
-            ("source", 245),
-        ],
+        children: &[("active_pcr_banks", 242), ("device", 165), ("encryption", 243), ("profile", 244), ("source", 245)],
     },
     // 188: /domain/devices/video/driver
     SchemaNode {
@@ -1900,9 +1150,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 189: /domain/devices/video/model
     SchemaNode {
         open: false,
-        attrs: &[
-            "blob", "heads", "primary", "ram", "type", "vgamem", "vram", "vram64",
-        ],
+        attrs: &["blob", "heads", "primary", "ram", "type", "vgamem", "vram", "vram64"],
         children: &[("acceleration", 246), ("resolution", 247)],
     },
     // 190: /domain/devices/vsock/cid
@@ -2130,33 +1378,13 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 227: /domain/devices/hostdev/source/adapter
     SchemaNode {
         open: false,
-        attrs: &[
-            "managed",
-            "name",
-            "parent",
-            "parent_fabric_wwn",
-            "parent_wwnn",
-            "parent_wwpn",
-            "type",
-            "wwnn",
-            "wwpn",
-        ],
+        attrs: &["managed", "name", "parent", "parent_fabric_wwn", "parent_wwnn", "parent_wwpn", "type", "wwnn", "wwpn"],
         children: &[("parentaddr", 253)],
     },
     // 228: /domain/devices/hostdev/source/address
     SchemaNode {
         open: false,
-        attrs: &[
-            "bus",
-            "device",
-            "domain",
-            "function",
-            "multifunction",
-            "slot",
-            "target",
-            "unit",
-            "uuid",
-        ],
+        attrs: &["bus", "device", "domain", "function", "multifunction", "slot", "target", "unit", "uuid"],
         children: &[],
     },
     // 229: /domain/devices/hostdev/source/host
@@ -2204,15 +1432,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 236: /domain/devices/interface/source/address
     SchemaNode {
         open: false,
-        attrs: &[
-            "bus",
-            "device",
-            "domain",
-            "function",
-            "multifunction",
-            "slot",
-            "type",
-        ],
+        attrs: &["bus", "device", "domain", "function", "multifunction", "slot", "type"],
         children: &[],
     },
     // 237: /domain/devices/interface/source/local
@@ -2224,14 +1444,7 @@ pub(super) static NODES: [SchemaNode; 254] = [
     // 238: /domain/devices/interface/virtualport/parameters
     SchemaNode {
         open: false,
-        attrs: &[
-            "instanceid",
-            "interfaceid",
-            "managerid",
-            "profileid",
-            "typeid",
-            "typeidversion",
-        ],
+        attrs: &["instanceid", "interfaceid", "managerid", "profileid", "typeid", "typeidversion"],
         children: &[],
     },
     // 239: /domain/devices/interface/vlan/tag
