@@ -107,7 +107,7 @@ fn main() -> ExitCode {
             report(lifecycle::destroy(&root, &name).map(|()| println!("Domain '{name}' destroyed")))
         }
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
-        Command::DomxmlToNative { format, file } => to_native(format, &file),
+        Command::DomxmlToNative { format, file } => to_native(format, &file, load),
         Command::DomxmlFromNative { format, file } => from_native(format, &file),
         Command::Template(t) => template(&root, t),
         Command::Dominfo { name } => {
@@ -324,9 +324,9 @@ fn format(file: &std::path::Path, inactive: bool) -> ExitCode {
 }
 
 /// `domrun domxml-to-native xen-xl FILE`.
-fn to_native(format: NativeFormat, file: &std::path::Path) -> ExitCode {
+fn to_native(format: NativeFormat, file: &std::path::Path, load: LoadOptions) -> ExitCode {
     let NativeFormat::XenXl = format;
-    let domain = match Domain::load(file) {
+    let domain = match Domain::load_with(file, load) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("{e}");

@@ -30,6 +30,7 @@ use super::schema_honour::{Severity, unhonoured};
 use super::schema_table::NODES;
 use super::{CheckedParseError, DomainType};
 use crate::xml::{Element, Limits, Pos, read_document};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// One node of the generated vocabulary table: the names allowed on and
@@ -70,10 +71,14 @@ pub enum Strictness {
 /// What is wrong with one name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VocabularyErrorKind {
-    #[error("unknown element <{name}>{}", suggest(*.suggestion, "<", ">"))]
+    #[error("unknown element <{name}>{}", element_hint(*.suggestion, *.belongs_in))]
     UnknownElement {
         name: String,
+        /// A close name allowed here.
         suggestion: Option<&'static str>,
+        /// A child of this element where the name is allowed (`<console>`
+        /// written directly under `<domain>` belongs in `<devices>`).
+        belongs_in: Option<&'static str>,
     },
     #[error("unknown attribute '{name}'{}", suggest(*.suggestion, "'", "'"))]
     UnknownAttribute {
@@ -86,6 +91,14 @@ pub enum VocabularyErrorKind {
         kind: DomainType,
         reason: &'static str,
     },
+}
+
+fn element_hint(suggestion: Option<&str>, belongs_in: Option<&str>) -> String {
+    match (suggestion, belongs_in) {
+        (Some(_), _) => suggest(suggestion, "<", ">"),
+        (None, Some(p)) => format!("; it belongs inside <{p}>"),
+        (None, None) => String::new(),
+    }
 }
 
 fn suggest(s: Option<&str>, open: &str, close: &str) -> String {
@@ -293,24 +306,19 @@ impl Walk {
                 });
             }
         }
-        let mut seen: Vec<(&str, usize)> = Vec::new();
+        // Counted with maps: a hostile document may have many children of
+        // many names, and nothing here may be quadratic in them.
+        let mut totals: HashMap<&str, usize> = HashMap::new();
         for c in el.elements() {
-            let total = el.elements().filter(|e| e.name == c.name).count();
-            let index = if total > 1 {
-                let i = match seen.iter_mut().find(|(k, _)| *k == c.name) {
-                    Some((_, i)) => {
-                        *i += 1;
-                        *i
-                    }
-                    None => {
-                        seen.push((&c.name, 1));
-                        1
-                    }
-                };
-                Some(i)
-            } else {
-                None
-            };
+            *totals.entry(c.name.as_str()).or_default() += 1;
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for c in el.elements() {
+            let index = (totals[c.name.as_str()] > 1).then(|| {
+                let i = seen.entry(c.name.as_str()).or_default();
+                *i += 1;
+                *i
+            });
             self.child(c, node, path, plain, index);
         }
     }
@@ -334,6 +342,11 @@ impl Walk {
                 kind: VocabularyErrorKind::UnknownElement {
                     name: c.name.clone(),
                     suggestion: nearest(&c.name, p.children.iter().map(|(n, _)| *n)),
+                    belongs_in: p
+                        .children
+                        .iter()
+                        .find(|(_, n)| NODES[*n].child(&c.name).is_some())
+                        .map(|(k, _)| *k),
                 },
             }),
         }
@@ -347,7 +360,13 @@ fn nearest(name: &str, allowed: impl Iterator<Item = &'static str>) -> Option<&'
     let budget = (name.chars().count() / 3).max(1);
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &'static str)> = None;
+    let len = lower.chars().count();
     for a in allowed {
+        // The length difference bounds the distance from below: most names
+        // are ruled out without computing it.
+        if a.len().abs_diff(len) > budget {
+            continue;
+        }
         let d = edit_distance(&lower, &a.to_lowercase());
         if d <= budget && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, a));
@@ -472,6 +491,31 @@ mod tests {
              <ext xmlns='urn:y'><z/></ext></filesystem></devices>\
              <lxc:namespace><lxc:sharenet type='netns' value='x'/></lxc:namespace></domain>";
         assert_eq!(check(doc).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_name_one_level_too_high_says_where_it_belongs() {
+        let doc = format!("{HEAD}<console type='pty'/></domain>");
+        assert_eq!(
+            errors(&doc),
+            "1:59: /domain/console: unknown element <console>; it belongs inside <devices>"
+        );
+    }
+
+    /// Many children of many unknown names: one error each, numbered only
+    /// when a name repeats (counted with maps, not by rescanning siblings).
+    #[test]
+    fn many_unknown_children_get_one_error_each() {
+        let mut doc = String::from(HEAD);
+        doc.push_str("<devices>");
+        for i in 0..20_000 {
+            doc.push_str(&format!("<u{i}/><console type='pty'/>"));
+        }
+        doc.push_str("</devices></domain>");
+        let root = read_document(doc.as_bytes(), &Limits::default()).unwrap();
+        let e = check_vocabulary(&root, Strictness::Strict).unwrap_err();
+        assert_eq!(e.errors.len(), 20_000);
+        assert_eq!(e.errors[1].path, "/domain/devices/u1");
     }
 
     #[test]

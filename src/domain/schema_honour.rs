@@ -91,6 +91,11 @@ const CONTAINER: &[Unhonoured] = &[
         "/domain/devices/filesystem/idmap",
         "domrun does not map ids per filesystem; map the domain with <idmap>",
     ),
+    error(
+        "/domain/devices/disk",
+        "a container's plan has no disks, so the container would run without it; give it as \
+         <filesystem type='block'> or <hostdev mode='capabilities' type='storage'>",
+    ),
     // Limits and placement.
     error(
         "/domain/memoryBacking",
@@ -173,6 +178,36 @@ const CONTAINER: &[Unhonoured] = &[
         "a container has no emulated watchdog",
     ),
     note("/domain/devices/panic", "a container has no panic device"),
+    note("/domain/clock/timer", "a container uses the host's clocks"),
+    note(
+        "/domain/devices/controller",
+        "a container has no emulated bus",
+    ),
+    note(
+        "/domain/devices/channel",
+        "a container has no guest-agent channel",
+    ),
+    note(
+        "/domain/devices/parallel",
+        "a container has no emulated parallel port",
+    ),
+    note(
+        "/domain/devices/rng",
+        "a container reads the host's random source",
+    ),
+    note("/domain/devices/tpm", "a container has no emulated TPM"),
+    note(
+        "/domain/devices/smartcard",
+        "a container has no emulated smartcard",
+    ),
+    note(
+        "/domain/devices/redirdev",
+        "a container has no USB redirection",
+    ),
+    note("/domain/devices/hub", "a container has no emulated USB hub"),
+    note("/domain/devices/iommu", "a container has no emulated IOMMU"),
+    note("/domain/devices/vsock", "a container has no virtio socket"),
+    note("/domain/devices/memory", "memory hotplug is a VM feature"),
 ];
 
 /// The entry for `el` at `path` (without indices) in a `kind` domain.
