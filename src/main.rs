@@ -5,9 +5,7 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, Command, NativeFormat, TemplateCommand};
 use domrun::domain::{Domain, LoadOptions};
-use domrun::launch::{self, ExitStatusCode};
 use domrun::lifecycle::{self, Defined, LifecycleError, ListFilter};
-use domrun::plan::{Sources, plan_from_domain};
 use domrun::state::Root;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -87,14 +85,14 @@ fn main() -> ExitCode {
         } => {
             let started = lifecycle::start(&root, &name, load)
                 .map(|id| println!("Domain '{name}' started (id {id})"));
-            attach_if(report(started), console, &root, &name)
+            attach_if(report_start(started), console, &root, &name)
         }
         Command::Create { file, console } => match lifecycle::create(&root, &file, load) {
             Ok((name, id)) => {
                 println!("Domain '{name}' created from {} (id {id})", file.display());
                 attach_if(ExitCode::SUCCESS, console, &root, &name)
             }
-            Err(e) => report::<LifecycleError>(Err(e)),
+            Err(e) => report_start(Err(e)),
         },
         Command::Shutdown { name, timeout } => report(
             lifecycle::shutdown(&root, &name, Duration::from_secs(timeout))
@@ -237,54 +235,25 @@ fn report<E: std::fmt::Display>(r: Result<(), E>) -> ExitCode {
     }
 }
 
+/// [`report`] for `start` and `create`: a guest that failed to start exits
+/// with the status `domrun run` gives the same failure (125/126/127).
+fn report_start(r: Result<(), LifecycleError>) -> ExitCode {
+    let code = r.as_ref().err().and_then(LifecycleError::exit_code);
+    match (r, code) {
+        (Err(e), Some(code)) => {
+            eprintln!("domrun: {e}");
+            ExitCode::from(code.0)
+        }
+        (r, _) => report(r),
+    }
+}
+
 /// `domrun run`: load → plan → launch, in this process (the foreground monitor).
 fn run(root: &Root, file: &std::path::Path, load: LoadOptions) -> ExitCode {
-    let setup_failed = ExitCode::from(ExitStatusCode::SETUP_FAILED.0);
-    let domain = match Domain::load_with(file, load) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("domrun: {e}");
-            return setup_failed;
-        }
-    };
-    // One domain, one instance: a domain running under a monitor is not
-    // started a second time in the foreground.
-    if let Ok(Some(live)) = lifecycle::live_state(root, &domain.name) {
-        eprintln!(
-            "domrun: domain '{}' is already running (id {}, started with `domrun start`)",
-            domain.name, live.id
-        );
-        return setup_failed;
-    }
-    if !domain.kind.is_container() {
-        return match domrun::vm::run_foreground(&domain) {
-            Ok(code) => ExitCode::from(code),
-            Err(e) => {
-                eprintln!("domrun: {}: {e}", domain.name);
-                setup_failed
-            }
-        };
-    }
-    let templates = domrun::template::StoreProvider {
-        root: root.dir.clone(),
-    };
-    let networks = root.networks_dir();
-    let sources = Sources {
-        templates: Some(&templates),
-        networks_dir: Some(&networks),
-        domains: Some(root),
-    };
-    let plan = match plan_from_domain(&domain, &sources) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("domrun: {}: {e}", file.display());
-            return setup_failed;
-        }
-    };
-    match launch::run_foreground(&plan) {
+    match lifecycle::run_foreground(root, file, load) {
         Ok(status) => ExitCode::from(status.0),
         Err(e) => {
-            eprintln!("domrun: {}: {e}", domain.name);
+            eprintln!("domrun: {e}");
             ExitCode::from(e.exit_code().0)
         }
     }

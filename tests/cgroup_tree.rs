@@ -4,6 +4,8 @@
 //! control files a real mkdir would make.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,12 +17,10 @@ use domrun::domain::Domain;
 use nix::unistd::Pid;
 
 fn domain(body: &str) -> Domain {
-    let xml = format!(
-        "<domain type='lxc'><name>t</name>{body}<os><type>exe</type><init>/bin/sh</init></os></domain>"
-    );
-    let mut d = Domain::parse(xml.as_bytes()).unwrap();
-    d.apply_defaults().unwrap();
-    d
+    common::DomainXml::lxc("t")
+        .element(body)
+        .without_console()
+        .domain()
 }
 
 fn settings(body: &str) -> CgroupSettings {

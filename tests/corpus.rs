@@ -14,6 +14,8 @@
 
 mod common;
 
+use common::Cli;
+
 use domrun::domain::Domain;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -99,45 +101,27 @@ fn lxcxml2xml_round_trips_byte_exact_through_cli() {
     let cases = lxcxml2xml_cases(&corpus);
     assert_eq!(cases.len(), 14, "{cases:#?}");
     for (input, expected) in &cases {
-        let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("format")
-            .arg(input)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "domrun format {}: {}\n{}",
-            input.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let want = std::fs::read(expected).unwrap();
+        let out = Cli::bare().run([Path::new("format"), input]);
+        out.ok();
+        assert!(out.stderr.is_empty(), "{}", out.stderr);
+        let want = std::fs::read_to_string(expected).unwrap();
         assert!(
             out.stdout == want,
-            "domrun format {} differs from {}:\n--- got ---\n{}--- want ---\n{}",
+            "domrun format {} differs from {}:\n--- got ---\n{}--- want ---\n{want}",
             input.display(),
             expected.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&want)
+            out.stdout,
         );
     }
     // And `validate` accepts every one of them, in one invocation.
     let inputs: Vec<&PathBuf> = cases.iter().map(|(i, _)| i).collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
-        .arg("validate")
-        .args(&inputs)
-        .output()
-        .unwrap();
+    let out = Cli::bare()
+        .run(std::iter::once(Path::new("validate")).chain(inputs.iter().map(|p| p.as_path())));
     assert!(
-        out.status.success() && out.stderr.is_empty(),
+        out.success() && out.stderr.is_empty(),
         "domrun validate: {}\n{}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
     println!("lxcxml2xml: {} cases byte-exact (CLI)", cases.len());
 }

@@ -75,3 +75,69 @@ fn tool_lookup() {
     assert!(common::find_tool("sh").is_some());
     assert!(common::find_tool("no-such-tool-domrun").is_none());
 }
+
+#[test]
+fn domain_xml_escapes_and_parses() {
+    let d = common::DomainXml::lxc("x&y")
+        .rootfs(std::path::Path::new("/srv/root's"))
+        .readonly_root()
+        .shell("echo '<a>' && true")
+        .element("<memory unit='MiB'>64</memory>")
+        .feature("<privnet/>")
+        .attr("id", "7")
+        .domain();
+    assert_eq!(d.name, "x&y");
+    assert_eq!(d.os.init.as_deref(), Some("/bin/sh"));
+    assert_eq!(d.os.initargs, ["-c", "echo '<a>' && true"]);
+    let xml = common::DomainXml::lxc("x").render();
+    assert!(xml.contains("<console type='pty'/>"), "{xml}");
+}
+
+#[test]
+fn cli_runs_the_binary_and_checks_its_status() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bad = tmp.path().join("bad.xml");
+    std::fs::write(&bad, "<domain type='lxc'><name>x</name></domain>").expect("write");
+    common::Cli::bare()
+        .current_dir(tmp.path())
+        .run(["validate", "bad.xml"])
+        .fails_with(1)
+        .stderr_has("bad.xml:");
+    let list = common::Cli::new(tmp.path().join("state")).run(["list", "--all"]);
+    list.ok();
+}
+
+#[test]
+fn probe_reports_what_it_sees_as_json() {
+    let Some(probe) = common::probe::binary() else {
+        return;
+    };
+    let out = std::process::Command::new(probe)
+        .arg("an-arg")
+        .env("PROBE_TEST", "v a l")
+        .output()
+        .expect("run probe");
+    assert!(out.status.success());
+    let seen = common::probe::parse(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(seen["argv"][1], "an-arg");
+    assert_eq!(seen["env"]["PROBE_TEST"], "v a l");
+    assert!(seen["pid"].as_u64().is_some_and(|p| p > 1), "{seen}");
+    assert!(common::probe::mount(&seen, "/").is_some(), "{seen}");
+    assert!(
+        seen["namespaces"]["mnt"]
+            .as_str()
+            .unwrap()
+            .starts_with("mnt:[")
+    );
+    let _ = common::probe::caps(&seen, "bnd");
+    // Statically linked: it runs in a rootfs without a libc.
+    let ldd = std::process::Command::new("ldd").arg(probe).output();
+    if let Ok(ldd) = ldd {
+        // ldd fails on a static binary, or says so (static-pie).
+        let said = String::from_utf8_lossy(&ldd.stdout);
+        assert!(
+            !ldd.status.success() || said.contains("statically linked"),
+            "the probe is dynamically linked: {said}"
+        );
+    }
+}

@@ -8,14 +8,17 @@
 //! directory, and read the message as a user would.
 //!
 //! Also: hostile inputs (deep nesting, huge documents, many attributes) are
-//! refused quickly with the right error.
+//! refused with the right error, at the point the limit is crossed (the
+//! error's column counts how far the parser read), and a document built to
+//! blow up per-element memory parses under a 1 GiB address-space limit. No
+//! test here measures time: a loaded machine makes any bound flaky.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domrun::domain::{Domain, ParseErrorKind};
 use domrun::xml::{Limits, ReadError};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+mod common;
+use common::Cli;
 
 fn invalid_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid")
@@ -32,13 +35,10 @@ fn cases() -> Vec<String> {
     names
 }
 
-fn validate(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_domrun"))
+fn validate(args: &[String]) -> common::Run {
+    Cli::bare()
         .current_dir(invalid_dir())
-        .arg("validate")
-        .args(args)
-        .output()
-        .unwrap()
+        .run(std::iter::once("validate".to_owned()).chain(args.iter().cloned()))
 }
 
 fn expected_stderr(name: &str) -> String {
@@ -65,8 +65,8 @@ fn each_invalid_document_fails_with_its_exact_message() {
     for name in cases() {
         let want = expected_stderr(&name);
         let out = validate(&[format!("{name}.xml")]);
-        let got = String::from_utf8_lossy(&out.stderr);
-        if out.status.code() != Some(1) || got != want || !out.stdout.is_empty() {
+        let got = &out.stderr;
+        if out.status.code() != Some(1) || *got != want || !out.stdout.is_empty() {
             failures.push(format!(
                 "{name}.xml: exit {:?}\n  got:  {got:?}\n  want: {want:?}",
                 out.status.code()
@@ -96,7 +96,7 @@ fn all_files_in_one_invocation_report_every_error_in_order() {
     let out = validate(&args);
     assert_eq!(out.status.code(), Some(1));
     let want: String = names.iter().map(|n| expected_stderr(n)).collect();
-    assert_eq!(String::from_utf8_lossy(&out.stderr), want);
+    assert_eq!(out.stderr, want);
 }
 
 /// A document with many validation errors reports all of them, one line
@@ -105,7 +105,7 @@ fn all_files_in_one_invocation_report_every_error_in_order() {
 fn validation_lists_every_error_of_a_document() {
     let out = validate(&["many-errors.xml".into()]);
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = out.stderr.clone();
     let lines: Vec<&str> = stderr.lines().collect();
     let paths = [
         "/domain/os/init:",
@@ -138,29 +138,27 @@ fn validation_lists_every_error_of_a_document() {
     assert_eq!(d.validate().unwrap_err().errors.len(), paths.len());
 }
 
-fn parse_timed(doc: &[u8]) -> (ParseErrorKind, Duration) {
-    let start = Instant::now();
-    let err = Domain::parse(doc).expect_err("hostile document must be refused");
-    (*err.kind, start.elapsed())
+fn refused(doc: &[u8]) -> ParseErrorKind {
+    *Domain::parse(doc)
+        .expect_err("hostile document must be refused")
+        .kind
 }
 
-const QUICK: Duration = Duration::from_secs(2);
-
 #[test]
-fn deep_nesting_is_refused_quickly() {
+fn deep_nesting_is_refused_at_the_limit() {
     let mut doc = String::from("<domain type='lxc'><name>x</name>");
     doc.push_str(&"<a>".repeat(100_000));
     doc.push_str(&"</a>".repeat(100_000));
     doc.push_str("</domain>");
-    let (kind, took) = parse_timed(doc.as_bytes());
-    assert!(
-        matches!(
-            kind,
-            ParseErrorKind::Xml(ReadError::TooDeep { limit: 64, .. })
-        ),
-        "{kind}"
-    );
-    assert!(took < QUICK, "took {took:?}");
+    let kind = refused(doc.as_bytes());
+    // Refused at the 65th <a>: the parser read ~200 bytes of a 700 kB line.
+    match kind {
+        ParseErrorKind::Xml(ReadError::TooDeep { limit: 64, pos }) => {
+            assert_eq!(pos.line, 1);
+            assert!(pos.col < 300, "read on to column {}", pos.col);
+        }
+        other => panic!("{other}"),
+    }
 }
 
 #[test]
@@ -170,7 +168,7 @@ fn huge_document_is_refused_before_parsing() {
     doc.resize(size - 23, b'x');
     doc.extend_from_slice(b"</description></domain>");
     assert_eq!(doc.len(), size);
-    let (kind, took) = parse_timed(&doc);
+    let kind = refused(&doc);
     assert_eq!(
         kind,
         ParseErrorKind::Xml(ReadError::TooLarge {
@@ -178,21 +176,16 @@ fn huge_document_is_refused_before_parsing() {
             limit: Limits::default().max_bytes
         })
     );
-    assert!(took < QUICK, "took {took:?}");
 
     // Through the CLI too: exit 1, one line naming the file and the limit.
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("huge.xml"), &doc).unwrap();
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
+    let out = Cli::bare()
         .current_dir(tmp.path())
-        .args(["validate", "huge.xml"])
-        .output()
-        .unwrap();
-    assert!(start.elapsed() < QUICK, "took {:?}", start.elapsed());
-    assert_eq!(out.status.code(), Some(1));
+        .run(["validate", "huge.xml"]);
+    out.fails_with(1);
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        out.stderr,
         format!("huge.xml:document is {size} bytes, more than the limit of 67108864 bytes\n")
     );
 }
@@ -205,19 +198,30 @@ fn many_attrs(n: usize) -> String {
 }
 
 #[test]
-fn ten_thousand_attributes_are_refused_quickly() {
-    let (kind, took) = parse_timed(many_attrs(10_000).as_bytes());
-    match kind {
+fn ten_thousand_attributes_are_refused_at_the_limit() {
+    let doc = many_attrs(10_000);
+    match refused(doc.as_bytes()) {
         ParseErrorKind::Xml(ReadError::TooManyAttrs {
-            element, limit: 64, ..
-        }) => assert_eq!(element, "foo"),
+            element,
+            limit: 64,
+            pos,
+        }) => {
+            assert_eq!(element, "foo");
+            // Refused at <foo>, before reading its 10k attributes (~150 kB).
+            let foo = doc.find("<foo").unwrap();
+            assert!(
+                (pos.col as usize) <= foo + 2000,
+                "read on to column {}",
+                pos.col
+            );
+        }
         other => panic!("{other}"),
     }
-    assert!(took < QUICK, "took {took:?}");
 }
 
-/// With the cap raised, 10k attributes still parse in reasonable time and
-/// survive a round trip on the unknown element that carries them.
+/// With the cap raised, 10k attributes still parse and survive a round
+/// trip on the unknown element that carries them. (How fast is not asserted:
+/// that is a property of the machine as much as of the parser.)
 #[test]
 fn ten_thousand_attributes_under_a_raised_limit_round_trip() {
     let limits = Limits {
@@ -225,18 +229,18 @@ fn ten_thousand_attributes_under_a_raised_limit_round_trip() {
         ..Limits::default()
     };
     let doc = many_attrs(10_000);
-    let start = Instant::now();
     let d = Domain::parse_with_limits(doc.as_bytes(), &limits).unwrap();
-    assert!(start.elapsed() < QUICK, "took {:?}", start.elapsed());
     let out = d.format();
     assert!(out.contains(" a0='0'") && out.contains(" a9999='9999'"));
 }
 
 /// Deep nesting of long names with many leaves below: nothing the parser
 /// keeps per element may grow with depth times name length (element paths
-/// as strings would make this document cost gigabytes).
+/// as strings would make this document cost gigabytes). Bounded by memory:
+/// `domrun validate` parses it under a 1 GiB address-space limit
+/// (`ulimit -v`), where an allocation failure aborts the process.
 #[test]
-fn long_names_deeply_nested_with_many_leaves_parse_quickly() {
+fn long_names_deeply_nested_with_many_leaves_parse_in_bounded_memory() {
     let name = "n".repeat(100_000);
     let depth = 60;
     let mut doc = String::from("<domain type='lxc'><name>x</name><metadata>");
@@ -248,8 +252,24 @@ fn long_names_deeply_nested_with_many_leaves_parse_quickly() {
         doc.push_str(&format!("</{name}>"));
     }
     doc.push_str("</metadata><os><type>exe</type></os></domain>");
-    let start = Instant::now();
     let d = Domain::parse(doc.as_bytes()).unwrap();
-    assert!(start.elapsed() < QUICK, "took {:?}", start.elapsed());
     assert!(d.metadata.is_some());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("deep.xml");
+    std::fs::write(&file, &doc).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" validate \"$1\"")
+        .arg(common::cli::BIN)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Exit 0 or 1 (the document has no <init>): it parsed; a signal or
+    // "memory allocation failed" would mean it ran out of the 1 GiB.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)) && !stderr.contains("memory allocation"),
+        "{}: {stderr}",
+        out.status
+    );
 }

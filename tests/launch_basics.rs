@@ -51,22 +51,22 @@ fn runs_as_the_planned_uid_gid_and_groups() {
     );
     plan.process.identity = domrun::plan::users::resolve_identity(
         rootfs.path(),
-        &domrun::plan::users::IdSpec::Name("app".into()),
+        &domrun::plan::users::IdSpec::Name("tester".into()),
         None,
     )
-    .expect("resolve app");
+    .expect("resolve tester");
     assert_eq!(
         plan.process.identity,
         Identity {
             uid: 1000,
             gid: 1000,
-            supplementary_groups: vec![10]
+            supplementary_groups: vec![2000]
         }
     );
     assert_eq!(run_clean(&plan).expect("launch"), 0);
     assert_eq!(out.read("uid"), "1000\n");
     assert_eq!(out.read("gid"), "1000\n");
-    assert_eq!(out.read("groups"), "1000 10\n");
+    assert_eq!(out.read("groups"), "1000 2000\n");
     // A non-root init keeps no capabilities without ambient ones.
     assert_eq!(
         out.read("caps"),

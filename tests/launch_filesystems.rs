@@ -6,9 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{
-    Output, Rootfs, can_launch, dir_root, have_tool, launch_fixture, run_clean, serial, shell_plan,
-};
+use common::{Output, dir_root, launch_fixture, run_clean, serial, shell_plan};
 use domrun::plan::{FsType, MountSource, MountStep, RootSource};
 
 fn tmpfs(target: &str, size_bytes: Option<u64>) -> MountStep {
@@ -84,16 +82,32 @@ fn make_ext4_image(dir: &std::path::Path) -> std::path::PathBuf {
     image
 }
 
-#[test]
-fn ext4_image_on_a_loop_device_keeps_data_and_stays_clean() {
-    let _serial = serial();
-    if !can_launch() || !have_tool("mkfs.ext4") || !have_tool("fsck.ext4") {
-        return;
+/// [`launch_fixture`] plus a fresh 32 MiB ext4 image (in a temp dir of its
+/// own), when `tools` are installed.
+fn image_fixture(
+    tools: &[&str],
+) -> Option<(
+    std::sync::MutexGuard<'static, ()>,
+    common::Rootfs,
+    common::Output,
+    tempfile::TempDir,
+    std::path::PathBuf,
+)> {
+    if !common::require_tools(tools) {
+        return None;
     }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
+    let (serial, rootfs, out) = launch_fixture()?;
     let images = tempfile::tempdir().expect("tempdir");
     let image = make_ext4_image(images.path());
+    Some((serial, rootfs, out, images, image))
+}
+
+#[test]
+fn ext4_image_on_a_loop_device_keeps_data_and_stays_clean() {
+    let Some((_serial, rootfs, out, _images, image)) = image_fixture(&["mkfs.ext4", "fsck.ext4"])
+    else {
+        return;
+    };
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,
@@ -185,7 +199,7 @@ fn symlinked_target_stays_inside_the_container() {
     };
     // The rootfs's /mnt points at /etc: absolute, so naively joined to the
     // host path it would resolve to the host's /etc.
-    std::os::unix::fs::symlink("/etc", rootfs.path().join("mnt")).expect("symlink");
+    rootfs.symlink_dir("mnt", "/etc");
     let host_etc_x = std::path::Path::new("/etc/x");
     assert!(!host_etc_x.exists(), "test needs /etc/x absent on the host");
     let mut plan = shell_plan(
@@ -251,8 +265,9 @@ fn proc_paths_are_masked_and_proc_sys_is_readonly() {
 
 #[test]
 fn shared_host_root_gets_private_proc_and_dev() {
+    // The shared host root needs no rootfs, only the lock and root.
     let _serial = serial();
-    if !can_launch() {
+    if !common::require_root() {
         return;
     }
     let out = Output::new();
@@ -288,14 +303,10 @@ fn shared_host_root_gets_private_proc_and_dev() {
 
 #[test]
 fn block_device_filesystem_is_probed_and_mounted() {
-    let _serial = serial();
-    if !can_launch() || !have_tool("mkfs.ext4") || !have_tool("losetup") {
+    let Some((_serial, rootfs, out, _images, image)) = image_fixture(&["mkfs.ext4", "losetup"])
+    else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
-    let out = Output::new();
-    let images = tempfile::tempdir().expect("tempdir");
-    let image = make_ext4_image(images.path());
+    };
     // Stand-in for a host disk: a loop device the test attaches itself.
     let attach = Command::new("losetup")
         .args(["--find", "--show"])
@@ -359,7 +370,7 @@ fn container_bind_and_mounts_inside_a_readonly_tmpfs() {
     });
     assert_eq!(run_clean(&plan).expect("launch"), 0);
     assert!(out.read("copy").starts_with("root:x:0:0"));
-    assert!(out.read("group").contains("wheel:x:10:app"));
+    assert!(out.read("group").contains("extra:x:2000:tester"));
     assert!(out.read("ro-tmpfs").contains("Read-only file system"));
     assert!(out.read("ro-bind").contains("Read-only file system"));
     // The bound /etc is read-only only at /srv/etc; the rootfs's stays writable.

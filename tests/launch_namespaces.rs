@@ -3,19 +3,16 @@
 
 mod common;
 
-use common::{Output, Rootfs, can_launch, dir_root, launch_fixture, run_clean, serial, shell_plan};
+use common::{dir_root, launch_fixture, run_clean, shell_plan};
 use domrun::plan::{ConsoleMode, IdMapRange, NamespaceJoin, NamespaceKind, UserNamespace};
 
 #[test]
 fn user_namespace_maps_root_to_an_unprivileged_range() {
-    let _serial = serial();
-    if !can_launch() {
+    let Some((_serial, rootfs, out)) = launch_fixture() else {
         return;
-    }
-    let rootfs = Rootfs::busybox();
+    };
     std::fs::create_dir(rootfs.path().join("out")).expect("mkdir out");
     rootfs.chown_all(100_000, 100_000);
-    let out = Output::new();
     let mut plan = shell_plan(
         dir_root(&rootfs),
         &out,

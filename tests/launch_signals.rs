@@ -11,9 +11,9 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Output, Rootfs, can_launch};
+use common::{Output, Rootfs};
 use domrun::launch::run_foreground;
 use domrun::plan::{ConsoleMode, MountSource, MountStep, Plan, RootSource};
 use nix::sys::signal::Signal;
@@ -60,19 +60,7 @@ fn spawn_launcher(rootfs: &str, out: &std::path::Path, script: &str) -> std::pro
         .expect("spawn launcher")
 }
 
-fn wait_for(path: &std::path::Path) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if path.exists() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-fn forwarded_signals_reach_init() {
-    let rootfs = Rootfs::busybox();
+fn forwarded_signals_reach_init(rootfs: &Rootfs) {
     let out = Output::new();
     let root = rootfs.path().to_string_lossy().into_owned();
     for (signal, name) in [
@@ -89,10 +77,8 @@ fn forwarded_signals_reach_init() {
              while :; do sleep 0.05; done"
         );
         let child = spawn_launcher(&root, out.path(), &script);
-        assert!(
-            wait_for(&out.path().join(format!("ready-{name}"))),
-            "init did not start"
-        );
+        let ready = out.path().join(format!("ready-{name}"));
+        common::wait_until("init to start", || ready.exists());
         let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
         nix::sys::signal::kill(pid, signal).expect("signal the launcher");
         let output = child.wait_with_output().expect("wait launcher");
@@ -112,10 +98,9 @@ fn setup_failure_is_one_line_and_125() {
     );
 }
 
-fn terminal_gets_a_pty_of_the_same_size_and_is_restored() {
+fn terminal_gets_a_pty_of_the_same_size_and_is_restored(rootfs: &Rootfs) {
     use nix::pty::{Winsize, openpty};
     use nix::sys::termios::{LocalFlags, tcgetattr};
-    let rootfs = Rootfs::busybox();
     let out = Output::new();
     let size = Winsize {
         ws_row: 33,
@@ -175,8 +160,7 @@ fn terminal_gets_a_pty_of_the_same_size_and_is_restored() {
     assert!(saw_raw, "our terminal never went raw while init ran");
 }
 
-fn ready_is_sent_to_notify_socket() {
-    let rootfs = Rootfs::busybox();
+fn ready_is_sent_to_notify_socket(rootfs: &Rootfs) {
     let out = Output::new();
     let sockets = tempfile::tempdir().expect("tempdir");
     let path = sockets.path().join("notify");
@@ -225,16 +209,19 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    if !can_launch() {
+    if !common::require_root() {
         return ExitCode::SUCCESS;
     }
-    forwarded_signals_reach_init();
+    let Some(rootfs) = Rootfs::busybox() else {
+        return ExitCode::SUCCESS;
+    };
+    forwarded_signals_reach_init(&rootfs);
     println!("test forwarded_signals_reach_init ... ok");
     setup_failure_is_one_line_and_125();
     println!("test setup_failure_is_one_line_and_125 ... ok");
-    terminal_gets_a_pty_of_the_same_size_and_is_restored();
+    terminal_gets_a_pty_of_the_same_size_and_is_restored(&rootfs);
     println!("test terminal_gets_a_pty_of_the_same_size_and_is_restored ... ok");
-    ready_is_sent_to_notify_socket();
+    ready_is_sent_to_notify_socket(&rootfs);
     println!("test ready_is_sent_to_notify_socket ... ok");
     ExitCode::SUCCESS
 }

@@ -8,12 +8,15 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Cli, DomainXml, wait_until};
 
 struct Env {
     tmp: tempfile::TempDir,
     rootfs: PathBuf,
+    cli: Cli,
 }
 
 impl Env {
@@ -23,55 +26,26 @@ impl Env {
         }
         let tmp = tempfile::tempdir().unwrap();
         let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
-        Some(Env { tmp, rootfs })
+        let cli = Cli::new(tmp.path().join("state"));
+        Some(Env { tmp, rootfs, cli })
     }
 
     fn state(&self) -> PathBuf {
         self.tmp.path().join("state")
     }
 
-    fn domrun(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(self.state())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.domrun(args);
-        assert!(
-            out.status.success(),
-            "domrun {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.cli.ok(args)
     }
 
-    /// Writes a domain running `script` (busybox sh) with `extra` XML.
+    /// A domain on the busybox root running `script` (busybox sh).
+    fn xml(&self, name: &str, script: &str) -> DomainXml {
+        DomainXml::lxc(name).rootfs(&self.rootfs).shell(script)
+    }
+
+    /// Writes [`Env::xml`] with the top-level elements `extra`.
     fn domain(&self, name: &str, extra: &str, script: &str) -> PathBuf {
-        let script = script
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
-        let xml = format!(
-            "<domain type='lxc'>
-  <name>{name}</name>
-  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>{script}</initarg></os>
-  {extra}
-  <devices>
-    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
-    <console type='pty'/>
-  </devices>
-</domain>",
-            self.rootfs.display()
-        );
-        let path = self.tmp.path().join(format!("{name}.xml"));
-        std::fs::write(&path, xml).unwrap();
-        path
+        self.xml(name, script).element(extra).write(self.tmp.path())
     }
 
     fn state_of(&self, name: &str) -> String {
@@ -89,8 +63,7 @@ impl Env {
     }
 
     fn pid_of(&self, name: &str, which: &str) -> i32 {
-        let s = self.live_state(name).unwrap();
-        s[which]["pid"].as_i64().unwrap() as i32
+        common::live_pid(&self.state(), name, which).unwrap()
     }
 }
 
@@ -99,17 +72,6 @@ fn alive(pid: i32) -> bool {
         s.rsplit_once(')')
             .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
     })
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn no_cgroup_left(name: &str) {
@@ -182,10 +144,8 @@ fn console_session(env: &Env, name: &str, input: &[u8]) -> (String, bool) {
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave = std::fs::File::from(pty.slave);
     let mut child = Reaped(
-        Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(env.state())
-            .args(["console", name])
+        env.cli
+            .command(["console", name])
             .stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())
             .stderr(slave)
@@ -195,9 +155,8 @@ fn console_session(env: &Env, name: &str, input: &[u8]) -> (String, bool) {
     let mut master = std::fs::File::from(pty.master);
     let mut seen = Vec::new();
     let read_for = |master: &mut std::fs::File, seen: &mut Vec<u8>, want: &str| {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5)
-            && !String::from_utf8_lossy(seen).contains(want)
+        let deadline = std::time::Instant::now() + common::PATIENCE;
+        while std::time::Instant::now() < deadline && !String::from_utf8_lossy(seen).contains(want)
         {
             let ready = {
                 let mut fds = [nix::poll::PollFd::new(
@@ -219,9 +178,9 @@ fn console_session(env: &Env, name: &str, input: &[u8]) -> (String, bool) {
     master.write_all(input).unwrap();
     read_for(&mut master, &mut seen, "got hello");
     master.write_all(&[0x1d]).unwrap();
-    let start = Instant::now();
+    let deadline = std::time::Instant::now() + common::PATIENCE;
     let mut detached = false;
-    while start.elapsed() < Duration::from_secs(5) {
+    while std::time::Instant::now() < deadline {
         if let Ok(Some(status)) = child.0.try_wait() {
             detached = status.success();
             break;
@@ -288,10 +247,8 @@ fn concurrent_starts_start_the_domain_once() {
     let xml = env.domain("racer", "", "sleep 30");
     env.ok(&["define", xml.to_str().unwrap()]);
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(env.state())
-            .args(["start", "racer"])
+        env.cli
+            .command(["start", "racer"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -372,10 +329,10 @@ fn autostart_marks_start_with_start_autostart() {
 fn create_runs_a_transient_domain_and_an_explicit_id_is_honoured() {
     let Some(env) = Env::new() else { return };
     let xml = env.domain("transient", "", "sleep 30");
-    let text = std::fs::read_to_string(&xml)
-        .unwrap()
-        .replace("<domain type='lxc'>", "<domain type='lxc' id='101'>");
-    std::fs::write(&xml, text).unwrap();
+    let xml = env
+        .xml("transient", "sleep 30")
+        .attr("id", "101")
+        .write_to(&xml);
     assert!(
         env.ok(&["create", xml.to_str().unwrap()])
             .contains("(id 101)")
@@ -402,16 +359,10 @@ fn a_template_root_keeps_its_writes_across_restarts_until_storage_is_removed() {
     let Some(env) = Env::new() else { return };
     let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/busybox.recipe");
     env.ok(&["template", "build", "bb", recipe.to_str().unwrap()]);
-    let xml = env.tmp.path().join("tpl.xml");
-    std::fs::write(
-        &xml,
-        "<domain type='lxc'><name>tpl</name>
-           <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg>
-           <initarg>cat /note 2&gt;/dev/null; echo kept &gt; /note; sleep 30</initarg></os>
-           <devices><filesystem type='template'><source name='bb'/><target dir='/'/></filesystem>
-           <console type='pty'/></devices></domain>",
-    )
-    .unwrap();
+    let xml = DomainXml::lxc("tpl")
+        .shell("cat /note 2>/dev/null; echo kept > /note; sleep 30")
+        .device("<filesystem type='template'><source name='bb'/><target dir='/'/></filesystem>")
+        .write(env.tmp.path());
     env.ok(&["define", xml.to_str().unwrap()]);
     env.ok(&["start", "tpl"]);
     let layer_note = env.state().join("layers/tpl/upper/note");
@@ -421,11 +372,7 @@ fn a_template_root_keeps_its_writes_across_restarts_until_storage_is_removed() {
     env.ok(&["destroy", "tpl"]);
     // The template itself never sees the domain's write.
     assert!(!env.state().join("templates/bb/rootfs/note").exists());
-    let removal = env.domrun(&["template", "remove", "bb"]);
-    assert!(
-        String::from_utf8_lossy(&removal.stderr).contains("tpl"),
-        "{removal:?}"
-    );
+    env.cli.run(["template", "remove", "bb"]).stderr_has("tpl");
     env.ok(&["undefine", "--remove-all-storage", "tpl"]);
     assert!(!env.state().join("layers/tpl").exists());
     env.ok(&["template", "remove", "bb"]);
@@ -457,13 +404,21 @@ fn a_console_client_that_never_reads_does_not_stall_the_monitor() {
             .unwrap();
     stalled.write_all(b"{\"op\":\"console\"}\n").unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    let start = Instant::now();
-    env.ok(&["destroy", "chatty"]);
-    assert!(
-        start.elapsed() < Duration::from_secs(10),
-        "destroy took {:?}",
-        start.elapsed()
-    );
+    // A stalled monitor would never answer: destroy must finish while the
+    // client still holds the console (polled, with a generous deadline,
+    // so a hang fails instead of blocking the suite).
+    let mut destroy = env
+        .cli
+        .command(["destroy", "chatty"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    wait_until("destroy with a stalled console client", || {
+        status = destroy.try_wait().unwrap();
+        status.is_some()
+    });
+    assert!(status.unwrap().success(), "destroy failed");
     drop(stalled);
     no_cgroup_left("chatty");
 }
@@ -491,12 +446,10 @@ fn run_refuses_a_domain_that_start_is_running() {
     env.ok(&["define", xml.to_str().unwrap()]);
     env.ok(&["start", "once"]);
     let init = env.pid_of("once", "init");
-    let out = env.domrun(&["run", xml.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("already running"),
-        "{out:?}"
-    );
+    env.cli
+        .run(["run", xml.to_str().unwrap()])
+        .fails_with(125)
+        .stderr_has("already running");
     assert!(alive(init), "the started domain was harmed");
     env.ok(&["destroy", "once"]);
 }
@@ -509,23 +462,16 @@ fn a_domain_joins_another_running_domains_namespaces_by_name() {
     env.ok(&["start", "owner"]);
     let owner_init = env.pid_of("owner", "init");
     let ns = |pid: i32, kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap();
-    let guest = env.tmp.path().join("guest.xml");
-    let text =
-        std::fs::read_to_string(env.domain("guest", "", "hostname; readlink /proc/self/ns/ipc"))
-            .unwrap()
-            .replace(
-                "<domain type='lxc'>",
-                "<domain type='lxc' xmlns:lxc='http://libvirt.org/schemas/domain/lxc/1.0'>",
-            )
-            .replace(
-                "</devices>",
-                "</devices><lxc:namespace><lxc:shareuts type='name' value='owner'/>\
+    let guest = env
+        .xml("guest", "hostname; readlink /proc/self/ns/ipc")
+        .attr("xmlns:lxc", "http://libvirt.org/schemas/domain/lxc/1.0")
+        .tail(
+            "<lxc:namespace><lxc:shareuts type='name' value='owner'/>\
              <lxc:shareipc type='name' value='owner'/></lxc:namespace>",
-            );
-    std::fs::write(&guest, text).unwrap();
-    let out = env.domrun(&["run", guest.to_str().unwrap()]);
-    let s = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{out:?}");
+        )
+        .write(env.tmp.path());
+    let out = env.cli.run(["run", guest.to_str().unwrap()]);
+    let s = &out.ok().stdout;
     let mut lines = s.lines();
     // The owner's hostname, untouched, and the owner's IPC namespace.
     assert_eq!(lines.next(), Some("owner"));
@@ -535,10 +481,8 @@ fn a_domain_joins_another_running_domains_namespaces_by_name() {
     );
     env.ok(&["destroy", "owner"]);
     // Sharing with a domain that is not running says so.
-    let out = env.domrun(&["run", guest.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("domain 'owner' is not running"),
-        "{out:?}"
-    );
+    env.cli
+        .run(["run", guest.to_str().unwrap()])
+        .fails_with(125)
+        .stderr_has("domain 'owner' is not running");
 }

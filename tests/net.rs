@@ -11,7 +11,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+
+use common::domain_xml::write_file;
+use common::{Cli, DomainXml, Run};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -25,30 +27,27 @@ impl TestNetns {
     fn new() -> TestNetns {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let name = format!("drt-{}-{n}", std::process::id());
+        let out = Command::new("ip")
+            .args(["netns", "add", &name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ip netns add {name}: {}",
+            stderr(&out)
+        );
         let ns = TestNetns { name };
-        ns.ip(&["netns", "add", &ns.name]);
-        ns.exec_ok(&["ip", "link", "set", "lo", "up"]);
-        ns.exec_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
-        ns.exec_ok(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("10.77.{n}.1/24"),
-            "dev",
-            "br0",
+        ns.ip(&["link set lo up", "link add br0 type bridge"]);
+        ns.ip(&[
+            &format!("addr add 10.77.{n}.1/24 dev br0"),
+            "link set br0 up",
         ]);
-        ns.exec_ok(&["ip", "link", "set", "br0", "up"]);
         ns
     }
 
     fn subnet(&self) -> String {
         let n = self.name.rsplit('-').next().unwrap();
         format!("10.77.{n}")
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let out = Command::new("ip").args(args).output().unwrap();
-        assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
     }
 
     fn exec(&self, args: &[&str]) -> Output {
@@ -72,21 +71,23 @@ impl TestNetns {
         stdout(&out)
     }
 
-    /// `domrun --root ROOT ARGS…` inside this namespace.
-    fn domrun(&self, root: &Path, args: &[&str]) -> Output {
-        let mut all = vec![env!("CARGO_BIN_EXE_domrun"), "--root"];
-        all.push(root.to_str().unwrap());
-        all.extend_from_slice(args);
-        self.exec(&all)
+    /// Runs each `ip` command (words split on spaces) in this namespace.
+    fn ip(&self, commands: &[&str]) {
+        for c in commands {
+            let mut args = vec!["ip"];
+            args.extend(c.split(' '));
+            self.exec_ok(&args);
+        }
     }
 
-    /// `domrun run DOMAIN` inside this namespace; asserts success and
-    /// returns what the container printed.
-    fn run_ok(&self, root: &Path, domain: &Path) -> String {
-        let out = self.domrun(root, &["run", domain.to_str().unwrap()]);
-        let seen = stdout(&out);
-        assert!(out.status.success(), "{seen}{}", stderr(&out));
-        seen
+    /// A veth pair `a`/`b` in this namespace (one end stands for a host NIC).
+    fn veth(&self, a: &str, b: &str) {
+        self.ip(&[&format!("link add {a} type veth peer name {b}")]);
+    }
+
+    /// `domrun --root ROOT …` inside this namespace.
+    fn cli(&self, root: &Path) -> Cli {
+        Cli::new(root).in_netns(&self.name)
     }
 
     /// Link names in this namespace.
@@ -101,19 +102,14 @@ impl TestNetns {
     /// Waits until only `lo` and `br0` are left (veths go when their
     /// container's namespace does; domrun deletes them itself at stop).
     fn assert_only_bridge_left(&self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let links = self.links();
-            if links == ["lo", "br0"] {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "left behind in {}: {links:?}",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut links = Vec::new();
+        common::wait_until(
+            &format!("only lo and br0 in {} (have {links:?})", self.name),
+            || {
+                links = self.links();
+                links == ["lo", "br0"]
+            },
+        );
     }
 }
 
@@ -143,9 +139,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// One test's world: a temp dir with a busybox rootfs, its own test
+/// namespace, and the CLI (state root `tmp/state`) running inside it.
 struct Fixture {
     tmp: tempfile::TempDir,
     rootfs: PathBuf,
+    ns: TestNetns,
+    cli: Cli,
 }
 
 fn fixture() -> Option<Fixture> {
@@ -154,24 +154,46 @@ fn fixture() -> Option<Fixture> {
     }
     let tmp = tempfile::tempdir().unwrap();
     let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
-    Some(Fixture { tmp, rootfs })
+    let ns = TestNetns::new();
+    let cli = ns.cli(&tmp.path().join("state"));
+    Some(Fixture {
+        tmp,
+        rootfs,
+        ns,
+        cli,
+    })
 }
 
-/// A domain file running `sh -c script` on the busybox root.
-fn domain(f: &Fixture, name: &str, devices: &str, script: &str) -> PathBuf {
-    let xml = format!(
-        "<domain type='lxc'><name>{name}</name>
-  <os><type>exe</type><init>/bin/sh</init><initarg>-c</initarg><initarg>{script}</initarg></os>
-  <devices>
-    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
-    {devices}
-    <console type='pty'/>
-  </devices></domain>",
-        f.rootfs.display()
-    );
-    let path = f.tmp.path().join(format!("{name}.xml"));
-    std::fs::write(&path, xml).unwrap();
-    path
+impl Fixture {
+    /// A domain on the busybox root running `sh -c script`.
+    fn domain(&self, name: &str, script: &str) -> DomainXml {
+        DomainXml::lxc(name).rootfs(&self.rootfs).shell(script)
+    }
+
+    /// `domrun VERB… FILE` for a domain document written into the temp dir.
+    fn with(&self, verb: &[&str], d: &DomainXml) -> Run {
+        let path = d.write(self.tmp.path());
+        let mut args = verb.to_vec();
+        args.push(path.to_str().unwrap());
+        self.cli.run(args)
+    }
+
+    /// `domrun run` of `d`; asserts success and returns what it printed.
+    fn run_ok(&self, d: &DomainXml) -> String {
+        self.with(&["run"], d).ok().stdout.clone()
+    }
+
+    /// `domrun VERB NAME FRAGMENT FLAGS…` with `xml` written to a file.
+    fn device(&self, verb: &str, name: &str, xml: &str, flags: &[&str]) -> Run {
+        let file = write_file(self.tmp.path(), &format!("{verb}-{name}.xml"), xml);
+        let mut args = vec![verb, name, file.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        self.cli.run(args)
+    }
+
+    fn state(&self) -> &Path {
+        self.cli.root().unwrap()
+    }
 }
 
 /// No link named like this suite's host names exists on the host.
@@ -186,57 +208,45 @@ fn assert_host_untouched(names: &[&str]) {
     }
 }
 
+/// Links inside a container's network namespace.
+fn container_links(pid: i32) -> String {
+    let out = Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-n", "ip", "-o", "link"])
+        .output()
+        .unwrap();
+    stdout(&out)
+}
+
 #[test]
 fn two_containers_on_a_bridge_ping_each_other() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    let net = ns.subnet();
-    let root = f.tmp.path().join("state");
-    let a = domain(
-        &f,
-        "a",
-        &format!(
-            "<interface type='bridge'><source bridge='br0'/><ip address='{net}.2' prefix='24'/></interface>"
-        ),
-        "sleep 30",
-    );
-    let out = ns.domrun(&root, &["create", a.to_str().unwrap()]);
-    assert!(out.status.success(), "create a: {}", stderr(&out));
-    let b = domain(
-        &f,
-        "b",
-        &format!(
+    let net = f.ns.subnet();
+    let a = f.domain("a", "sleep 30").device(&format!(
+        "<interface type='bridge'><source bridge='br0'/><ip address='{net}.2' prefix='24'/></interface>"
+    ));
+    f.with(&["create"], &a).ok();
+    let b = f
+        .domain("b", &format!("ping -c 1 -W 5 {net}.2"))
+        .device(&format!(
             "<interface type='bridge'><source bridge='br0'/><ip address='{net}.3' prefix='24'/></interface>"
-        ),
-        &format!("ping -c 1 -W 5 {net}.2"),
-    );
-    let out = ns.domrun(&root, &["run", b.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "b could not ping a: {}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stdout(&out).contains("1 packets received"),
-        "{}",
-        stdout(&out)
-    );
-    let out = ns.domrun(&root, &["destroy", "a"]);
-    assert!(out.status.success(), "destroy: {}", stderr(&out));
-    ns.assert_only_bridge_left();
+        ));
+    // b could ping a.
+    f.with(&["run"], &b).ok().stdout_has("1 packets received");
+    f.cli.ok(["destroy", "a"]);
+    f.ns.assert_only_bridge_left();
     assert_host_untouched(&["vnet0", "vnet1"]);
 }
 
 #[test]
 fn static_ip_route_mac_and_mtu_are_what_the_container_sees() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    let net = ns.subnet();
-    let d = domain(
-        &f,
-        "probe",
-        &format!(
+    let net = f.ns.subnet();
+    let d = f
+        .domain(
+            "probe",
+            "ip addr; ip route; ip -6 addr; ping -c 1 -W 5 10.99.0.1",
+        )
+        .device(&format!(
             "<interface type='bridge'><mac address='52:54:00:ab:cd:ef'/><source bridge='br0'/>
                <ip address='{net}.9' prefix='24'/><ip address='fd77::9' prefix='64'/>
                <route address='0.0.0.0' prefix='0' gateway='{net}.1'/>
@@ -246,10 +256,8 @@ fn static_ip_route_mac_and_mtu_are_what_the_container_sees() {
                <route address='10.99.0.2' prefix='32'/></source>
                <ip address='10.99.0.2' prefix='32'/><route address='10.99.0.1' prefix='32'/>
                <target dev='drtpeer0'/></interface>"
-        ),
-        "ip addr; ip route; ip -6 addr; ping -c 1 -W 5 10.99.0.1",
-    );
-    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
+        ));
+    let seen = f.run_ok(&d);
     assert!(seen.contains("lo: <LOOPBACK,UP"), "{seen}");
     assert!(seen.contains("net0@"), "{seen}");
     assert!(seen.contains("mtu 1400"), "{seen}");
@@ -269,212 +277,145 @@ fn static_ip_route_mac_and_mtu_are_what_the_container_sees() {
     assert!(seen.contains("eth0@"), "{seen}");
     assert!(seen.contains("inet 10.99.0.2/32"), "{seen}");
     assert!(seen.contains("1 packets received"), "{seen}");
-    ns.assert_only_bridge_left();
+    f.ns.assert_only_bridge_left();
     assert_host_untouched(&["drtpeer0", "vnet0"]);
 }
 
 #[test]
 fn allocated_target_names_show_in_dumpxml_and_a_taken_one_is_refused() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    let root = f.tmp.path().join("state");
-    let d = domain(
-        &f,
-        "named",
+    let d = f.domain("named", "sleep 30").device(
         "<interface type='bridge'><source bridge='br0'/></interface>
          <interface type='bridge'><source bridge='br0'/><target dev='drtgiven0'/></interface>
          <interface type='ethernet'/>",
-        "sleep 30",
     );
-    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
-    assert!(out.status.success(), "create: {}", stderr(&out));
-    let xml = stdout(&ns.domrun(&root, &["dumpxml", "named"]));
+    f.with(&["create"], &d).ok();
+    let xml = f.cli.ok(["dumpxml", "named"]);
     assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
     assert!(xml.contains("<target dev='drtgiven0'/>"), "{xml}");
     assert!(xml.contains("<target dev='vnet1'/>"), "{xml}");
-    let links = ns.links();
+    let links = f.ns.links();
     for l in ["vnet0", "drtgiven0", "vnet1"] {
         assert!(links.iter().any(|x| x == l), "{l} not in {links:?}");
     }
     // The inactive definition keeps no allocated name.
-    let other = domain(
-        &f,
-        "clash",
+    let other = f.domain("clash", "true").device(
         "<interface type='bridge'><source bridge='br0'/><target dev='drtgiven0'/></interface>",
-        "true",
     );
-    let out = ns.domrun(&root, &["run", other.to_str().unwrap()]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("target device name 'drtgiven0' is already taken on the host"),
-        "{}",
-        stderr(&out)
-    );
-    let out = ns.domrun(&root, &["destroy", "named"]);
-    assert!(out.status.success(), "destroy: {}", stderr(&out));
-    ns.assert_only_bridge_left();
+    f.with(&["run"], &other)
+        .fails()
+        .stderr_has("target device name 'drtgiven0' is already taken on the host");
+    f.cli.ok(["destroy", "named"]);
+    f.ns.assert_only_bridge_left();
     assert_host_untouched(&["drtgiven0"]);
 }
 
 #[test]
 fn a_missing_bridge_is_named_and_nothing_is_left() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    let d = domain(
-        &f,
-        "nobr",
-        "<interface type='bridge'><source bridge='nosuchbr'/></interface>",
-        "true",
-    );
-    let out = ns.domrun(&f.tmp.path().join("state"), &["run", d.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr(&out).contains("bridge 'nosuchbr' does not exist on the host"),
-        "{}",
-        stderr(&out)
-    );
-    ns.assert_only_bridge_left();
+    let d = f
+        .domain("nobr", "true")
+        .device("<interface type='bridge'><source bridge='nosuchbr'/></interface>");
+    f.with(&["run"], &d)
+        .fails_with(125)
+        .stderr_has("bridge 'nosuchbr' does not exist on the host");
+    f.ns.assert_only_bridge_left();
 }
 
 #[test]
 fn a_host_nic_moves_in_and_comes_back_at_stop() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
     // One end of a veth pair stands for the physical NIC. A veth left in a
     // dying namespace is deleted, not given back, so it proves domrun moves
     // it back itself.
-    ns.exec_ok(&[
-        "ip", "link", "add", "drtnic0", "type", "veth", "peer", "name", "drtnic0p",
-    ]);
-    let d = domain(
-        &f,
-        "nic",
+    f.ns.veth("drtnic0", "drtnic0p");
+    let d = f.domain("nic", "ip addr show drtnic0").device(
         "<hostdev mode='capabilities' type='net'><source><interface>drtnic0</interface></source>
            <ip address='10.98.0.5' prefix='24'/></hostdev>",
-        "ip addr show drtnic0",
     );
-    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
+    let seen = f.run_ok(&d);
     assert!(seen.contains("inet 10.98.0.5/24"), "{seen}");
-    assert!(ns.links().iter().any(|l| l == "drtnic0"), "not given back");
-    ns.exec_ok(&["ip", "link", "del", "drtnic0"]);
-    ns.assert_only_bridge_left();
+    assert!(
+        f.ns.links().iter().any(|l| l == "drtnic0"),
+        "not given back"
+    );
+    f.ns.ip(&["link del drtnic0"]);
+    f.ns.assert_only_bridge_left();
 }
 
 #[test]
 fn a_macvlan_reaches_its_parents_segment() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    ns.exec_ok(&[
-        "ip", "link", "add", "drtlow0", "type", "veth", "peer", "name", "drtlow1",
+    f.ns.veth("drtlow0", "drtlow1");
+    f.ns.ip(&[
+        "addr add 10.96.0.1/24 dev drtlow1",
+        "link set drtlow1 up",
+        "link set drtlow0 up",
     ]);
-    ns.exec_ok(&["ip", "addr", "add", "10.96.0.1/24", "dev", "drtlow1"]);
-    ns.exec_ok(&["ip", "link", "set", "drtlow1", "up"]);
-    ns.exec_ok(&["ip", "link", "set", "drtlow0", "up"]);
-    let d = domain(
-        &f,
-        "mv",
-        "<interface type='direct'><source dev='drtlow0' mode='bridge'/>
+    let d = f
+        .domain("mv", "ip -o link; ping -c 1 -W 5 10.96.0.1")
+        .device(
+            "<interface type='direct'><source dev='drtlow0' mode='bridge'/>
            <ip address='10.96.0.2' prefix='24'/></interface>",
-        "ip -o link; ping -c 1 -W 5 10.96.0.1",
-    );
-    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
+        );
+    let seen = f.run_ok(&d);
     assert!(seen.contains("eth0@"), "{seen}");
     assert!(seen.contains("1 packets received"), "{seen}");
-    ns.exec_ok(&["ip", "link", "del", "drtlow0"]);
-    ns.assert_only_bridge_left();
+    f.ns.ip(&["link del drtlow0"]);
+    f.ns.assert_only_bridge_left();
 }
 
 #[test]
 fn named_network_resolves_to_its_bridge() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    let net = ns.subnet();
-    let root = f.tmp.path().join("state");
-    std::fs::create_dir_all(root.join("networks")).unwrap();
-    std::fs::write(root.join("networks/lan.conf"), "# test LAN\nbridge=br0\n").unwrap();
-    let d = domain(
-        &f,
-        "netw",
-        &format!(
-            "<interface type='network'><source network='lan'/><ip address='{net}.4' prefix='24'/></interface>"
-        ),
-        &format!("ping -c 1 -W 5 {net}.1"),
-    );
-    let out = ns.domrun(&root, &["run", d.to_str().unwrap()]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    ns.assert_only_bridge_left();
-}
-
-/// Init's pid of a running domain, from its live state.
-fn init_pid(root: &Path, name: &str) -> i32 {
-    let text = std::fs::read_to_string(root.join("run").join(name).join("state.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["init"]["pid"].as_i64().unwrap() as i32
-}
-
-/// Links inside a container's network namespace.
-fn container_links(pid: i32) -> String {
-    let out = Command::new("nsenter")
-        .args(["-t", &pid.to_string(), "-n", "ip", "-o", "link"])
-        .output()
-        .unwrap();
-    stdout(&out)
+    let net = f.ns.subnet();
+    std::fs::create_dir_all(f.state().join("networks")).unwrap();
+    std::fs::write(
+        f.state().join("networks/lan.conf"),
+        "# test LAN\nbridge=br0\n",
+    )
+    .unwrap();
+    let d = f.domain("netw", &format!("ping -c 1 -W 5 {net}.1")).device(&format!(
+        "<interface type='network'><source network='lan'/><ip address='{net}.4' prefix='24'/></interface>"
+    ));
+    f.with(&["run"], &d).ok();
+    f.ns.assert_only_bridge_left();
 }
 
 #[test]
 fn a_nic_attached_live_carries_traffic_and_detaching_removes_both_ends() {
     let Some(f) = fixture() else { return };
-    if !common::require_tool("nsenter") || !common::require_tool("busybox") {
+    if !common::require_tools(&["nsenter", "busybox"]) {
         return;
     }
-    let ns = TestNetns::new();
-    let net = ns.subnet();
-    let root = f.tmp.path().join("state");
-    let d = domain(&f, "hot", "", "sleep 30");
+    let net = f.ns.subnet();
     // privnet: its own (empty) network namespace to plug into.
-    let text = std::fs::read_to_string(&d)
-        .unwrap()
-        .replace("</os>", "</os><features><privnet/></features>");
-    std::fs::write(&d, text).unwrap();
-    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
-    assert!(out.status.success(), "create: {}", stderr(&out));
-    let nic = f.tmp.path().join("nic.xml");
-    std::fs::write(
-        &nic,
-        format!(
+    let d = f.domain("hot", "sleep 30").feature("<privnet/>");
+    f.with(&["create"], &d).ok();
+    f.device(
+        "attach-device",
+        "hot",
+        &format!(
             "<interface type='bridge'><source bridge='br0'/><ip address='{net}.20' prefix='24'/></interface>"
         ),
+        &["--live"],
     )
-    .unwrap();
-    let out = ns.domrun(
-        &root,
-        &["attach-device", "hot", nic.to_str().unwrap(), "--live"],
-    );
-    assert!(out.status.success(), "attach: {}", stderr(&out));
-    assert!(
-        stdout(&out).contains("as eth0 (host side vnet0)"),
-        "{}",
-        stdout(&out)
-    );
-    let xml = stdout(&ns.domrun(&root, &["dumpxml", "hot"]));
+    .ok()
+    .stdout_has("as eth0 (host side vnet0)");
+    let xml = f.cli.ok(["dumpxml", "hot"]);
     assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
     // A failing attach names the step and leaves nothing.
-    let bad = f.tmp.path().join("bad.xml");
-    std::fs::write(
-        &bad,
+    f.device(
+        "attach-device",
+        "hot",
         "<interface type='bridge'><source bridge='nosuchbr'/></interface>",
+        &[],
     )
-    .unwrap();
-    let out = ns.domrun(&root, &["attach-device", "hot", bad.to_str().unwrap()]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("bridge 'nosuchbr' does not exist on the host"),
-        "{}",
-        stderr(&out)
-    );
-    let pid = init_pid(&root, "hot");
+    .fails()
+    .stderr_has("bridge 'nosuchbr' does not exist on the host");
+    let pid = common::init_pid(f.state(), "hot");
     assert!(container_links(pid).contains("eth0@"));
-    let ping = ns.exec(&[
+    let ping = f.ns.exec(&[
         "busybox",
         "ping",
         "-c",
@@ -490,122 +431,75 @@ fn a_nic_attached_live_carries_traffic_and_detaching_removes_both_ends() {
         stderr(&ping)
     );
     // Detach by target; a mismatching source is refused first.
-    let wrong = f.tmp.path().join("wrong.xml");
-    std::fs::write(
-        &wrong,
+    f.device(
+        "detach-device",
+        "hot",
         "<interface type='bridge'><source bridge='br9'/><target dev='vnet0'/></interface>",
+        &[],
     )
-    .unwrap();
-    let out = ns.domrun(&root, &["detach-device", "hot", wrong.to_str().unwrap()]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("has source 'br0', the XML says 'br9'"),
-        "{}",
-        stderr(&out)
-    );
-    let by_target = f.tmp.path().join("target.xml");
-    std::fs::write(
-        &by_target,
+    .fails()
+    .stderr_has("has source 'br0', the XML says 'br9'");
+    f.device(
+        "detach-device",
+        "hot",
         "<interface type='bridge'><target dev='vnet0'/></interface>",
+        &[],
     )
-    .unwrap();
-    let out = ns.domrun(
-        &root,
-        &["detach-device", "hot", by_target.to_str().unwrap()],
-    );
-    assert!(out.status.success(), "detach: {}", stderr(&out));
-    ns.assert_only_bridge_left();
+    .ok();
+    f.ns.assert_only_bridge_left();
     let inside = container_links(pid);
     assert!(!inside.contains("eth0"), "{inside}");
-    let xml = stdout(&ns.domrun(&root, &["dumpxml", "hot"]));
+    let xml = f.cli.ok(["dumpxml", "hot"]);
     assert!(!xml.contains("<interface"), "{xml}");
-    let out = ns.domrun(&root, &["destroy", "hot"]);
-    assert!(out.status.success(), "destroy: {}", stderr(&out));
-    ns.assert_only_bridge_left();
+    f.cli.ok(["destroy", "hot"]);
+    f.ns.assert_only_bridge_left();
 }
 
 #[test]
 fn an_interface_attached_with_config_persists_across_a_restart() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    let root = f.tmp.path().join("state");
-    let d = domain(&f, "cfg", "", "sleep 30");
-    let out = ns.domrun(&root, &["define", d.to_str().unwrap()]);
-    assert!(out.status.success(), "define: {}", stderr(&out));
-    let nic = f.tmp.path().join("nic.xml");
-    std::fs::write(
-        &nic,
-        "<interface type='bridge'><mac address='52:54:00:77:00:01'/><source bridge='br0'/></interface>",
-    )
-    .unwrap();
-    let out = ns.domrun(
-        &root,
-        &["attach-device", "cfg", nic.to_str().unwrap(), "--config"],
-    );
-    assert!(out.status.success(), "attach --config: {}", stderr(&out));
+    f.with(&["define"], &f.domain("cfg", "sleep 30")).ok();
+    let nic = "<interface type='bridge'><mac address='52:54:00:77:00:01'/><source bridge='br0'/></interface>";
+    f.device("attach-device", "cfg", nic, &["--config"]).ok();
     // Not running: --live is refused.
-    let out = ns.domrun(
-        &root,
-        &["attach-device", "cfg", nic.to_str().unwrap(), "--live"],
-    );
-    assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
-    for round in 0..2 {
-        let out = ns.domrun(&root, &["start", "cfg"]);
-        assert!(out.status.success(), "start {round}: {}", stderr(&out));
-        let xml = stdout(&ns.domrun(&root, &["dumpxml", "cfg"]));
+    f.device("attach-device", "cfg", nic, &["--live"])
+        .stderr_has("is not running");
+    for _round in 0..2 {
+        f.cli.ok(["start", "cfg"]);
+        let xml = f.cli.ok(["dumpxml", "cfg"]);
         assert!(xml.contains("<mac address='52:54:00:77:00:01'/>"), "{xml}");
         assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
-        let out = ns.domrun(&root, &["destroy", "cfg"]);
-        assert!(out.status.success(), "destroy: {}", stderr(&out));
-        ns.assert_only_bridge_left();
+        f.cli.ok(["destroy", "cfg"]);
+        f.ns.assert_only_bridge_left();
     }
-    let by_mac = f.tmp.path().join("mac.xml");
-    std::fs::write(
-        &by_mac,
+    f.device(
+        "detach-device",
+        "cfg",
         "<interface type='bridge'><mac address='52:54:00:77:00:01'/></interface>",
+        &["--config"],
     )
-    .unwrap();
-    let out = ns.domrun(
-        &root,
-        &["detach-device", "cfg", by_mac.to_str().unwrap(), "--config"],
-    );
-    assert!(out.status.success(), "detach --config: {}", stderr(&out));
-    let xml = stdout(&ns.domrun(&root, &["dumpxml", "--inactive", "cfg"]));
+    .ok();
+    let xml = f.cli.ok(["dumpxml", "--inactive", "cfg"]);
     assert!(!xml.contains("<interface"), "{xml}");
 }
 
 #[test]
 fn a_reboot_gives_the_interface_its_name_again() {
     let Some(f) = fixture() else { return };
-    let ns = TestNetns::new();
-    let root = f.tmp.path().join("state");
-    let d = domain(
-        &f,
-        "rb",
-        "<interface type='bridge'><source bridge='br0'/></interface>",
-        "trap 'exit 0' TERM; while true; do sleep 0.1; done",
-    );
-    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
-    assert!(out.status.success(), "create: {}", stderr(&out));
-    let first = init_pid(&root, "rb");
-    let out = ns.domrun(&root, &["reboot", "rb"]);
-    assert!(out.status.success(), "reboot: {}", stderr(&out));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let current = || -> Option<i64> {
-        let text = std::fs::read_to_string(root.join("run/rb/state.json")).ok()?;
-        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        v["init"]["pid"].as_i64()
-    };
-    while current().is_none_or(|p| p == i64::from(first)) {
-        assert!(Instant::now() < deadline, "no restart");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let xml = stdout(&ns.domrun(&root, &["dumpxml", "rb"]));
+    let d = f
+        .domain("rb", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+        .device("<interface type='bridge'><source bridge='br0'/></interface>");
+    f.with(&["create"], &d).ok();
+    let first = common::init_pid(f.state(), "rb");
+    f.cli.ok(["reboot", "rb"]);
+    common::wait_until("a restart", || {
+        common::live_pid(f.state(), "rb", "init").is_some_and(|p| p != first)
+    });
+    let xml = f.cli.ok(["dumpxml", "rb"]);
     assert!(xml.contains("<target dev='vnet0'/>"), "{xml}");
-    assert!(container_links(init_pid(&root, "rb")).contains("eth0@"));
-    let out = ns.domrun(&root, &["destroy", "rb"]);
-    assert!(out.status.success(), "destroy: {}", stderr(&out));
-    ns.assert_only_bridge_left();
+    assert!(container_links(common::init_pid(f.state(), "rb")).contains("eth0@"));
+    f.cli.ok(["destroy", "rb"]);
+    f.ns.assert_only_bridge_left();
 }
 
 #[test]
@@ -614,41 +508,31 @@ fn a_host_nic_moves_in_live_and_back_on_detach() {
     if !common::require_tool("nsenter") {
         return;
     }
-    let ns = TestNetns::new();
-    ns.exec_ok(&[
-        "ip", "link", "add", "drthot0", "type", "veth", "peer", "name", "drthot0p",
-    ]);
-    let root = f.tmp.path().join("state");
-    let d = domain(&f, "hnic", "", "sleep 30");
-    let text = std::fs::read_to_string(&d)
-        .unwrap()
-        .replace("</os>", "</os><features><privnet/></features>");
-    std::fs::write(&d, text).unwrap();
-    let out = ns.domrun(&root, &["create", d.to_str().unwrap()]);
-    assert!(out.status.success(), "create: {}", stderr(&out));
-    let nic = f.tmp.path().join("hostnic.xml");
-    std::fs::write(
-        &nic,
-        "<hostdev mode='capabilities' type='net'><source><interface>drthot0</interface></source>
-           <ip address='10.95.0.2' prefix='24'/></hostdev>",
+    f.ns.veth("drthot0", "drthot0p");
+    f.with(
+        &["create"],
+        &f.domain("hnic", "sleep 30").feature("<privnet/>"),
     )
-    .unwrap();
-    let out = ns.domrun(&root, &["attach-device", "hnic", nic.to_str().unwrap()]);
-    assert!(out.status.success(), "attach: {}", stderr(&out));
+    .ok();
+    let nic =
+        "<hostdev mode='capabilities' type='net'><source><interface>drthot0</interface></source>
+           <ip address='10.95.0.2' prefix='24'/></hostdev>";
+    f.device("attach-device", "hnic", nic, &[]).ok();
     assert!(
-        !ns.links().iter().any(|l| l == "drthot0"),
+        !f.ns.links().iter().any(|l| l == "drthot0"),
         "still on the host side"
     );
-    let pid = init_pid(&root, "hnic");
+    let pid = common::init_pid(f.state(), "hnic");
     assert!(container_links(pid).contains("drthot0@"));
-    let out = ns.domrun(&root, &["detach-device", "hnic", nic.to_str().unwrap()]);
-    assert!(out.status.success(), "detach: {}", stderr(&out));
-    assert!(ns.links().iter().any(|l| l == "drthot0"), "not given back");
+    f.device("detach-device", "hnic", nic, &[]).ok();
+    assert!(
+        f.ns.links().iter().any(|l| l == "drthot0"),
+        "not given back"
+    );
     assert!(!container_links(pid).contains("drthot0"));
-    let out = ns.domrun(&root, &["destroy", "hnic"]);
-    assert!(out.status.success(), "destroy: {}", stderr(&out));
-    ns.exec_ok(&["ip", "link", "del", "drthot0"]);
-    ns.assert_only_bridge_left();
+    f.cli.ok(["destroy", "hnic"]);
+    f.ns.ip(&["link del drthot0"]);
+    f.ns.assert_only_bridge_left();
 }
 
 #[test]
@@ -657,24 +541,21 @@ fn a_container_in_a_user_namespace_gets_its_nic_configured_from_outside() {
     use std::os::unix::fs::PermissionsExt as _;
     // Unmapped ids must still reach the rootfs.
     std::fs::set_permissions(f.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let ns = TestNetns::new();
-    let net = ns.subnet();
-    let d = domain(
-        &f,
-        "userns",
-        &format!(
+    let net = f.ns.subnet();
+    let d = f
+        .domain(
+            "userns",
+            &format!("cat /proc/self/uid_map; ip -o addr show eth0; ping -c 1 -W 5 {net}.1"),
+        )
+        .device(&format!(
             "<interface type='bridge'><source bridge='br0'/><ip address='{net}.30' prefix='24'/></interface>"
-        ),
-        &format!("cat /proc/self/uid_map; ip -o addr show eth0; ping -c 1 -W 5 {net}.1"),
-    );
-    let text = std::fs::read_to_string(&d).unwrap().replace(
-        "</os>",
-        "</os><idmap><uid start='0' target='200000' count='65536'/><gid start='0' target='200000' count='65536'/></idmap>",
-    );
-    std::fs::write(&d, text).unwrap();
-    let seen = ns.run_ok(&f.tmp.path().join("state"), &d);
+        ))
+        .element(
+            "<idmap><uid start='0' target='200000' count='65536'/><gid start='0' target='200000' count='65536'/></idmap>",
+        );
+    let seen = f.run_ok(&d);
     assert!(seen.contains("200000"), "{seen}");
     assert!(seen.contains(&format!("inet {net}.30/24")), "{seen}");
     assert!(seen.contains("1 packets received"), "{seen}");
-    ns.assert_only_bridge_left();
+    f.ns.assert_only_bridge_left();
 }

@@ -6,7 +6,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
+
+use common::{Cli, DomainXml, Run, probe};
 
 struct Fixture {
     tmp: tempfile::TempDir,
@@ -22,55 +24,24 @@ fn fixture() -> Option<Fixture> {
     Some(Fixture { tmp, rootfs })
 }
 
-/// A container domain on the fixture's rootfs running `sh -c script`.
-fn domain(
-    f: &Fixture,
-    name: &str,
-    os_extra: &str,
-    features: &str,
-    devices: &str,
-    script: &str,
-) -> PathBuf {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let xml = format!(
-        "<domain type='lxc'>
-  <name>{name}</name>
-  <os>
-    <type>exe</type>
-    <init>/bin/sh</init>
-    <initarg>-c</initarg>
-    <initarg>{}</initarg>
-    {os_extra}
-  </os>
-  <features>{features}</features>
-  <devices>
-    <filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>
-    {devices}
-    <console type='pty'/>
-  </devices>
-</domain>",
-        esc(script),
-        f.rootfs.display()
-    );
-    let path = f.tmp.path().join(format!("{name}.xml"));
-    std::fs::write(&path, xml).unwrap();
-    path
+impl Fixture {
+    /// A container domain on the fixture's rootfs running `sh -c script`.
+    fn domain(&self, name: &str, script: &str) -> DomainXml {
+        DomainXml::lxc(name).rootfs(&self.rootfs).shell(script)
+    }
 }
 
-fn run(xml: &Path) -> Output {
+/// `domrun run` of `d` (written into the fixture's dir), asserting that no
+/// mount is left on the host: every mount happens in the container's own
+/// mount namespace.
+fn run(f: &Fixture, d: &DomainXml) -> Run {
+    run_file(&d.write(f.tmp.path()))
+}
+
+fn run_file(xml: &Path) -> Run {
     let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
-        .arg("run")
-        .arg(xml)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = Cli::bare().run([Path::new("run"), xml]);
     let after = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    // Every mount happens in the container's own mount namespace.
     let dir = xml.parent().unwrap().to_string_lossy().into_owned();
     let leaked: Vec<&str> = after
         .lines()
@@ -95,100 +66,63 @@ fn ext4_image(path: &Path) -> PathBuf {
     path.to_owned()
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn probe_sees_pid1_hostname_env_identity_and_only_three_fds() {
     let Some(f) = fixture() else { return };
-    let xml = domain(
-        &f,
-        "Probe_1",
-        "<initenv name='GREETING'>hello world</initenv><initdir>/home</initdir>\
-         <inituser>tester</inituser><initgroup>tester</initgroup>",
-        "",
-        "",
-        "echo pid=$$; echo host=$(hostname); echo id=$(id -u):$(id -g):$(id -G | tr ' ' ,); \
-         echo cwd=$(pwd); echo greeting=$GREETING; echo container=$container; \
-         echo name=$LIBVIRT_LXC_NAME; echo fds=$(ls /proc/self/fd | tr '\\n' ' '); \
-         grep -E '^Sig(Ign|Blk)' /proc/self/status | tr -d '\\t'",
-    );
-    let out = run(&xml);
-    let s = stdout(&out);
-    assert!(
-        out.status.success(),
-        "{s}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for want in [
-        "pid=1\n",
-        "host=Probe-1\n",
-        "id=1000:1000:1000,2000\n",
-        "cwd=/home\n",
-        "greeting=hello world\n",
-        "container=lxc-libvirt\n",
-        "name=Probe_1\n",
-        // ls itself opens one directory fd (3).
-        "fds=0 1 2 3\n",
-        // Nothing ignored or blocked: pipelines behave (SIGPIPE kills).
-        "SigBlk:0000000000000000\n",
-        "SigIgn:0000000000000000\n",
-    ] {
-        assert!(s.contains(want), "missing {want:?} in:\n{s}");
+    if probe::install(&f.rootfs).is_none() {
+        return;
     }
+    let d = DomainXml::lxc("Probe_1")
+        .rootfs(&f.rootfs)
+        .init(probe::IN_CONTAINER)
+        .os(
+            "<initenv name='GREETING'>hello world</initenv><initdir>/home</initdir>\
+             <inituser>tester</inituser><initgroup>tester</initgroup>",
+        );
+    let seen = probe::parse(&run(&f, &d).ok().stdout);
+    assert_eq!(seen["pid"], 1, "{seen}");
+    assert_eq!(seen["hostname"], "Probe-1");
+    assert_eq!(seen["uid"], serde_json::json!([1000, 1000, 1000, 1000]));
+    assert_eq!(seen["gid"], serde_json::json!([1000, 1000, 1000, 1000]));
+    // Supplementary groups only (`id -G` would add the primary 1000).
+    assert_eq!(seen["groups"], serde_json::json!([2000]));
+    assert_eq!(seen["cwd"], "/home");
+    assert_eq!(seen["env"]["GREETING"], "hello world");
+    assert_eq!(seen["env"]["container"], "lxc-libvirt");
+    assert_eq!(seen["env"]["LIBVIRT_LXC_NAME"], "Probe_1");
+    // Only stdin, stdout and stderr reached init.
+    assert_eq!(seen["fds"], serde_json::json!([0, 1, 2]));
+    // Nothing ignored or blocked: pipelines behave (SIGPIPE kills).
+    assert_eq!(seen["sig_blk"], "0000000000000000");
+    assert_eq!(seen["sig_ign"], "0000000000000000");
 }
 
 #[test]
 fn exit_status_and_setup_failures_follow_the_convention() {
     let Some(f) = fixture() else { return };
-    let xml = domain(&f, "exit7", "", "", "", "exit 7");
-    assert_eq!(run(&xml).status.code(), Some(7));
-
-    let missing = std::fs::read_to_string(&xml)
-        .unwrap()
-        .replace("<init>/bin/sh</init>", "<init>/bin/no-such-init</init>");
-    let path = f.tmp.path().join("missing.xml");
-    std::fs::write(&path, missing).unwrap();
-    let out = run(&path);
-    assert_eq!(
-        out.status.code(),
-        Some(127),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
+    run(&f, &f.domain("exit7", "exit 7")).fails_with(7);
+    run(&f, &f.domain("missing", "exit 7").init("/bin/no-such-init")).fails_with(127);
     std::fs::write(f.rootfs.join("not-exec"), "#!/bin/sh\n").unwrap();
-    let noexec = std::fs::read_to_string(&xml)
-        .unwrap()
-        .replace("<init>/bin/sh</init>", "<init>/not-exec</init>");
-    let path = f.tmp.path().join("noexec.xml");
-    std::fs::write(&path, noexec).unwrap();
-    assert_eq!(run(&path).status.code(), Some(126));
-
+    run(&f, &f.domain("noexec", "exit 7").init("/not-exec")).fails_with(126);
     let bad = f.tmp.path().join("bad.xml");
     std::fs::write(&bad, "<domain type='lxc'><name>x</name></domain>").unwrap();
-    let out = run(&bad);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing element <os>"));
+    run_file(&bad)
+        .fails_with(125)
+        .stderr_has("missing element <os>");
 }
 
 #[test]
 fn sigterm_is_forwarded_to_init() {
     let Some(f) = fixture() else { return };
-    let xml = domain(
-        &f,
-        "sig",
-        "",
-        "",
-        "",
-        "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done",
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_domrun"))
-        .arg("run")
-        .arg(&xml)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+    let xml = f
+        .domain(
+            "sig",
+            "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+        )
+        .write(f.tmp.path());
+    let mut child = Cli::bare()
+        .command([Path::new("run"), &xml])
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -209,58 +143,65 @@ fn sigterm_is_forwarded_to_init() {
 #[test]
 fn readonly_root_ram_limit_and_capability_policy() {
     let Some(f) = fixture() else { return };
-    let xml = domain(
-        &f,
-        "limits",
-        "",
-        "<capabilities policy='deny'><kill state='on'/><chown state='on'/></capabilities>",
-        "<filesystem type='ram'><source usage='1' units='MiB'/><target dir='/scratch'/></filesystem>",
-        "dd if=/dev/zero of=/scratch/f bs=64k count=64 2>&1 | grep -o 'No space left' ; \
-         grep -E '^Cap(Bnd|Eff)' /proc/self/status",
-    );
-    let text = std::fs::read_to_string(&xml).unwrap().replace(
-        "<target dir='/'/></filesystem>",
-        "<target dir='/'/><readonly/></filesystem>",
-    );
-    std::fs::write(&xml, text).unwrap();
-    let s = stdout(&run(&xml));
-    assert!(s.contains("No space left"), "{s}");
-    // CAP_CHOWN (0) and CAP_KILL (5) only.
-    assert!(s.contains("CapBnd:\t0000000000000021"), "{s}");
-    assert!(s.contains("CapEff:\t0000000000000021"), "{s}");
-}
-
-#[test]
-fn raw_image_is_loop_mounted_and_written_data_survives() {
-    let Some(f) = fixture() else { return };
-    if !common::require_tool("mkfs.ext4") || !common::require_tool("fsck.ext4") {
+    if probe::install(&f.rootfs).is_none() {
         return;
     }
-    let img = ext4_image(&f.tmp.path().join("data.img"));
+    let d = f
+        .domain(
+            "limits",
+            "dd if=/dev/zero of=/scratch/f bs=64k count=64 2>&1 | grep -o 'No space left' ; /probe",
+        )
+        .readonly_root()
+        .feature("<capabilities policy='deny'><kill state='on'/><chown state='on'/></capabilities>")
+        .device(
+            "<filesystem type='ram'><source usage='1' units='MiB'/><target dir='/scratch'/></filesystem>",
+        );
+    let s = run(&f, &d).stdout;
+    assert!(s.contains("No space left"), "{s}");
+    let seen = probe::parse(&s);
+    // CAP_CHOWN (0) and CAP_KILL (5) only.
+    assert_eq!(probe::caps(&seen, "bnd"), 0x21, "{s}");
+    assert_eq!(probe::caps(&seen, "eff"), 0x21, "{s}");
+    let root = probe::mount(&seen, "/").expect("a root mount");
+    assert!(
+        root["options"].as_str().unwrap().starts_with("ro"),
+        "{root}"
+    );
+    let scratch = probe::mount(&seen, "/scratch").expect("/scratch");
+    assert_eq!(scratch["fstype"], "tmpfs");
+}
+
+/// Runs a domain with `image` (ext4 inside) on /data through `<driver DRIVER>`:
+/// it writes `note` to /data/note and must see ext4 there; no loop device is
+/// left attached afterwards.
+fn run_on_image(f: &Fixture, name: &str, driver: &str, image: &Path, note: &str) {
     let loops_before = common::loop_devices();
-    let xml = domain(
-        &f,
-        "image",
-        "",
-        "",
-        &format!(
-            "<filesystem type='file'><driver type='loop' format='raw'/><source file='{}'/><target dir='/data'/></filesystem>",
-            img.display()
-        ),
-        "echo persisted > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3",
-    );
-    let out = run(&xml);
-    assert_eq!(
-        stdout(&out),
-        "ext4\n",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let d = f
+        .domain(
+            name,
+            &format!("echo {note} > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3"),
+        )
+        .device(&format!(
+            "<filesystem type='file'><driver {driver}/><source file='{}'/><target dir='/data'/></filesystem>",
+            image.display()
+        ));
+    let out = run(f, &d);
+    assert_eq!(out.stdout, "ext4\n", "{}", out.stderr);
     assert_eq!(
         common::loop_devices(),
         loops_before,
         "a loop device was left attached"
     );
+}
+
+#[test]
+fn raw_image_is_loop_mounted_and_written_data_survives() {
+    let Some(f) = fixture() else { return };
+    if !common::require_tools(&["mkfs.ext4", "fsck.ext4"]) {
+        return;
+    }
+    let img = ext4_image(&f.tmp.path().join("data.img"));
+    run_on_image(&f, "image", "type='loop' format='raw'", &img, "persisted");
     let fsck = Command::new("fsck.ext4")
         .arg("-n")
         .arg(&img)
@@ -288,23 +229,13 @@ fn a_symlink_in_the_rootfs_never_leads_a_mount_onto_the_host() {
     std::fs::remove_dir_all(f.rootfs.join("mnt")).ok();
     std::os::unix::fs::symlink("/etc", f.rootfs.join("mnt")).unwrap();
     let marker = format!("domrun-escape-{}", std::process::id());
-    let xml = domain(
-        &f,
-        "escape",
-        "",
-        "",
-        &format!(
+    let d = f
+        .domain("escape", &format!("grep -c ' /etc/{marker} ' /proc/mounts"))
+        .device(&format!(
             "<filesystem type='ram'><source usage='1' units='MiB'/><target dir='/mnt/{marker}'/></filesystem>"
-        ),
-        &format!("grep -c ' /etc/{marker} ' /proc/mounts"),
-    );
-    let out = run(&xml);
-    assert_eq!(
-        stdout(&out),
-        "1\n",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ));
+    let out = run(&f, &d);
+    assert_eq!(out.stdout, "1\n", "{}", out.stderr);
     assert!(
         !Path::new("/etc").join(&marker).exists(),
         "a directory was created on the host's /etc"
@@ -315,10 +246,8 @@ fn a_symlink_in_the_rootfs_never_leads_a_mount_onto_the_host() {
 #[test]
 fn a_qcow2_image_is_exported_loop_mounted_and_released() {
     let Some(f) = fixture() else { return };
-    for tool in ["mkfs.ext4", "qemu-img", "qemu-storage-daemon", "debugfs"] {
-        if !common::require_tool(tool) {
-            return;
-        }
+    if !common::require_tools(&["mkfs.ext4", "qemu-img", "qemu-storage-daemon", "debugfs"]) {
+        return;
     }
     let raw = ext4_image(&f.tmp.path().join("seed.img"));
     let qcow = f.tmp.path().join("data.qcow2");
@@ -332,31 +261,14 @@ fn a_qcow2_image_is_exported_loop_mounted_and_released() {
         assert!(ok.success());
     };
     convert(&["convert", "-O", "qcow2"], &raw, &qcow);
-    let loops_before = common::loop_devices();
-    let xml = domain(
+    run_on_image(
         &f,
         "qcow",
-        "",
-        "",
-        &format!(
-            "<filesystem type='file'><driver type='nbd' format='qcow2'/><source file='{}'/><target dir='/data'/></filesystem>",
-            qcow.display()
-        ),
-        "echo through-qcow2 > /data/note && grep ' /data ' /proc/mounts | cut -d' ' -f3",
-    );
-    let out = run(&xml);
-    assert_eq!(
-        stdout(&out),
-        "ext4\n",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "type='nbd' format='qcow2'",
+        &qcow,
+        "through-qcow2",
     );
     // Everything the export needed is gone: daemon, FUSE mount, loop device.
-    assert_eq!(
-        common::loop_devices(),
-        loops_before,
-        "a loop device was left attached"
-    );
     assert!(common::mounts_containing("domrun-exports").is_empty());
     let daemons = Command::new("pgrep")
         .args(["-f", &qcow.to_string_lossy()])
@@ -384,25 +296,30 @@ fn memory_limit_cpuset_and_the_containers_read_only_cgroup_view() {
         common::skip("no cgroup filesystem");
         return;
     }
-    let xml = domain(
-        &f,
-        "limited",
-        "",
-        "",
-        "",
-        "grep -c ':/$' /proc/self/cgroup; \
-         cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; \
-         grep Cpus_allowed_list /proc/self/status | tr -d '\\t'; \
-         mkdir /sys/fs/cgroup/x 2>/dev/null || echo read-only; \
-         head -c 200m /dev/zero | tail; echo init-survived",
-    );
-    let text = std::fs::read_to_string(&xml).unwrap().replace(
-        "<name>limited</name>",
-        "<name>limited</name><memory unit='MiB'>64</memory><vcpu cpuset='0'>1</vcpu>",
-    );
-    std::fs::write(&xml, text).unwrap();
-    let out = run(&xml);
-    let s = stdout(&out);
+    if probe::install(&f.rootfs).is_none() {
+        return;
+    }
+    let d = f
+        .domain(
+            "limited",
+            "grep -c ':/$' /proc/self/cgroup; \
+             cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; \
+             mkdir /sys/fs/cgroup/x 2>/dev/null || echo read-only; \
+             head -c 200m /dev/zero | tail; echo init-survived; /probe",
+        )
+        .element("<memory unit='MiB'>64</memory><vcpu cpuset='0'>1</vcpu>");
+    let out = run(&f, &d);
+    let s = &out.stdout;
+    let seen = probe::parse(s);
+    assert_eq!(seen["cpus_allowed"], "0", "{s}");
+    // The cgroup view is mounted read-only.
+    let view = seen["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["target"].as_str().unwrap().starts_with("/sys/fs/cgroup"))
+        .collect::<Vec<_>>();
+    assert!(!view.is_empty(), "{s}");
     // Every hierarchy's root, as the container sees it, is its own group.
     assert!(
         s.lines()
@@ -411,14 +328,10 @@ fn memory_limit_cpuset_and_the_containers_read_only_cgroup_view() {
         "{s}"
     );
     assert!(s.contains("67108864"), "64 MiB limit not visible: {s}");
-    assert!(s.contains("Cpus_allowed_list:0\n"), "{s}");
     assert!(s.contains("read-only"), "{s}");
     // The OOM killer took the 200 MiB allocator; init lived on.
     assert!(s.contains("init-survived"), "{s}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Killed"),
-        "{out:?}"
-    );
+    out.stderr_has("Killed");
     let left = Command::new("find")
         .args([
             "/sys/fs/cgroup",
@@ -437,11 +350,9 @@ fn network_sysctls_are_writable_only_with_an_own_network_stack() {
     let Some(f) = fixture() else { return };
     let probe = "echo 1 > /proc/sys/net/ipv4/ip_forward 2>/dev/null && echo net-rw || echo net-ro; \
                  echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo kernel-rw || echo kernel-ro";
-    let own = domain(&f, "netns-own", "", "<privnet/>", "", probe);
-    let s = stdout(&run(&own));
-    assert_eq!(s, "net-rw\nkernel-ro\n");
+    let own = f.domain("netns-own", probe).feature("<privnet/>");
+    assert_eq!(run(&f, &own).stdout, "net-rw\nkernel-ro\n");
     // Sharing the host's network stack, the container must not retune it.
-    let host = domain(&f, "netns-host", "", "", "", probe);
-    let s = stdout(&run(&host));
-    assert_eq!(s, "net-ro\nkernel-ro\n");
+    let host = f.domain("netns-host", probe);
+    assert_eq!(run(&f, &host).stdout, "net-ro\nkernel-ro\n");
 }

@@ -132,18 +132,7 @@ fn assert_same_tree(src: &Path, dst: &Path) {
     );
 }
 
-/// Only `.empty` in templates/: no template, no staging directory.
-fn assert_store_empty(root: &Path) {
-    let names: Vec<String> = std::fs::read_dir(root.join("templates"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        vec![".empty".to_string()],
-        "left behind in the store"
-    );
-}
+use common::leaks::assert_store_empty;
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();
@@ -587,7 +576,7 @@ fn a_killed_import_leaves_no_half_template() {
         .spawn()
         .unwrap();
     let staging = root.join(format!("templates/.tmp-victim-{}/rootfs/d", child.id()));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + common::PATIENCE;
     while !staging.exists() {
         assert!(
             std::time::Instant::now() < deadline,

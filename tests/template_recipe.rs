@@ -22,17 +22,19 @@ fn write_recipe(dir: &Path, body: &str) -> PathBuf {
     p
 }
 
-fn assert_store_empty(root: &Path) {
-    let names: Vec<String> = std::fs::read_dir(root.join("templates"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        vec![".empty".to_string()],
-        "left behind in the store"
-    );
+/// A store in a fresh temp dir (`TMP/state`), as root; `None` (skipped)
+/// otherwise.
+fn root_store() -> Option<(tempfile::TempDir, PathBuf, Store)> {
+    if !common::require_root() {
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("state");
+    let store = Store::open(&root).unwrap();
+    Some((tmp, root, store))
 }
+
+use common::leaks::assert_store_empty;
 
 #[test]
 fn the_repository_recipes_are_listed_with_their_descriptions() {
@@ -129,12 +131,9 @@ fn busybox_recipe_builds_a_template_that_runs() {
 
 #[test]
 fn debian_recipe_builds_or_says_why_not() {
-    if !common::require_root() {
+    let Some((_tmp, root, store)) = root_store() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("state");
-    let store = Store::open(&root).unwrap();
+    };
     match store.build(
         "debian",
         &recipes_dir().join("debian.recipe"),
@@ -161,12 +160,9 @@ fn debian_recipe_builds_or_says_why_not() {
 
 #[test]
 fn a_failing_recipe_leaves_nothing_and_shows_its_output() {
-    if !common::require_root() {
+    let Some((tmp, root, store)) = root_store() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("state");
-    let store = Store::open(&root).unwrap();
+    };
     let recipe = write_recipe(
         tmp.path(),
         "# description: fails half-way\nmkdir \"$ROOTFS/etc\"\necho \"$TEMPLATE_NAME in $ROOTFS\"\necho 'no such package: frobnicate' >&2\nexit 3\n",
@@ -191,12 +187,9 @@ fn a_failing_recipe_leaves_nothing_and_shows_its_output() {
 
 #[test]
 fn exit_77_means_cannot_run_here() {
-    if !common::require_root() {
+    let Some((tmp, root, store)) = root_store() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("state");
-    let store = Store::open(&root).unwrap();
+    };
     let recipe = write_recipe(
         tmp.path(),
         "echo 'test.recipe: needs frob (apt-get install frob)' >&2\nexit 77\n",
@@ -211,11 +204,9 @@ fn exit_77_means_cannot_run_here() {
 
 #[test]
 fn a_recipe_that_works_gives_a_template() {
-    if !common::require_root() {
+    let Some((tmp, _root, store)) = root_store() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open(&tmp.path().join("state")).unwrap();
+    };
     let recipe = write_recipe(
         tmp.path(),
         "# description: two files\n# needs: nothing\nmkdir -p \"$ROOTFS/etc\"\nprintf 12345 >\"$ROOTFS/etc/five\"\nln \"$ROOTFS/etc/five\" \"$ROOTFS/etc/same\"\n",

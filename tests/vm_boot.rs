@@ -12,10 +12,14 @@ mod common;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+use common::Cli;
 use std::time::{Duration, Instant};
 
-const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a boot may take before the test kills it: a deadline for a
+/// wait that polls, generous because TCG on a loaded machine is slow.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn assets() -> Option<PathBuf> {
     if !common::require_tool("qemu-system-x86_64") {
@@ -25,7 +29,7 @@ fn assets() -> Option<PathBuf> {
         Some(d) if !d.is_empty() => PathBuf::from(d),
         _ => {
             // target/debug/domrun → target/vm-assets
-            let bin = Path::new(env!("CARGO_BIN_EXE_domrun"));
+            let bin = Path::new(common::cli::BIN);
             bin.parent().unwrap().parent().unwrap().join("vm-assets")
         }
     };
@@ -41,6 +45,15 @@ fn assets() -> Option<PathBuf> {
         ));
         None
     }
+}
+
+/// The `<os>` children booting the test kernel and initramfs from `assets`.
+fn kernel_boot(assets: &Path, cmdline: &str) -> String {
+    format!(
+        "<kernel>{}</kernel><initrd>{}</initrd><cmdline>{cmdline}</cmdline>",
+        assets.join("vmlinux").display(),
+        assets.join("initrd.cpio.gz").display()
+    )
 }
 
 /// Pids of processes whose command line mentions `needle`.
@@ -105,12 +118,10 @@ impl Boot {
     }
 
     fn start(&self, xml: &Path) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("run")
-            .arg(xml)
+        Cli::bare()
             .env("XDG_RUNTIME_DIR", self.runtime())
             .env("DOMRUN_SHUTDOWN_TIMEOUT", "20")
-            .stdin(Stdio::null())
+            .command([Path::new("run"), xml])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -211,11 +222,7 @@ fn boots_from_kernel_and_initrd_paths_with_disks_and_nic() {
     image.resize(1 << 20, 0);
     std::fs::write(&raw, &image).unwrap();
     let xml = b.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 quiet</cmdline>",
-            a.join("vmlinux").display(),
-            a.join("initrd.cpio.gz").display()
-        ),
+        &kernel_boot(&a, "console=ttyS0 quiet"),
         &format!(
             "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{}'/><target dev='vda' bus='virtio'/><readonly/><serial>DOMRUN1</serial></disk>
     <interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/></interface>",
@@ -264,14 +271,7 @@ fn boots_with_the_initrd_as_a_data_uri() {
 fn sigterm_presses_the_power_button_and_the_guest_powers_off() {
     let Some(a) = assets() else { return };
     let b = Boot::new("vmboot-sigterm");
-    let xml = b.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 quiet vmtest.wait</cmdline>",
-            a.join("vmlinux").display(),
-            a.join("initrd.cpio.gz").display()
-        ),
-        "",
-    );
+    let xml = b.write_domain(&kernel_boot(&a, "console=ttyS0 quiet vmtest.wait"), "");
     let term = |c: &Child| {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(i32::try_from(c.id()).unwrap()),
@@ -313,14 +313,7 @@ fn vm_process_status_reset_and_powerdown() {
     use domrun::vm::qemu::Launch;
     let Some(a) = assets() else { return };
     let b = Boot::new("vmboot-api");
-    let xml = b.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 quiet vmtest.wait</cmdline>",
-            a.join("vmlinux").display(),
-            a.join("initrd.cpio.gz").display()
-        ),
-        "",
-    );
+    let xml = b.write_domain(&kernel_boot(&a, "console=ttyS0 quiet vmtest.wait"), "");
     let mut d = domrun::domain::Domain::parse(&std::fs::read(&xml).unwrap()).unwrap();
     d.apply_defaults().unwrap();
     let opts = domrun::vm::VmOptions {
@@ -378,32 +371,15 @@ fn vm_process_status_reset_and_powerdown() {
 fn start_console_and_shutdown_through_the_monitor() {
     let Some(assets) = assets() else { return };
     let boot = Boot::new("lifecycle");
-    let xml = boot.write_domain(
-        &format!(
-            "<kernel>{}</kernel><initrd>{}</initrd><cmdline>console=ttyS0 vmtest.wait</cmdline>",
-            assets.join("vmlinux").display(),
-            assets.join("initrd.cpio.gz").display()
-        ),
-        "",
-    );
+    let xml = boot.write_domain(&kernel_boot(&assets, "console=ttyS0 vmtest.wait"), "");
     let state = boot.tmp.path().join("state");
-    let domrun = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(&state)
-            .args(args)
-            .env("XDG_RUNTIME_DIR", boot.runtime())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "domrun {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let cli = Cli::new(&state).env("XDG_RUNTIME_DIR", boot.runtime());
+    let domrun = |args: &[&str]| cli.ok(args);
     domrun(&["define", xml.to_str().unwrap()]);
     assert!(domrun(&["start", &boot.name]).contains("started"));
     assert!(domrun(&["list"]).contains("running"));
     // The console replays what the guest printed before we attached.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + BOOT_TIMEOUT;
     let mut seen = String::new();
     while !seen.contains("VMTEST-WAITING") {
         assert!(
@@ -411,10 +387,8 @@ fn start_console_and_shutdown_through_the_monitor() {
             "no boot marker on the console: {seen}"
         );
         std::thread::sleep(Duration::from_millis(500));
-        let mut console = Command::new(env!("CARGO_BIN_EXE_domrun"))
-            .arg("--root")
-            .arg(&state)
-            .args(["console", &boot.name])
+        let mut console = cli
+            .command(["console", &boot.name])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -429,6 +403,9 @@ fn start_console_and_shutdown_through_the_monitor() {
     assert!(seen.contains("VMTEST-MARKER: booted"), "{seen}");
     domrun(&["shutdown", &boot.name, "--timeout", "60"]);
     assert!(domrun(&["list", "--all"]).contains("shut off"));
-    assert!(processes_with(&boot.name).is_empty(), "qemu left running");
+    // The monitor answers before it has finished exiting: poll, don't race it.
+    common::wait_until("qemu and the monitor to exit", || {
+        processes_with(&boot.name).is_empty()
+    });
     assert!(!state.join("run").join(&boot.name).exists());
 }

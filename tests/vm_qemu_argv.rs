@@ -6,6 +6,8 @@
 //! `DOMRUN_BLESS=1` rewrites the goldens.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use domrun::domain::{Domain, DomainType};
@@ -75,7 +77,6 @@ fn options(d: &Domain) -> VmOptions {
 
 #[test]
 fn argv_goldens() {
-    let bless = std::env::var_os("DOMRUN_BLESS").is_some();
     let mut cases: Vec<PathBuf> = std::fs::read_dir(golden_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -94,17 +95,8 @@ fn argv_goldens() {
             .unwrap_or_else(|e| panic!("{}: {e}", xml.display()));
         let mut text = normalize(launch.argv()).join("\n");
         text.push('\n');
-        let golden = xml.with_extension("args");
-        if bless {
-            std::fs::write(&golden, &text).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&golden).unwrap_or_default();
-        if want != text {
-            failures.push(format!(
-                "{}:\n--- want\n{want}--- got\n{text}",
-                golden.display()
-            ));
+        if let Err(e) = common::golden::check(&xml.with_extension("args"), &text) {
+            failures.push(e);
         }
         drop(launch);
         // A launch never spawned removes the sockets it bound.

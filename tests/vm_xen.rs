@@ -3,9 +3,12 @@
 //! and `domrun run` against a fake `xl` that records its calls.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+
+use common::Cli;
 
 use domrun::domain::Domain;
 use domrun::vm::xen::{self, Config, Xl};
@@ -23,7 +26,6 @@ fn load(path: &Path) -> Domain {
 
 #[test]
 fn xl_config_goldens_and_round_trips() {
-    let bless = std::env::var_os("DOMRUN_BLESS").is_some();
     let mut n = 0;
     for e in std::fs::read_dir(golden_dir()).unwrap() {
         let xml = e.unwrap().path();
@@ -34,11 +36,8 @@ fn xl_config_goldens_and_round_trips() {
         n += 1;
         let d = load(&xml);
         let cfg = xen::to_native(&d).unwrap().format().unwrap();
-        let golden = xml.with_extension("cfg");
-        if bless {
-            std::fs::write(&golden, &cfg).unwrap();
-        } else {
-            assert_eq!(cfg, std::fs::read_to_string(&golden).unwrap(), "{name}");
+        if let Err(e) = common::golden::check(&xml.with_extension("cfg"), &cfg) {
+            panic!("{name}: {e}");
         }
         // cfg → domain → cfg is stable.
         let back = xen::from_native(&Config::parse(&cfg).unwrap()).unwrap();
@@ -92,43 +91,24 @@ fn data_uris_never_go_into_a_config() {
 
 #[test]
 fn cli_verbs_convert_both_ways() {
-    let bin = env!("CARGO_BIN_EXE_domrun");
     let xml = golden_dir().join("xen-hvm.xml");
-    let out = Command::new(bin)
-        .args(["domxml-to-native", "xen-xl"])
-        .arg(&xml)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cfg = String::from_utf8(out.stdout).unwrap();
+    let cli = Cli::bare();
+    let cfg = cli.ok([Path::new("domxml-to-native"), Path::new("xen-xl"), &xml]);
     assert_eq!(
         cfg,
         std::fs::read_to_string(xml.with_extension("cfg")).unwrap()
     );
-    let out = Command::new(bin)
-        .args(["domxml-from-native", "xen-xl"])
-        .arg(xml.with_extension("cfg"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let back = String::from_utf8(out.stdout).unwrap();
+    let back = cli.ok([
+        Path::new("domxml-from-native"),
+        Path::new("xen-xl"),
+        &xml.with_extension("cfg"),
+    ]);
     assert!(
         back.starts_with("<domain type='xen'>\n  <name>hvm-guest</name>"),
         "{back}"
     );
-    let bad = Command::new(bin)
-        .args(["domxml-from-native", "xen-xl", "/nonexistent.cfg"])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
+    cli.run(["domxml-from-native", "xen-xl", "/nonexistent.cfg"])
+        .fails();
 }
 
 /// A fake `xl`: appends its arguments to `$XL_LOG` (default DIR/log); `create -F` waits
@@ -200,16 +180,13 @@ fn xen_domain(dir: &Path, kernel: &str) -> PathBuf {
 fn run_cmd(tmp: &Path, xml: &Path, xl: &Path) -> Command {
     let run_dir = tmp.join("run");
     std::fs::create_dir_all(&run_dir).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_domrun"));
-    c.arg("run")
-        .arg(xml)
+    let mut c = Cli::bare()
         .env("DOMRUN_XL", xl)
         .env("XDG_RUNTIME_DIR", &run_dir)
         .env("XL_LOG", tmp.join("log"))
         .env("XL_STATE", tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .command([Path::new("run"), xml]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
 
@@ -223,18 +200,14 @@ fn run_writes_private_images_and_shuts_down_through_xl() {
     );
     let child = run_cmd(tmp.path(), &xml, &xl).spawn().unwrap();
     let log = tmp.path().join("log");
-    let start = Instant::now();
-    let cfg_path = loop {
+    let created = || {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().find(|l| l.starts_with("create -F ")) {
-            break PathBuf::from(line.trim_start_matches("create -F "));
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no xl create: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+        text.lines()
+            .find(|l| l.starts_with("create -F "))
+            .map(|l| PathBuf::from(l.trim_start_matches("create -F ")))
     };
+    common::wait_until("xl create", || created().is_some());
+    let cfg_path = created().unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     let dir = cfg_path.parent().unwrap().to_path_buf();
     assert_eq!(

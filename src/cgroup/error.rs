@@ -22,12 +22,6 @@ pub enum CgroupError {
         partition: String,
         reason: &'static str,
     },
-    #[error("{setting} '{value}': {reason}")]
-    InvalidList {
-        setting: String,
-        value: String,
-        reason: String,
-    },
     #[error("{setting} is not supported: {reason}")]
     Unsupported { setting: String, reason: String },
     #[error(

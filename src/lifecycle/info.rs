@@ -154,14 +154,10 @@ pub fn dominfo(root: &Root, name: &str) -> Result<DomainInfo, LifecycleError> {
     };
     // CPU time and memory come from the running domain's cgroup.
     let stats = live.as_ref().and_then(|_| {
-        let layout = crate::cgroup::Layout::detect().ok()?;
-        let partition = d
-            .resource
-            .as_ref()
-            .and_then(|r| r.partition.clone())
-            .unwrap_or_else(|| crate::cgroup::DEFAULT_PARTITION.to_owned());
+        let partition = d.resource.as_ref().and_then(|r| r.partition.as_deref());
+        let (partition, group) = crate::plan::CgroupPlan::place(name, partition);
         let group =
-            crate::cgroup::Cgroup::open(&layout, &partition, &format!("{name}.domrun")).ok()??;
+            crate::cgroup::Cgroup::open(super::host_layout()?, &partition, &group).ok()??;
         group.stats().ok()
     });
     Ok(DomainInfo {

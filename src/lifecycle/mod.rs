@@ -8,18 +8,17 @@
 mod console;
 mod devices;
 mod info;
+mod run;
 mod running;
 
 pub use console::console;
-pub use devices::{
-    DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device, find_device,
-    find_filesystem, find_hostdev, find_interface, format_device, format_interface, hostdev_key,
-    parse_device, parse_interface,
-};
+pub use devices::{DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device};
 pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
+pub use run::{RunError, run_foreground};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
 
 use crate::domain::{CheckedParseError, Domain, LoadError, LoadOptions, ParseError, Strictness};
+use crate::plan::CgroupPlan;
 use crate::state::{LiveState, Root, StateError, check_name};
 use std::path::Path;
 
@@ -28,26 +27,51 @@ use std::path::Path;
 pub enum LifecycleError {
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("{0}")]
+    #[error(transparent)]
     Load(#[from] LoadError),
     #[error("stored definition of '{name}' is damaged: {error}")]
-    StoredDefinition { name: String, error: ParseError },
+    StoredDefinition {
+        name: String,
+        #[source]
+        error: ParseError,
+    },
     #[error("domain '{0}' is not defined (see `domrun list --all`)")]
     NotDefined(String),
     #[error("domain '{0}' is not running")]
     NotRunning(String),
     #[error("domain '{0}' is already running")]
     AlreadyRunning(String),
-    #[error("{0}")]
-    Monitor(String),
-    #[error("{0}")]
-    StartFailed(String),
-    #[error("{0}")]
+    /// Boxed: a guest's launch error is large, and rare.
+    #[error(transparent)]
+    Monitor(Box<crate::monitor::MonitorError>),
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
+    #[error("removing the cgroup a crashed monitor left: {0}")]
+    StaleCgroup(#[source] crate::cgroup::CgroupError),
+    #[error(transparent)]
     Control(#[from] crate::monitor::control::ControlError),
     #[error(transparent)]
     Device(#[from] DeviceError),
     #[error("uuid {uuid} is already used by domain '{other}'")]
     UuidTaken { uuid: String, other: String },
+}
+
+impl From<crate::monitor::MonitorError> for LifecycleError {
+    fn from(e: crate::monitor::MonitorError) -> Self {
+        LifecycleError::Monitor(Box::new(e))
+    }
+}
+
+impl LifecycleError {
+    /// The exit status for a start that failed like `domrun run` fails
+    /// (125 set-up, 126 init not executable, 127 init not found); `None`
+    /// for the command's usual failure status.
+    pub fn exit_code(&self) -> Option<crate::launch::ExitStatusCode> {
+        match self {
+            LifecycleError::Monitor(e) => e.exit_code(),
+            _ => None,
+        }
+    }
 }
 
 /// What `define` did.
@@ -91,15 +115,11 @@ pub fn stored_domain_checked(
     Ok(d)
 }
 
-/// The uuid written in a stored definition, read without a full parse (the
-/// files are domrun's own canonical output): what `list --uuid` needs for a
-/// thousand domains in a few milliseconds.
+/// The uuid of a stored definition (parsed; no defaults applied, so a
+/// definition without one has none).
 pub(crate) fn stored_uuid(root: &Root, name: &str) -> Option<String> {
     let bytes = root.read_definition(name).ok()??;
-    let text = std::str::from_utf8(&bytes).ok()?;
-    let start = text.find("<uuid>")? + "<uuid>".len();
-    let end = start + text[start..].find("</uuid>")?;
-    Some(text[start..end].to_owned())
+    Domain::parse(&bytes).ok()?.uuid.map(|u| u.to_string())
 }
 
 /// `domrun define FILE`: validate and store a definition.
@@ -167,11 +187,7 @@ pub fn undefine(root: &Root, name: &str, remove_storage: bool) -> Result<bool, L
         return Err(LifecycleError::NotDefined(name.to_owned()));
     }
     if remove_storage && root.dir.join("layers").join(name).exists() {
-        let store = crate::template::Store::open(&root.dir)
-            .map_err(|e| LifecycleError::Monitor(e.to_string()))?;
-        store
-            .remove_layer(name)
-            .map_err(|e| LifecycleError::Monitor(e.to_string()))?;
+        crate::template::Store::open(&root.dir)?.remove_layer(name)?;
     }
     if let Some(mut live) = live_state_locked(root, name, &lock)? {
         live.persistent = false;
@@ -270,26 +286,27 @@ pub fn sweep_stale(root: &Root, state: &LiveState) -> Result<(), LifecycleError>
     }
     // The domain's cgroup: its partition is in the live XML the monitor
     // wrote (the definition may have changed since).
-    let partition = crate::state::read_optional(&root.live_xml(&state.name))
+    let live = crate::state::read_optional(&root.live_xml(&state.name))
         .ok()
         .flatten()
-        .and_then(|xml| Domain::parse(&xml).ok())
-        .and_then(|d| d.resource.and_then(|r| r.partition))
-        .unwrap_or_else(|| crate::cgroup::DEFAULT_PARTITION.to_owned());
-    if let Ok(layout) = crate::cgroup::Layout::detect() {
-        let group = format!("{}.domrun", state.name);
-        crate::cgroup::Cgroup::sweep_stale(&layout, &partition, &group)
-            .map_err(|e| LifecycleError::Monitor(e.to_string()))?;
+        .and_then(|xml| Domain::parse(&xml).ok());
+    let partition = live
+        .as_ref()
+        .and_then(|d| d.resource.as_ref()?.partition.as_deref());
+    let (partition, group) = CgroupPlan::place(&state.name, partition);
+    if let Some(layout) = host_layout() {
+        crate::cgroup::Cgroup::sweep_stale(layout, &partition, &group)
+            .map_err(LifecycleError::StaleCgroup)?;
     }
     root.remove_live(&state.name)?;
     Ok(())
 }
 
-/// Running domains by name, for `<lxc:sharenet type='name' value='…'/>`.
-impl crate::plan::DomainLookup for Root {
-    fn init_pid(&self, name: &str) -> Option<i32> {
-        let state = self.read_live(name).ok()??;
-        let init = state.init?;
-        (state.monitor.is_alive() && init.is_alive()).then_some(init.pid)
-    }
+/// The host's cgroup layout, detected once per command (`None` without a
+/// cgroup filesystem: nothing to read or sweep).
+pub(crate) fn host_layout() -> Option<&'static crate::cgroup::Layout> {
+    static LAYOUT: std::sync::OnceLock<Option<crate::cgroup::Layout>> = std::sync::OnceLock::new();
+    LAYOUT
+        .get_or_init(|| crate::cgroup::Layout::detect().ok())
+        .as_ref()
 }

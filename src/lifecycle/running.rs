@@ -3,9 +3,9 @@
 use super::{LifecycleError, live_state, live_state_locked, stored_domain_checked};
 use crate::domain::{Domain, LoadOptions};
 use crate::monitor::{self, control};
-use crate::state::Root;
-use std::path::Path;
-use std::time::Duration;
+use crate::state::{ProcessRef, Root};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// `domrun start NAME`: returns the running domain's id once init has been
 /// exec'd. Under the lock, so two concurrent starts start it once.
@@ -16,7 +16,7 @@ pub fn start(root: &Root, name: &str, load: LoadOptions) -> Result<u32, Lifecycl
     }
     let d = stored_domain_checked(root, name, load.strictness)?;
     let id = root.allocate_id(wanted_id(root, name))?;
-    monitor::spawn(root, d, id, true, &lock)
+    Ok(monitor::spawn(root, d, id, true, &lock)?)
 }
 
 /// The id a definition asked for (`<domain id=…>` at define time, kept
@@ -46,9 +46,10 @@ pub fn create(
     Ok((name, id))
 }
 
-fn socket_of(root: &Root, name: &str) -> Result<std::path::PathBuf, LifecycleError> {
+/// The control socket of running `name`, and its monitor (to wait for).
+fn socket_of(root: &Root, name: &str) -> Result<(PathBuf, ProcessRef), LifecycleError> {
     match live_state(root, name)? {
-        Some(_) => Ok(root.control_socket(name)),
+        Some(state) => Ok((root.control_socket(name), state.monitor)),
         None if root.read_definition(name)?.is_some() => {
             Err(LifecycleError::NotRunning(name.to_owned()))
         }
@@ -58,38 +59,38 @@ fn socket_of(root: &Root, name: &str) -> Result<std::path::PathBuf, LifecycleErr
 
 /// `domrun shutdown NAME`: asks init to stop and waits up to `timeout`.
 pub fn shutdown(root: &Root, name: &str, timeout: Duration) -> Result<(), LifecycleError> {
-    let socket = socket_of(root, name)?;
+    let (socket, monitor) = socket_of(root, name)?;
     let req = control::Request::Shutdown {
         timeout_secs: timeout.as_secs(),
     };
     control::request(&socket, &req, timeout + Duration::from_secs(5))?;
-    wait_gone(root, name);
+    wait_gone(monitor);
     Ok(())
 }
 
 /// `domrun destroy NAME`: kills every process of the domain, releases all.
 pub fn destroy(root: &Root, name: &str) -> Result<(), LifecycleError> {
-    let socket = socket_of(root, name)?;
+    let (socket, monitor) = socket_of(root, name)?;
     control::request(&socket, &control::Request::Destroy, Duration::from_secs(30))?;
-    wait_gone(root, name);
+    wait_gone(monitor);
     Ok(())
 }
 
 /// `domrun reboot NAME`: init is stopped and the domain started again.
 pub fn reboot(root: &Root, name: &str) -> Result<(), LifecycleError> {
-    let socket = socket_of(root, name)?;
+    let (socket, _) = socket_of(root, name)?;
     control::request(&socket, &control::Request::Reboot, Duration::from_secs(10))?;
     Ok(())
 }
 
-/// The monitor replies just before it removes the live state and exits;
-/// wait for that so the next command sees the domain shut off.
-fn wait_gone(root: &Root, name: &str) {
-    for _ in 0..200 {
-        match root.read_live(name) {
-            Ok(Some(s)) if s.monitor.is_alive() => std::thread::sleep(Duration::from_millis(10)),
-            _ => return,
-        }
+/// The monitor replies just before it releases the guest, removes the live
+/// state and exits; wait until it has exited, so the next command sees the
+/// domain shut off and nothing of it is left (bounded: a monitor stuck in
+/// the kernel must not hang the command).
+fn wait_gone(monitor: ProcessRef) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while monitor.is_alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -2,6 +2,9 @@
 //! after a granted `console` request the connection carries the console's
 //! raw bytes both ways.
 
+use super::error::{GuestError, MonitorError};
+use crate::launch::{ChildFailure, LaunchError, Step};
+use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -50,6 +53,110 @@ pub enum Reply {
     },
 }
 
+/// The monitor's one line to the command that forked it, on the start pipe:
+/// init runs, or why not. A failure keeps what the foreground path has, so
+/// `domrun start` prints the same message and exits with the same code as
+/// `domrun run` of the same domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum StartReply {
+    Running {
+        id: u32,
+    },
+    /// A child step failed: [`LaunchError::Child`] field by field.
+    ChildFailed {
+        domain: String,
+        /// The step with its paths, as `describe_step` names it.
+        what: String,
+        /// The step's stable name ([`Step::name`]) and table index.
+        step: String,
+        index: u16,
+        errno: i32,
+    },
+    /// Any other failure: its text, and the exit code it maps to (`None`
+    /// when the monitor itself failed).
+    Failed {
+        message: String,
+        exit_code: Option<u8>,
+    },
+}
+
+impl StartReply {
+    /// The reply for the monitor's start-up outcome.
+    pub(crate) fn of(outcome: &Result<u32, MonitorError>) -> StartReply {
+        match outcome {
+            Ok(id) => StartReply::Running { id: *id },
+            Err(MonitorError::Guest {
+                domain,
+                source: GuestError::Launch(LaunchError::Child { what, failure }),
+            }) => StartReply::ChildFailed {
+                domain: domain.clone(),
+                what: what.clone(),
+                step: failure.step.name().to_owned(),
+                index: failure.step.index(),
+                errno: failure.errno as i32,
+            },
+            Err(e) => StartReply::Failed {
+                message: e.to_string(),
+                exit_code: e.exit_code().map(|c| c.0),
+            },
+        }
+    }
+
+    /// The starting command's view: the id, or the typed failure rebuilt.
+    pub(crate) fn into_result(self) -> Result<u32, MonitorError> {
+        match self {
+            StartReply::Running { id } => Ok(id),
+            StartReply::ChildFailed {
+                domain,
+                what,
+                step: step_name,
+                index,
+                errno,
+            } => match Step::from_name(&step_name, index) {
+                Some(step) => Err(MonitorError::Guest {
+                    domain,
+                    source: GuestError::Launch(LaunchError::Child {
+                        what,
+                        failure: ChildFailure {
+                            step,
+                            errno: Errno::from_raw(errno),
+                        },
+                    }),
+                }),
+                // A step this build does not know (another domrun version):
+                // still the message, with the set-up failure code.
+                None => Err(MonitorError::Reported {
+                    message: format!("{domain}: {what}: {}", Errno::from_raw(errno).desc()),
+                    exit_code: Some(crate::launch::ExitStatusCode::SETUP_FAILED.0),
+                }),
+            },
+            StartReply::Failed { message, exit_code } => {
+                Err(MonitorError::Reported { message, exit_code })
+            }
+        }
+    }
+
+    /// Tells the starting command the outcome (monitor side): one line on
+    /// the start pipe, which closes.
+    pub(crate) fn send(pipe: std::os::fd::OwnedFd, outcome: &Result<u32, MonitorError>) {
+        let line = StartReply::of(outcome).to_line();
+        let _ = std::fs::File::from(pipe).write_all(&line);
+    }
+
+    /// One JSON line.
+    pub(crate) fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_default();
+        line.push(b'\n');
+        line
+    }
+
+    /// Parses the line [`StartReply::to_line`] wrote.
+    pub(crate) fn from_line(line: &str) -> Result<StartReply, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+}
+
 /// A control-socket exchange that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -63,8 +170,12 @@ pub enum ControlError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the monitor at {path} sent an unreadable reply: {message}")]
-    Protocol { path: PathBuf, message: String },
+    #[error("the monitor at {path} sent an unreadable reply: {source}")]
+    Protocol {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     Refused(String),
 }
@@ -85,16 +196,16 @@ pub fn request(
         source,
     })?;
     stream.set_read_timeout(Some(wait)).map_err(io)?;
-    let mut line = serde_json::to_vec(req).map_err(|e| ControlError::Protocol {
+    let mut line = serde_json::to_vec(req).map_err(|source| ControlError::Protocol {
         path: socket.to_owned(),
-        message: e.to_string(),
+        source,
     })?;
     line.push(b'\n');
     stream.write_all(&line).map_err(io)?;
     let reply = read_line(&stream).map_err(io)?;
-    let reply: Reply = serde_json::from_str(&reply).map_err(|e| ControlError::Protocol {
+    let reply: Reply = serde_json::from_str(&reply).map_err(|source| ControlError::Protocol {
         path: socket.to_owned(),
-        message: e.to_string(),
+        source,
     })?;
     stream.set_read_timeout(None).map_err(io)?;
     match reply {
@@ -121,9 +232,23 @@ pub(crate) fn read_line(mut stream: &UnixStream) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// A request line the monitor could not take.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("reading the request: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("bad request: {0}")]
+    Parse(#[source] serde_json::Error),
+}
+
+/// Reads and parses one request line (monitor side).
+pub(crate) fn read_request(stream: &UnixStream) -> Result<Request, RequestError> {
+    parse_request(&read_line(stream).map_err(RequestError::Read)?)
+}
+
 /// Parses a request line (monitor side).
-pub(crate) fn parse_request(line: &str) -> Result<Request, String> {
-    serde_json::from_str(line).map_err(|e| format!("bad request: {e}"))
+pub(crate) fn parse_request(line: &str) -> Result<Request, RequestError> {
+    serde_json::from_str(line).map_err(RequestError::Parse)
 }
 
 /// Writes a reply line (monitor side).
@@ -146,6 +271,80 @@ mod tests {
         assert!(parse_request(r#"{"op":"explode"}"#).is_err());
         let reply = serde_json::to_string(&Reply::Status { init_pid: 7, id: 1 }).unwrap();
         assert_eq!(reply, r#"{"result":"status","init_pid":7,"id":1}"#);
+    }
+
+    #[test]
+    fn a_child_failure_crosses_the_pipe_as_the_same_launch_error() {
+        let failure = ChildFailure {
+            step: Step::Exec,
+            errno: Errno::ENOENT,
+        };
+        let sent: Result<u32, MonitorError> = Err(MonitorError::Guest {
+            domain: "web".into(),
+            source: GuestError::Launch(LaunchError::Child {
+                what: "executing /sbin/init".into(),
+                failure,
+            }),
+        });
+        let line = StartReply::of(&sent).to_line();
+        let text = String::from_utf8(line).unwrap();
+        assert!(
+            text.ends_with('\n') && !text.trim_end().contains('\n'),
+            "{text}"
+        );
+        let got = StartReply::from_line(text.trim_end())
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        let Err(sent) = sent else { unreachable!() };
+        assert_eq!(got.to_string(), sent.to_string());
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(127)));
+        let MonitorError::Guest {
+            source: GuestError::Launch(LaunchError::Child { failure: back, .. }),
+            ..
+        } = got
+        else {
+            panic!("not a child failure: {got:?}");
+        };
+        assert_eq!(back, failure);
+    }
+
+    #[test]
+    fn a_child_failure_line_names_the_step_and_an_unknown_step_still_reads() {
+        let line = r#"{"result":"child-failed","domain":"web","what":"executing /sbin/init","step":"exec","index":0,"errno":13}"#;
+        let got = StartReply::from_line(line)
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(126)));
+        assert!(got.to_string().starts_with("web: "), "{got}");
+        let newer = line.replace("\"exec\"", "\"step-from-a-newer-domrun\"");
+        let got = StartReply::from_line(&newer)
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(125)));
+        assert!(got.to_string().contains("executing /sbin/init"), "{got}");
+    }
+
+    #[test]
+    fn other_failures_keep_their_text_and_code() {
+        let running = StartReply::of(&Ok(4));
+        assert_eq!(
+            String::from_utf8(running.to_line()).unwrap(),
+            "{\"result\":\"running\",\"id\":4}\n"
+        );
+        assert_eq!(running.into_result().unwrap(), 4);
+        let sent: Result<u32, MonitorError> = Err(MonitorError::Guest {
+            domain: "web".into(),
+            source: GuestError::NotSupervised(crate::domain::DomainType::Xen),
+        });
+        let got = StartReply::of(&sent).into_result().unwrap_err();
+        assert_eq!(got.to_string(), sent.as_ref().unwrap_err().to_string());
+        assert_eq!(got.exit_code(), Some(crate::launch::ExitStatusCode(125)));
+        let own = Err(MonitorError::Fork(Errno::EAGAIN));
+        let got = StartReply::of(&own).into_result().unwrap_err();
+        assert_eq!(got.exit_code(), None);
     }
 
     #[test]

@@ -3,11 +3,48 @@
 //! domain (`dumpxml`).
 
 use super::control::Reply;
+use crate::domain::devices::fragment::{
+    FragmentError, check_target_free, find_device, find_hostdev, hostdev_key, parse_device,
+};
 use crate::domain::{Device, Domain, Filesystem, Hostdev, HostdevSource};
 use crate::launch::Running;
-use crate::lifecycle::{DeviceError, find_device, find_hostdev, hostdev_key, parse_device};
 use crate::plan::network::{NetDeviceKind, default_guest_name, plan_host_nic, plan_interface};
 use std::path::Path;
+
+/// A device the running domain cannot take.
+#[derive(Debug, thiserror::Error)]
+enum LiveDeviceError {
+    #[error(transparent)]
+    Fragment(#[from] FragmentError),
+    #[error("domain '{0}' has no network of its own")]
+    NoOwnNetwork(String),
+    #[error("the interface has no device to remove")]
+    NoDeviceToRemove,
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
+    #[error(transparent)]
+    Hotplug(#[from] crate::hotplug::FsHotplugError),
+    #[error("domain '{name}' would be invalid with this device: {source}")]
+    Invalid {
+        name: String,
+        #[source]
+        source: crate::domain::ValidateErrors,
+    },
+}
+
+/// Checks the whole live domain with `dev` added, before anything is
+/// applied: a device the domain's rules refuse (a filesystem target already
+/// used, a duplicate MAC) changes nothing.
+fn check_with(live: &Domain, dev: &Device) -> Result<(), LiveDeviceError> {
+    let mut edited = live.clone();
+    edited.devices.list.push(dev.clone());
+    edited
+        .validate()
+        .map_err(|source| LiveDeviceError::Invalid {
+            name: live.name.clone(),
+            source,
+        })
+}
 
 fn error(message: impl std::fmt::Display) -> Reply {
     Reply::Error {
@@ -24,12 +61,23 @@ pub(super) fn attach(
     xml: &str,
     networks: &Path,
 ) -> Reply {
-    match parse_device(xml, true) {
-        Ok(Device::Interface(i)) => attach_interface(live, running, i, networks),
-        Ok(Device::Filesystem(fs)) => attach_filesystem(live, running, fs),
-        Ok(Device::Hostdev(h)) => attach_hostdev(live, running, h),
-        Ok(other) => error(DeviceError::Unsupported(other.element_name().to_owned())),
-        Err(e) => error(e),
+    let dev = match parse_device(xml, true) {
+        Ok(dev) => dev,
+        Err(e) => return error(e),
+    };
+    if let Device::Filesystem(fs) = &dev
+        && let Err(e) = check_target_free(live, fs)
+    {
+        return error(e);
+    }
+    if let Err(e) = check_with(live, &dev) {
+        return error(e);
+    }
+    match dev {
+        Device::Interface(i) => attach_interface(live, running, i, networks),
+        Device::Filesystem(fs) => attach_filesystem(live, running, fs),
+        Device::Hostdev(h) => attach_hostdev(live, running, h),
+        other => error(FragmentError::Unsupported(other.element_name().to_owned())),
     }
 }
 
@@ -77,7 +125,7 @@ fn attach_hostdev(live: &mut Domain, running: &mut Running, h: Hostdev) -> Reply
                 Err(e) => return error(e),
             }
         }
-        _ => return error(DeviceError::Unsupported("hostdev".into())),
+        _ => return error(FragmentError::UnsupportedHostdev),
     };
     live.devices.list.push(Device::Hostdev(h));
     reply
@@ -85,15 +133,6 @@ fn attach_hostdev(live: &mut Domain, running: &mut Running, h: Hostdev) -> Reply
 
 fn attach_filesystem(live: &mut Domain, running: &Running, fs: Filesystem) -> Reply {
     let target = fs.target.clone().unwrap_or_default();
-    let in_use = live.devices.list.iter().any(
-        |d| matches!(d, Device::Filesystem(f) if f.target.as_deref() == Some(target.as_str())),
-    );
-    if in_use {
-        return error(DeviceError::TargetInUse {
-            name: live.name.clone(),
-            target,
-        });
-    }
     let n = live.devices.filesystems().count() + 1;
     let step = match crate::plan::mount_step(&fs, &format!("/domain/devices/filesystem[{n}]")) {
         Ok(step) => step,
@@ -135,7 +174,7 @@ fn attach_interface(
         .iter()
         .filter(|d| matches!(d, Device::Interface(_)))
         .count();
-    let plan = match plan_interface(&iface, n, guest, networks) {
+    let plan = match plan_interface(&iface, n, guest, Some(networks)) {
         Ok(p) => p,
         Err(e) => return error(e),
     };
@@ -158,76 +197,61 @@ fn attach_interface(
 /// MAC; a filesystem by target dir; the rest must agree) and removes it
 /// from `live`.
 pub(super) fn detach(live: &mut Domain, running: &mut Running, xml: &str) -> Reply {
-    let given = match parse_device(xml, false) {
-        Ok(d) => d,
-        Err(e) => return error(e),
-    };
-    let at = match find_device(live, &given) {
-        Ok(at) => at,
-        Err(e) => return error(e),
-    };
-    if let Device::Hostdev(h) = &live.devices.list[at] {
-        let result = match &h.source {
-            HostdevSource::Interface(name) => match running.network_mut() {
-                Some(net) => net.detach(name).map(drop).map_err(|e| e.to_string()),
-                None => Err("the domain has no network of its own".to_owned()),
-            },
-            HostdevSource::Block(node) | HostdevSource::Char(node) => {
-                crate::hotplug::detach_node(running.pid().as_raw(), Path::new(node))
-                    .map_err(|e| e.to_string())
-            }
-            _ => Err("not a capabilities hostdev".to_owned()),
-        };
-        return match result {
-            Ok(()) => {
-                live.devices.list.remove(at);
-                Reply::Ok
-            }
-            Err(e) => error(e),
-        };
-    }
-    if let Device::Filesystem(fs) = &live.devices.list[at] {
-        let target = fs.target.clone().unwrap_or_default();
-        return match crate::hotplug::detach(running.pid().as_raw(), Path::new(&target)) {
-            Ok(()) => {
-                live.devices.list.remove(at);
-                Reply::Ok
-            }
-            Err(e) => error(e),
-        };
-    }
-    let Device::Interface(found) = &live.devices.list[at] else {
-        return error("not an interface");
-    };
-    let Some(net) = running.network_mut() else {
-        return error("the domain has no network of its own");
-    };
-    // Its host name (veth), else its name inside (macvlan): given, or the
-    // one chosen for its position.
-    let n = live.devices.list[..at]
-        .iter()
-        .filter(|d| matches!(d, Device::Interface(_)))
-        .count();
-    let key = found
-        .target_dev
-        .clone()
-        .or(found.guest_dev.clone())
-        .or_else(|| {
-            net.devices()
-                .iter()
-                .find(|d| d.origin == crate::plan::network::NetOrigin::Interface(n))
-                .map(|d| d.guest_name.clone())
-        });
-    let Some(key) = key else {
-        return error("the interface has no device to remove");
-    };
-    match net.detach(&key) {
-        Ok(_) => {
-            live.devices.list.remove(at);
-            Reply::Ok
-        }
+    match detach_device(live, running, xml) {
+        Ok(()) => Reply::Ok,
         Err(e) => error(e),
     }
+}
+
+fn detach_device(
+    live: &mut Domain,
+    running: &mut Running,
+    xml: &str,
+) -> Result<(), LiveDeviceError> {
+    let given = parse_device(xml, false)?;
+    let at = find_device(live, &given)?;
+    let pid = running.pid().as_raw();
+    let no_network = || LiveDeviceError::NoOwnNetwork(live.name.clone());
+    match &live.devices.list[at] {
+        Device::Hostdev(h) => match &h.source {
+            HostdevSource::Interface(name) => {
+                let net = running.network_mut().ok_or_else(no_network)?;
+                net.detach(name)?;
+            }
+            HostdevSource::Block(node) | HostdevSource::Char(node) => {
+                crate::hotplug::detach_node(pid, Path::new(node))?;
+            }
+            _ => return Err(FragmentError::UnsupportedHostdev.into()),
+        },
+        Device::Filesystem(fs) => {
+            let target = fs.target.clone().unwrap_or_default();
+            crate::hotplug::detach(pid, Path::new(&target))?;
+        }
+        Device::Interface(found) => {
+            let net = running.network_mut().ok_or_else(no_network)?;
+            // Its host name (veth), else its name inside (macvlan): given,
+            // or the one chosen for its position.
+            let n = live.devices.list[..at]
+                .iter()
+                .filter(|d| matches!(d, Device::Interface(_)))
+                .count();
+            let key = found
+                .target_dev
+                .clone()
+                .or(found.guest_dev.clone())
+                .or_else(|| {
+                    net.devices()
+                        .iter()
+                        .find(|d| d.origin == crate::plan::network::NetOrigin::Interface(n))
+                        .map(|d| d.guest_name.clone())
+                })
+                .ok_or(LiveDeviceError::NoDeviceToRemove)?;
+            net.detach(&key)?;
+        }
+        other => return Err(FragmentError::Unsupported(other.element_name().to_owned()).into()),
+    }
+    live.devices.list.remove(at);
+    Ok(())
 }
 
 /// Before a restart: drops storage/misc hostdevs from the live domain. The

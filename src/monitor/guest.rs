@@ -2,11 +2,10 @@
 //! serve loop sees one interface: an exit to wait for, a console to relay,
 //! and shutdown, reset and kill requests.
 
-use super::serve::ExitReason;
-use crate::domain::Domain;
+use super::error::GuestError;
+use crate::domain::{Domain, DomainType};
 use crate::launch::{self, Running};
-use crate::plan::plan_from_domain;
-use crate::state::Root;
+use crate::plan::{Sources, plan_from_domain};
 use crate::vm::qemu::{Launch, VmProcess};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
@@ -26,7 +25,18 @@ pub(super) enum Guest {
     },
 }
 
-/// Why the guest ended, as the lifecycle actions see it.
+/// Why a guest stopped, as the lifecycle actions see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// Exited, or poweroff/halt inside the container (init killed by SIGINT).
+    Poweroff,
+    /// reboot(2) inside the container's pid namespace kills init with SIGHUP.
+    Reboot,
+    /// Killed by any other signal (a VM: qemu failed).
+    Crash,
+}
+
+/// Why a container's init ended, as the lifecycle actions see it.
 pub fn classify_exit(status: WaitStatus) -> ExitReason {
     match status {
         WaitStatus::Signaled(_, Signal::SIGHUP, _) => ExitReason::Reboot,
@@ -50,41 +60,22 @@ fn shutdown_signal(d: &Domain) -> libc::c_int {
 impl Guest {
     /// Starts the domain: a container through the launcher, a QEMU domain
     /// through the VM backend (the monitor is qemu's parent).
-    pub(super) fn start(root: &Root, d: &Domain) -> Result<Guest, String> {
+    pub(super) fn start(sources: &Sources<'_>, d: &Domain) -> Result<Guest, GuestError> {
         if d.kind.is_container() {
-            let templates = crate::template::StoreProvider {
-                root: root.dir.clone(),
-            };
-            let networks = root.networks_dir();
-            let sources = crate::plan::Sources {
-                templates: Some(&templates),
-                networks_dir: Some(&networks),
-                domains: Some(root),
-            };
-            let plan = plan_from_domain(d, &sources).map_err(|e| e.to_string())?;
-            return launch::start(&plan, true)
-                .map(Guest::Container)
-                .map_err(|e| e.to_string());
+            let plan = plan_from_domain(d, sources)?;
+            return Ok(Guest::Container(launch::start(&plan, true)?));
         }
-        if !matches!(
-            d.kind,
-            crate::domain::DomainType::Kvm | crate::domain::DomainType::Qemu
-        ) {
-            return Err(format!(
-                "domrun start runs containers and QEMU domains; use `domrun run` for a {} domain",
-                d.kind
-            ));
+        if !matches!(d.kind, DomainType::Kvm | DomainType::Qemu) {
+            return Err(GuestError::NotSupervised(d.kind));
         }
-        let opts = crate::vm::VmOptions::from_env().map_err(|e| e.to_string())?;
-        let dir = crate::vm::RuntimeDir::new("domrun-vm-").map_err(|e| e.to_string())?;
-        let launch = Launch::prepare(d, &opts, dir.path())
-            .map_err(|e| e.to_string())?
-            .die_with_parent(true);
+        let opts = crate::vm::VmOptions::from_env()?;
+        let dir = crate::vm::RuntimeDir::new("domrun-vm-")?;
+        let launch = Launch::prepare(d, &opts, dir.path())?.die_with_parent(true);
         if let Some(w) = &launch.warning {
             eprintln!("domrun monitor: warning: {w}");
         }
-        let process = launch.spawn().map_err(|e| e.to_string())?;
-        let console = process.connect_console().map_err(|e| e.to_string())?;
+        let process = launch.spawn()?;
+        let console = process.connect_console()?;
         Ok(Guest::Qemu {
             process,
             console,
@@ -178,5 +169,36 @@ impl Guest {
             }
             let _ = r.release_cgroup();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::unistd::Pid;
+
+    #[test]
+    fn exits_map_to_lifecycle_reasons() {
+        let p = Pid::from_raw(1);
+        assert_eq!(
+            classify_exit(WaitStatus::Exited(p, 0)),
+            ExitReason::Poweroff
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Exited(p, 3)),
+            ExitReason::Poweroff
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Signaled(p, Signal::SIGHUP, false)),
+            ExitReason::Reboot
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Signaled(p, Signal::SIGINT, false)),
+            ExitReason::Poweroff
+        );
+        assert_eq!(
+            classify_exit(WaitStatus::Signaled(p, Signal::SIGSEGV, true)),
+            ExitReason::Crash
+        );
     }
 }

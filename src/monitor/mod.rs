@@ -11,28 +11,21 @@
 
 pub mod control;
 mod devices;
+mod error;
 mod guest;
+mod policy;
+mod relay;
 mod serve;
 
-pub use serve::{ExitReason, classify_exit};
+pub use control::StartReply;
+pub use error::{GuestError, MonitorError};
 
 use crate::domain::Domain;
-use crate::lifecycle::LifecycleError;
 use crate::state::{DomainLock, Root};
 use std::io::Read;
-use std::os::fd::OwnedFd;
 
-/// How the starting command learns the outcome: one line on a pipe,
-/// `ok ID` or `error MESSAGE`.
-fn report_started(pipe: OwnedFd, result: Result<u32, String>) {
-    let line = match result {
-        Ok(id) => format!("ok {id}\n"),
-        Err(e) => format!("error {}\n", e.replace('\n', " ")),
-    };
-    let _ = std::io::Write::write_all(&mut std::fs::File::from(pipe), line.as_bytes());
-}
-
-/// Forks the monitor for `domain` and waits until init runs (or failed).
+/// Forks the monitor for `domain` and waits until init runs (or failed):
+/// the monitor writes one [`StartReply`] line on a pipe.
 /// `lock` is the domain's lock, held by the caller; the monitor lets go of
 /// its inherited copy without unlocking the caller's.
 pub fn spawn(
@@ -41,14 +34,13 @@ pub fn spawn(
     id: u32,
     persistent: bool,
     lock: &DomainLock,
-) -> Result<u32, LifecycleError> {
-    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| LifecycleError::Monitor(format!("creating the start pipe: {}", e.desc())))?;
+) -> Result<u32, MonitorError> {
+    let (read_end, write_end) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(MonitorError::StartPipe)?;
+    let log = root.monitor_log(&domain.name);
     // A plain fork (no new namespaces): the monitor is a copy of this
     // single-threaded command.
-    match crate::sys::clone_process(nix::sched::CloneFlags::empty())
-        .map_err(|e| LifecycleError::Monitor(format!("forking the monitor: {}", e.desc())))?
-    {
+    match crate::sys::clone_process(nix::sched::CloneFlags::empty()).map_err(MonitorError::Fork)? {
         crate::sys::Cloned::Child => {
             drop(read_end);
             // Close our copy of the lock's descriptor without unlocking it
@@ -62,16 +54,12 @@ pub fn spawn(
             let mut reply = String::new();
             let _ = std::fs::File::from(read_end).read_to_string(&mut reply);
             let reply = reply.trim_end();
-            match reply.split_once(' ') {
-                Some(("ok", id)) => id.parse().map_err(|_| {
-                    LifecycleError::Monitor(format!("unexpected monitor reply '{reply}'"))
-                }),
-                Some(("error", message)) => Err(LifecycleError::StartFailed(message.to_owned())),
-                _ => Err(LifecycleError::Monitor(
-                    "the monitor exited before init started (see its log in the live directory)"
-                        .into(),
-                )),
+            if reply.is_empty() {
+                return Err(MonitorError::NoReply { log });
             }
+            StartReply::from_line(reply)
+                .map_err(MonitorError::BadReply)?
+                .into_result()
         }
     }
 }

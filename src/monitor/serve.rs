@@ -1,45 +1,25 @@
 //! The monitor's loop: one poll over the guest's exit, the control socket,
-//! the console and an attached console client.
+//! the console and an attached console client. What it sees becomes an
+//! [`Event`] for the [`Policy`]; it executes the [`Action`]s that come out.
 
-use super::control::{Reply, Request, parse_request, read_line, send_reply};
+use super::control::{Reply, Request, StartReply, read_request, send_reply};
+use super::error::MonitorError;
 use super::guest::Guest;
-use super::report_started;
-use crate::domain::{Domain, LifecycleAction};
+use super::policy::{Action, Event, Policy};
+use super::relay::ConsoleRelay;
+use crate::domain::Domain;
+use crate::plan::Sources;
 use crate::state::{LiveState, ProcessRef, Root};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
-pub use super::guest::classify_exit;
-
-/// Why a guest stopped, as the lifecycle actions see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitReason {
-    /// Exited, or poweroff/halt inside the container (init killed by SIGINT).
-    Poweroff,
-    /// reboot(2) inside the container's pid namespace kills init with SIGHUP.
-    Reboot,
-    /// Killed by any other signal (a VM: qemu failed).
-    Crash,
-}
-
-/// What a control request asked for, pending the guest's end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Intent {
-    None,
-    Shutdown,
-    Destroy,
-    Reboot,
-}
-
 /// A VM has no pidfd here: its exit is polled this often.
 const VM_POLL: Duration = Duration::from_millis(100);
-
-/// Console output kept while nobody is attached, replayed on attach.
-const BACKLOG: usize = 64 * 1024;
 
 struct Monitor {
     root: Root,
@@ -69,8 +49,14 @@ impl Monitor {
 
     /// Starts the guest; records the live state and the live XML (with the
     /// host-side names chosen at start).
-    fn launch(&mut self) -> Result<Guest, String> {
-        let guest = Guest::start(&self.root, &self.domain)?;
+    fn launch(&mut self) -> Result<Guest, MonitorError> {
+        let guest =
+            Guest::start(&Sources::for_root(&self.root), &self.domain).map_err(|source| {
+                MonitorError::Guest {
+                    domain: self.domain.name.clone(),
+                    source,
+                }
+            })?;
         // The live domain keeps the host names chosen (a restart reuses them).
         if let Guest::Container(running) = &guest
             && let Some(net) = running.network()
@@ -81,21 +67,18 @@ impl Monitor {
         let init = ProcessRef::of(guest.pid());
         self.root
             .write_live(&self.state(init))
-            .map_err(|e| e.to_string())?;
+            .map_err(MonitorError::LiveState)?;
         Ok(guest)
     }
 
     /// `dumpxml` of the running domain: its id, and `<target dev>` of each
     /// interface as set up (allocated `vnetN` names included).
-    fn write_live_xml(&self) -> Result<(), String> {
+    fn write_live_xml(&self) -> Result<(), MonitorError> {
         let mut live = self.domain.clone();
         live.id = Some(self.id);
-        crate::state::write_atomic(
-            &self.root.live_xml(&self.domain.name),
-            live.format().as_bytes(),
-            0o600,
-        )
-        .map_err(|e| e.to_string())
+        let path = self.root.live_xml(&self.domain.name);
+        crate::state::write_atomic(&path, live.format().as_bytes(), 0o600)
+            .map_err(|source| MonitorError::LiveXml { path, source })
     }
 }
 
@@ -124,28 +107,35 @@ pub(super) fn run_monitor(
     // from its signalfd): one arriving between two guests must not kill it.
     let signals = monitor_signals();
     let live_dir = m.root.live_dir(&m.domain.name);
-    let setup = (|| -> Result<(UnixListener, Guest), String> {
-        std::fs::create_dir_all(&live_dir).map_err(|e| format!("{}: {e}", live_dir.display()))?;
+    let setup = (|| -> Result<(UnixListener, Guest), MonitorError> {
+        std::fs::create_dir_all(&live_dir).map_err(|source| MonitorError::LiveDir {
+            path: live_dir.clone(),
+            source,
+        })?;
         // The log outlives the live directory: after a failure it is all
         // that says what happened.
         redirect_stdio(&m.root.monitor_log(&m.domain.name));
         let socket = m.root.control_socket(&m.domain.name);
         let _ = std::fs::remove_file(&socket);
-        let listener =
-            UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
-        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let bind_failed = |source| MonitorError::Bind {
+            path: socket.clone(),
+            source,
+        };
+        let listener = UnixListener::bind(&socket).map_err(bind_failed)?;
+        listener.set_nonblocking(true).map_err(bind_failed)?;
         let guest = m.launch()?;
         Ok((listener, guest))
     })();
     let (listener, guest) = match setup {
         Ok(x) => x,
         Err(e) => {
-            report_started(ready, Err(e));
+            eprintln!("domrun monitor: {e}");
+            StartReply::send(ready, &Err(e));
             let _ = m.root.remove_live(&m.domain.name);
             return 1;
         }
     };
-    report_started(ready, Ok(id));
+    StartReply::send(ready, &Ok(id));
     let code = serve(&mut m, listener, guest, signals.as_ref());
     let _ = m.root.remove_live(&m.domain.name);
     code
@@ -182,223 +172,278 @@ fn monitor_signals() -> Option<SignalFd> {
 
 /// State of the loop besides the guest.
 struct Session {
-    /// The attached console client (non-blocking).
-    client: Option<UnixStream>,
-    /// Console output the client has not taken yet (bounded).
-    pending: Vec<u8>,
-    /// A console with nobody on its other end (a pty whose slave is
-    /// closed, a VM socket at EOF) keeps polling readable: it is left alone
-    /// until this instant, then tried again.
-    console_idle_until: Option<Instant>,
-    backlog: Vec<u8>,
-    intent: Intent,
+    policy: Policy,
+    console: ConsoleRelay,
+    /// Connections waiting for the guest's end, with their deadline.
     waiters: Vec<(UnixStream, Option<Instant>)>,
     kill_at: Option<Instant>,
 }
 
-/// Most console output held for a slow client before it is detached.
-const PENDING_MAX: usize = 1 << 20;
+/// What one poll found ready.
+#[derive(Default)]
+struct Ready {
+    exit: bool,
+    control: bool,
+    signal: bool,
+    console: bool,
+    client: bool,
+}
 
-fn serve(
-    m: &mut Monitor,
-    listener: UnixListener,
-    mut guest: Guest,
-    signals: Option<&SignalFd>,
-) -> i32 {
+fn serve(m: &mut Monitor, listener: UnixListener, guest: Guest, signals: Option<&SignalFd>) -> i32 {
     let mut s = Session {
-        client: None,
-        pending: Vec::new(),
-        console_idle_until: None,
-        backlog: Vec::new(),
-        intent: Intent::None,
+        policy: Policy::for_domain(&m.domain),
+        console: ConsoleRelay::default(),
         waiters: Vec::new(),
         kill_at: None,
     };
+    let mut guest = Some(guest);
     loop {
-        let now = Instant::now();
-        if s.console_idle_until.is_some_and(|t| t <= now) {
-            s.console_idle_until = None;
-        }
-        let console_active = s.console_idle_until.is_none();
-        let deadline = s
-            .waiters
-            .iter()
-            .filter_map(|(_, d)| *d)
-            .chain(s.kill_at)
-            .chain(s.console_idle_until)
-            .min();
-        let mut timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if guest.exit_fd().is_none() {
-            timeout = Some(timeout.map_or(VM_POLL, |t| t.min(VM_POLL)));
-        }
-        let timeout = timeout.map_or(PollTimeout::NONE, |d| {
-            PollTimeout::try_from(d.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::NONE)
-        });
-
-        let (exit_ready, control_ready, signal_ready, console_ready, client_ready) = {
-            let mut fds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
-            let exit_slot = guest.exit_fd().map(|fd| {
-                fds.push(PollFd::new(fd, PollFlags::POLLIN));
-                fds.len() - 1
-            });
-            let signal_slot = signals.map(|sfd| {
-                fds.push(PollFd::new(sfd.as_fd(), PollFlags::POLLIN));
-                fds.len() - 1
-            });
-            let console_slot = guest.console().filter(|_| console_active).map(|fd| {
-                fds.push(PollFd::new(fd, PollFlags::POLLIN));
-                fds.len() - 1
-            });
-            let client_slot = match (&s.client, guest.console()) {
-                (Some(c), Some(_)) => {
-                    let mut events = PollFlags::POLLIN;
-                    if !s.pending.is_empty() {
-                        events |= PollFlags::POLLOUT;
-                    }
-                    fds.push(PollFd::new(c.as_fd(), events));
-                    Some(fds.len() - 1)
-                }
-                _ => None,
-            };
-            let _ = poll(&mut fds, timeout);
-            let ready = |slot: Option<usize>| {
-                slot.is_some_and(|i| fds[i].revents().is_some_and(|r| !r.is_empty()))
-            };
-            (
-                ready(exit_slot),
-                ready(Some(0)),
-                ready(signal_slot),
-                ready(console_slot),
-                ready(client_slot),
-            )
+        let Some(g) = guest.as_ref() else {
+            // Only a failed restart leaves no guest, and it exits.
+            return 1;
         };
+        let ready = wait(&mut s, g, &listener, signals);
         let now = Instant::now();
-        expire(m, &mut s, &mut guest, now);
-        let mut stop_requested = false;
-        if signal_ready && let Some(sfd) = signals {
-            while let Ok(Some(info)) = sfd.read_signal() {
-                let signo = info.ssi_signo as i32;
-                stop_requested |= [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signo);
-            }
+        expire_waiters(&m.domain.name, &mut s, now);
+        if s.kill_at.is_some_and(|d| d <= now)
+            && let Some(code) = react(m, &mut s, &mut guest, Event::KillDeadline, None, now)
+        {
+            return code;
         }
-        if stop_requested {
-            // Asked to stop (e.g. the host shutting down): shut the domain
-            // down, force it after 30 s.
-            s.intent = Intent::Shutdown;
-            guest.request_shutdown(&m.domain);
-            s.kill_at.get_or_insert(now + Duration::from_secs(30));
+        if ready.signal
+            && stop_requested(signals)
+            && let Some(code) = react(m, &mut s, &mut guest, Event::StopSignal, None, now)
+        {
+            return code;
         }
-        if control_ready {
+        if ready.control {
             while let Ok((stream, _)) = listener.accept() {
-                if let Some((stream, req)) = handle_request(m, &mut s, &mut guest, stream, now) {
-                    let reply = device_request(m, &mut guest, req);
-                    let _ = send_reply(&stream, &reply);
-                }
-            }
-        }
-        if console_ready {
-            relay_console_output(&mut s, &guest, now);
-        }
-        if client_ready {
-            flush_pending(&mut s);
-            relay_console_input(&mut s, &guest);
-        }
-        let Some(reason) = guest.try_exit(exit_ready) else {
-            continue;
-        };
-        s.kill_at = None;
-        guest.release();
-        let action = match (s.intent, reason) {
-            (Intent::Destroy | Intent::Shutdown, _) => LifecycleAction::Destroy,
-            (Intent::Reboot, _) => LifecycleAction::Restart,
-            (Intent::None, ExitReason::Poweroff) => {
-                m.domain.on_poweroff.unwrap_or(LifecycleAction::Destroy)
-            }
-            (Intent::None, ExitReason::Reboot) => {
-                m.domain.on_reboot.unwrap_or(LifecycleAction::Restart)
-            }
-            (Intent::None, ExitReason::Crash) => {
-                m.domain.on_crash.unwrap_or(LifecycleAction::Destroy)
-            }
-        };
-        s.intent = Intent::None;
-        eprintln!("domrun monitor: the domain ended ({reason:?}): {action}");
-        let restart = matches!(
-            action,
-            LifecycleAction::Restart
-                | LifecycleAction::RenameRestart
-                | LifecycleAction::CoredumpRestart
-        );
-        if restart {
-            // Host NICs back, veths deleted: the new start reuses the names.
-            if let Guest::Container(running) = &mut guest {
-                running.release_network();
-            }
-            super::devices::forget_device_nodes(&mut m.domain);
-            // The old guest goes first: its console and sockets.
-            drop(guest);
-            s.client = None;
-            s.pending.clear();
-            s.console_idle_until = None;
-            match m.launch() {
-                Ok(g) => {
-                    guest = g;
-                    continue;
-                }
-                Err(e) => {
-                    eprintln!("domrun monitor: restart failed: {e}");
-                    for (w, _) in s.waiters.drain(..) {
-                        let _ = send_reply(&w, &Reply::Ok);
+                let Some(g) = guest.as_mut() else { break };
+                match handle_request(m, &mut s, g, stream) {
+                    Handled::Answered => {}
+                    Handled::Lifecycle(stream, event) => {
+                        if let Some(code) = react(m, &mut s, &mut guest, event, Some(stream), now) {
+                            return code;
+                        }
                     }
-                    return 1;
+                    Handled::Device(stream, req) => {
+                        let reply = device_request(m, g, req);
+                        let _ = send_reply(&stream, &reply);
+                    }
                 }
             }
         }
-        for (w, _) in s.waiters.drain(..) {
-            let _ = send_reply(&w, &Reply::Ok);
+        let Some(g) = guest.as_mut() else { continue };
+        if ready.console
+            && let Some(console) = g.console()
+        {
+            s.console.output(console, now);
         }
-        return 0;
+        if ready.client
+            && let Some(console) = g.console()
+        {
+            s.console.flush();
+            s.console.input(console);
+        }
+        if let Some(reason) = g.try_exit(ready.exit)
+            && let Some(code) = react(m, &mut s, &mut guest, Event::Exited(reason), None, now)
+        {
+            return code;
+        }
     }
 }
 
-/// Deadlines: a shutdown that took too long is reported as such; a forced
-/// stop (reboot, host signal) that took too long becomes a kill.
-fn expire(m: &Monitor, s: &mut Session, guest: &mut Guest, now: Instant) {
+/// One poll: the control socket, the guest's exit, the monitor's signals,
+/// the console and its client, until the nearest deadline.
+fn wait(
+    s: &mut Session,
+    guest: &Guest,
+    listener: &UnixListener,
+    signals: Option<&SignalFd>,
+) -> Ready {
+    let console_active = s.console.console_active(Instant::now());
+    let deadline = s
+        .waiters
+        .iter()
+        .filter_map(|(_, d)| *d)
+        .chain(s.kill_at)
+        .chain(s.console.deadline())
+        .min();
+    let mut timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    if guest.exit_fd().is_none() {
+        timeout = Some(timeout.map_or(VM_POLL, |t| t.min(VM_POLL)));
+    }
+    let timeout = timeout.map_or(PollTimeout::NONE, |d| {
+        PollTimeout::try_from(d.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::NONE)
+    });
+    let mut fds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    let mut slot = |fd, events| {
+        fds.push(PollFd::new(fd, events));
+        fds.len() - 1
+    };
+    let exit = guest.exit_fd().map(|fd| slot(fd, PollFlags::POLLIN));
+    let signal = signals.map(|sfd| slot(sfd.as_fd(), PollFlags::POLLIN));
+    let console = guest
+        .console()
+        .filter(|_| console_active)
+        .map(|fd| slot(fd, PollFlags::POLLIN));
+    let client = match (s.console.client(), guest.console()) {
+        (Some(c), Some(_)) => {
+            let mut events = PollFlags::POLLIN;
+            if s.console.has_pending() {
+                events |= PollFlags::POLLOUT;
+            }
+            Some(slot(c.as_fd(), events))
+        }
+        _ => None,
+    };
+    let _ = poll(&mut fds, timeout);
+    let ready =
+        |slot: Option<usize>| slot.is_some_and(|i| fds[i].revents().is_some_and(|r| !r.is_empty()));
+    Ready {
+        exit: ready(exit),
+        control: ready(Some(0)),
+        signal: ready(signal),
+        console: ready(console),
+        client: ready(client),
+    }
+}
+
+/// Reads the monitor's pending signals: whether one asks it to stop.
+fn stop_requested(signals: Option<&SignalFd>) -> bool {
+    let mut stop = false;
+    if let Some(sfd) = signals {
+        while let Ok(Some(info)) = sfd.read_signal() {
+            let signo = info.ssi_signo as i32;
+            stop |= [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signo);
+        }
+    }
+    stop
+}
+
+/// Feeds `event` to the policy and executes the actions, including those of
+/// the events the execution reports back (a failed reset, a failed restart).
+/// `requester` is the connection that made a lifecycle request. Returns the
+/// monitor's exit code when the policy says to exit.
+fn react(
+    m: &mut Monitor,
+    s: &mut Session,
+    guest: &mut Option<Guest>,
+    event: Event,
+    mut requester: Option<UnixStream>,
+    now: Instant,
+) -> Option<i32> {
+    let mut queue: VecDeque<Action> = s.policy.on(event).into();
+    while let Some(action) = queue.pop_front() {
+        let mut follow_up = None;
+        match action {
+            Action::AskShutdown => {
+                if let Some(g) = guest {
+                    g.request_shutdown(&m.domain);
+                }
+            }
+            Action::Kill => {
+                if let Some(g) = guest {
+                    g.kill();
+                }
+            }
+            Action::ResetInPlace => {
+                if !guest.as_mut().is_some_and(Guest::reset_in_place) {
+                    follow_up = Some(Event::ResetFailed);
+                }
+            }
+            Action::ArmKill(after) => s.kill_at = Some(now + after),
+            Action::DisarmKill => s.kill_at = None,
+            Action::HoldRequester(limit) => {
+                if let Some(r) = requester.take() {
+                    s.waiters.push((r, limit.map(|l| now + l)));
+                }
+            }
+            Action::AnswerOk => {
+                if let Some(r) = requester.take() {
+                    let _ = send_reply(&r, &Reply::Ok);
+                }
+            }
+            Action::ReleaseGuest => {
+                if let Some(g) = guest {
+                    g.release();
+                }
+            }
+            Action::Log { reason, action } => {
+                eprintln!("domrun monitor: the domain ended ({reason:?}): {action}");
+            }
+            Action::Restart => {
+                if let Err(e) = restart(m, s, guest) {
+                    eprintln!("domrun monitor: restart failed: {e}");
+                    follow_up = Some(Event::RestartFailed);
+                }
+            }
+            Action::AnswerHeld => {
+                for (w, _) in s.waiters.drain(..) {
+                    let _ = send_reply(&w, &Reply::Ok);
+                }
+            }
+            Action::Exit(code) => return Some(code),
+        }
+        if let Some(event) = follow_up {
+            for a in s.policy.on(event).into_iter().rev() {
+                queue.push_front(a);
+            }
+        }
+    }
+    None
+}
+
+/// Starts the domain again after its end, with the names it had.
+fn restart(
+    m: &mut Monitor,
+    s: &mut Session,
+    guest: &mut Option<Guest>,
+) -> Result<(), MonitorError> {
+    // Host NICs back, veths deleted: the new start reuses the names.
+    if let Some(Guest::Container(running)) = guest {
+        running.release_network();
+    }
+    super::devices::forget_device_nodes(&mut m.domain);
+    // The old guest goes first: its console and sockets.
+    *guest = None;
+    s.console.reset();
+    *guest = Some(m.launch()?);
+    Ok(())
+}
+
+/// A shutdown that took too long is reported as such to its requester.
+fn expire_waiters(name: &str, s: &mut Session, now: Instant) {
     s.waiters.retain(|(w, deadline)| {
         if deadline.is_some_and(|d| d <= now) {
             let _ = send_reply(
                 w,
                 &Reply::Error {
-                    message: format!("domain '{}' did not shut down in time", m.domain.name),
+                    message: format!("domain '{name}' did not shut down in time"),
                 },
             );
             return false;
         }
         true
     });
-    if s.kill_at.is_some_and(|d| d <= now) {
-        guest.kill();
-        s.kill_at = None;
-    }
 }
 
-/// Answers a control request; hot-plug requests, which change the domain,
-/// are handed back to the caller.
-fn handle_request(
-    m: &Monitor,
-    s: &mut Session,
-    guest: &mut Guest,
-    stream: UnixStream,
-    now: Instant,
-) -> Option<(UnixStream, Request)> {
+/// What became of a control request.
+enum Handled {
+    Answered,
+    /// A lifecycle request, for the policy; the connection may be held.
+    Lifecycle(UnixStream, Event),
+    /// A hot-plug request, which changes the domain.
+    Device(UnixStream, Request),
+}
+
+/// Reads a control request and answers what needs no policy.
+fn handle_request(m: &Monitor, s: &mut Session, guest: &Guest, stream: UnixStream) -> Handled {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = read_line(&stream)
-        .map_err(|e| e.to_string())
-        .and_then(|l| parse_request(&l));
     let refuse = |message: String| Reply::Error { message };
-    match req {
-        Err(message) => {
-            let _ = send_reply(&stream, &refuse(message));
+    match read_request(&stream) {
+        Err(e) => {
+            let _ = send_reply(&stream, &refuse(e.to_string()));
         }
         Ok(Request::Status) => {
             let reply = Reply::Status {
@@ -410,7 +455,7 @@ fn handle_request(
         Ok(Request::Console { force }) => {
             if guest.console().is_none() {
                 let _ = send_reply(&stream, &refuse("the domain has no console".into()));
-            } else if s.client.is_some() && !force {
+            } else if s.console.client().is_some() && !force {
                 let message = format!(
                     "a console is already attached to '{}' (use --force to take it over)",
                     m.domain.name
@@ -420,36 +465,21 @@ fn handle_request(
                 && stream.set_nonblocking(true).is_ok()
             {
                 // The client never blocks the monitor: what it cannot take
-                // now waits in `pending`.
-                s.pending = std::mem::take(&mut s.backlog);
-                s.client = Some(stream);
-                flush_pending(s);
+                // now waits in the relay.
+                s.console.attach(stream);
             }
         }
         Ok(Request::Shutdown { timeout_secs }) => {
-            s.intent = Intent::Shutdown;
-            guest.request_shutdown(&m.domain);
-            s.waiters
-                .push((stream, Some(now + Duration::from_secs(timeout_secs))));
+            let timeout = Duration::from_secs(timeout_secs);
+            return Handled::Lifecycle(stream, Event::ShutdownRequested { timeout });
         }
-        Ok(Request::Destroy) => {
-            s.intent = Intent::Destroy;
-            guest.kill();
-            s.waiters.push((stream, None));
-        }
-        Ok(Request::Reboot) => {
-            if !guest.reset_in_place() {
-                s.intent = Intent::Reboot;
-                guest.request_shutdown(&m.domain);
-                s.kill_at = Some(now + Duration::from_secs(10));
-            }
-            let _ = send_reply(&stream, &Reply::Ok);
-        }
+        Ok(Request::Destroy) => return Handled::Lifecycle(stream, Event::DestroyRequested),
+        Ok(Request::Reboot) => return Handled::Lifecycle(stream, Event::RebootRequested),
         Ok(r @ (Request::AttachDevice { .. } | Request::DetachDevice { .. })) => {
-            return Some((stream, r));
+            return Handled::Device(stream, r);
         }
     }
-    None
+    Handled::Answered
 }
 
 /// Hot-plug (`super::devices`); a change is written to the live XML.
@@ -470,117 +500,11 @@ fn device_request(m: &mut Monitor, guest: &mut Guest, req: Request) -> Reply {
         },
     };
     if !matches!(reply, Reply::Error { .. })
-        && let Err(message) = m.write_live_xml()
+        && let Err(e) = m.write_live_xml()
     {
-        return Reply::Error { message };
+        return Reply::Error {
+            message: e.to_string(),
+        };
     }
     reply
-}
-
-/// Guest console output: to the attached client, else into the backlog. A
-/// console that reads as ended is left alone for a second (see `Session`).
-fn relay_console_output(s: &mut Session, guest: &Guest, now: Instant) {
-    let Some(console) = guest.console() else {
-        return;
-    };
-    let mut buf = [0u8; 8192];
-    let n = match nix::unistd::read(console, &mut buf) {
-        Ok(n) if n > 0 => n,
-        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => return,
-        // 0 or EIO: nobody on the other end right now.
-        _ => {
-            s.console_idle_until = Some(now + Duration::from_secs(1));
-            return;
-        }
-    };
-    if s.client.is_some() {
-        s.pending.extend_from_slice(&buf[..n]);
-        flush_pending(s);
-    } else {
-        s.backlog.extend_from_slice(&buf[..n]);
-        let excess = s.backlog.len().saturating_sub(BACKLOG);
-        s.backlog.drain(..excess);
-    }
-}
-
-/// Writes what the client can take now; a client that stopped reading for
-/// too long is detached (what it missed goes back to the backlog).
-fn flush_pending(s: &mut Session) {
-    let Some(client) = &s.client else {
-        return;
-    };
-    while !s.pending.is_empty() {
-        match std::io::Write::write(&mut &*client, &s.pending) {
-            Ok(0) => break,
-            Ok(n) => {
-                s.pending.drain(..n);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => {
-                s.client = None;
-                break;
-            }
-        }
-    }
-    if s.pending.len() > PENDING_MAX {
-        s.client = None;
-    }
-    if s.client.is_none() && !s.pending.is_empty() {
-        let start = s.pending.len().saturating_sub(BACKLOG);
-        s.backlog = s.pending.split_off(start);
-        s.pending.clear();
-    }
-}
-
-/// Client keystrokes to the guest console; a closed client detaches. Input
-/// the console cannot take at once is dropped (a console is interactive),
-/// so a paste into a guest that does not read never blocks the monitor.
-fn relay_console_input(s: &mut Session, guest: &Guest) {
-    let (Some(c), Some(console)) = (&s.client, guest.console()) else {
-        return;
-    };
-    let mut buf = [0u8; 8192];
-    match std::io::Read::read(&mut &*c, &mut buf) {
-        Ok(n) if n > 0 => {
-            let _ = nix::unistd::write(console, &buf[..n]);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-        _ => {
-            s.client = None;
-            s.pending.clear();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use nix::sys::wait::WaitStatus;
-    use nix::unistd::Pid;
-
-    #[test]
-    fn exits_map_to_lifecycle_reasons() {
-        let p = Pid::from_raw(1);
-        assert_eq!(
-            classify_exit(WaitStatus::Exited(p, 0)),
-            ExitReason::Poweroff
-        );
-        assert_eq!(
-            classify_exit(WaitStatus::Exited(p, 3)),
-            ExitReason::Poweroff
-        );
-        assert_eq!(
-            classify_exit(WaitStatus::Signaled(p, Signal::SIGHUP, false)),
-            ExitReason::Reboot
-        );
-        assert_eq!(
-            classify_exit(WaitStatus::Signaled(p, Signal::SIGINT, false)),
-            ExitReason::Poweroff
-        );
-        assert_eq!(
-            classify_exit(WaitStatus::Signaled(p, Signal::SIGSEGV, true)),
-            ExitReason::Crash
-        );
-    }
 }

@@ -185,11 +185,7 @@ fn join(
 pub fn plan_from_domain(d: &Domain, sources: &Sources<'_>) -> Result<Plan, FromDomainError> {
     let mut plan = plan_without_network(d, sources.templates, sources.domains)?;
     // Network devices: a domain with any gets its own network namespace.
-    let networks = sources.networks_dir.map_or_else(
-        || crate::state::Root::new(crate::state::DEFAULT_ROOT).networks_dir(),
-        Path::to_path_buf,
-    );
-    plan.network = super::network::plan_network(d, &networks)?;
+    plan.network = super::network::plan_network(d, sources.networks_dir)?;
     if !plan.network.is_empty() {
         plan.namespaces.new_network = true;
     }
@@ -203,7 +199,7 @@ pub struct Sources<'a> {
     /// Provisions template roots; `None` refuses `type='template'` roots.
     pub templates: Option<&'a dyn TemplateProvider>,
     /// Where named networks are defined (`<state root>/networks`); `None`
-    /// is the default state root's.
+    /// refuses `<interface type='network'>`.
     pub networks_dir: Option<&'a Path>,
     /// Running domains, for sharing another domain's namespaces.
     pub domains: Option<&'a dyn DomainLookup>,
@@ -241,16 +237,33 @@ fn plan_without_network(
     plan.process = process(d, init, &plan.root.source)?;
     plan.capabilities = capabilities_for(d, plan.process.identity.uid);
     plan.console = ConsoleMode::Auto;
-    plan.cgroup = Some(CgroupPlan {
-        partition: d
-            .resource
-            .as_ref()
-            .and_then(|r| r.partition.clone())
-            .unwrap_or_else(|| crate::cgroup::DEFAULT_PARTITION.to_owned()),
-        name: format!("{}.domrun", d.name),
-        settings: crate::cgroup::CgroupSettings::from_domain(d)?,
-    });
+    plan.cgroup = Some(CgroupPlan::for_domain(d)?);
     Ok(plan)
+}
+
+impl CgroupPlan {
+    /// The domain's cgroup and its settings.
+    pub fn for_domain(d: &Domain) -> Result<CgroupPlan, crate::cgroup::CgroupError> {
+        let partition = d.resource.as_ref().and_then(|r| r.partition.as_deref());
+        let (partition, name) = CgroupPlan::place(&d.name, partition);
+        Ok(CgroupPlan {
+            partition,
+            name,
+            settings: crate::cgroup::CgroupSettings::from_domain(d)?,
+        })
+    }
+
+    /// Where domain `name`'s cgroup is: (`<resource><partition>`, default
+    /// `/machine`; `NAME.domrun`). The one place these are spelled, so the
+    /// launcher, `dominfo` and the stale sweep find the same group.
+    pub fn place(name: &str, partition: Option<&str>) -> (String, String) {
+        (
+            partition
+                .unwrap_or(crate::cgroup::DEFAULT_PARTITION)
+                .to_owned(),
+            format!("{name}.domrun"),
+        )
+    }
 }
 
 /// Init's path, once the domain is known to be a container that runs one.

@@ -148,6 +148,10 @@ pub enum NetPlanError {
         name: String,
         file: PathBuf,
     },
+    #[error(
+        "{path}: network '{name}' needs a state root to look it up in (plan with Sources::for_root)"
+    )]
+    NoNetworksDir { path: String, name: String },
     #[error("network config {file}: {message}")]
     NetworkConfig { file: PathBuf, message: String },
     #[error("reading network config {file}: {source}")]
@@ -289,7 +293,7 @@ pub fn plan_interface(
     i: &Interface,
     n: usize,
     guest_name: String,
-    networks_dir: &Path,
+    networks_dir: Option<&Path>,
 ) -> Result<NetDevicePlan, NetPlanError> {
     let path = format!("/domain/devices/interface[{}]", n + 1);
     let source = i.source.clone().unwrap_or_default();
@@ -315,7 +319,11 @@ pub fn plan_interface(
                 .network
                 .as_deref()
                 .ok_or_else(|| missing("network"))?;
-            let net = NamedNetwork::load(networks_dir, name, &format!("{path}/source"))?;
+            let dir = networks_dir.ok_or_else(|| NetPlanError::NoNetworksDir {
+                path: path.clone(),
+                name: name.to_owned(),
+            })?;
+            let net = NamedNetwork::load(dir, name, &format!("{path}/source"))?;
             NetDeviceKind::Veth {
                 host_name,
                 host: HostSide::Bridge(net.bridge),
@@ -393,7 +401,10 @@ pub fn default_guest_name(taken: &[String]) -> String {
 /// Every network device of `d`, in document order. Guest names: `<guest
 /// dev>` when given, a moved NIC keeps its host name, the rest get the
 /// lowest free `ethN`. Named networks are read from `networks_dir`.
-pub fn plan_network(d: &Domain, networks_dir: &Path) -> Result<Vec<NetDevicePlan>, NetPlanError> {
+pub fn plan_network(
+    d: &Domain,
+    networks_dir: Option<&Path>,
+) -> Result<Vec<NetDevicePlan>, NetPlanError> {
     // Names taken explicitly come first, so defaults never collide with them.
     let mut taken: Vec<String> = Vec::new();
     let mut hostdev_n = 0;
@@ -507,7 +518,7 @@ mod tests {
                <route address='192.168.7.0' netmask='255.255.255.0' gateway='10.1.0.2' metric='5'/>
                <target dev='mine0'/><mtu size='1400'/><link state='down'/></interface>",
         );
-        let p = plan_network(&d, Path::new("/nonexistent")).unwrap();
+        let p = plan_network(&d, None).unwrap();
         assert_eq!(p.len(), 1);
         let n = &p[0];
         assert_eq!(
@@ -539,7 +550,7 @@ mod tests {
              <hostdev mode='capabilities' type='net'><source><interface>eth1</interface></source></hostdev>
              <interface type='direct'><source dev='eno1' mode='bridge'/></interface>",
         );
-        let p = plan_network(&d, Path::new("/nonexistent")).unwrap();
+        let p = plan_network(&d, None).unwrap();
         let names: Vec<&str> = p.iter().map(|n| n.guest_name.as_str()).collect();
         assert_eq!(names, ["eth2", "eth0", "eth1", "eth3"]);
         assert_eq!(p[2].origin, NetOrigin::Hostdev(0));
@@ -557,15 +568,15 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("lan.conf"), "# the LAN\nbridge = br-lan\n").unwrap();
         let d = domain("<interface type='network'><source network='lan'/></interface>");
-        let p = plan_network(&d, tmp.path()).unwrap();
+        let p = plan_network(&d, Some(tmp.path())).unwrap();
         assert!(
             matches!(&p[0].kind, NetDeviceKind::Veth { host: HostSide::Bridge(b), .. } if b == "br-lan")
         );
         let d = domain("<interface type='network'><source network='wan'/></interface>");
-        let e = plan_network(&d, tmp.path()).unwrap_err().to_string();
+        let e = plan_network(&d, Some(tmp.path())).unwrap_err().to_string();
         assert!(e.contains("network 'wan' is not defined"), "{e}");
         std::fs::write(tmp.path().join("wan.conf"), "brdge=x\n").unwrap();
-        let e = plan_network(&d, tmp.path()).unwrap_err().to_string();
+        let e = plan_network(&d, Some(tmp.path())).unwrap_err().to_string();
         assert!(e.contains("unknown key 'brdge'"), "{e}");
     }
 
@@ -573,21 +584,21 @@ mod tests {
     fn refusals_name_the_element() {
         let d = domain("<interface type='user'/>");
         assert_eq!(
-            plan_network(&d, Path::new("/x")).unwrap_err().to_string(),
+            plan_network(&d, None).unwrap_err().to_string(),
             "/domain/devices/interface[1]: <interface type='user'> is not supported by the container engine (bridge, network, ethernet and direct are)"
         );
         let d = domain(
             "<interface type='bridge'><source bridge='br0'/><target dev='much-too-long-name'/></interface>",
         );
         assert!(
-            plan_network(&d, Path::new("/x"))
+            plan_network(&d, None)
                 .unwrap_err()
                 .to_string()
                 .starts_with("/domain/devices/interface[1]/target: 'much-too-long-name'")
         );
         let d = domain("<interface type='bridge'/>");
         assert_eq!(
-            plan_network(&d, Path::new("/x")).unwrap_err().to_string(),
+            plan_network(&d, None).unwrap_err().to_string(),
             "/domain/devices/interface[1]: needs <source bridge='…'/>"
         );
     }

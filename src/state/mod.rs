@@ -19,6 +19,7 @@
 
 mod files;
 mod live;
+mod sources;
 
 pub use files::{AtomicWriteError, write_atomic};
 pub use live::{LiveState, ProcessRef};
@@ -78,6 +79,10 @@ pub fn check_name(name: &str) -> Result<(), StateError> {
 #[derive(Debug, Clone)]
 pub struct Root {
     pub dir: PathBuf,
+    /// `dir/networks` and the template store under `dir`, kept so a plan's
+    /// [`crate::plan::Sources`] can borrow them (see `sources.rs`).
+    networks: PathBuf,
+    templates: crate::template::StoreProvider,
 }
 
 /// A held per-domain lock; released on drop.
@@ -96,7 +101,14 @@ impl DomainLock {
 
 impl Root {
     pub fn new(dir: impl Into<PathBuf>) -> Root {
-        Root { dir: dir.into() }
+        let dir = dir.into();
+        let networks = dir.join("networks");
+        let templates = crate::template::StoreProvider { root: dir.clone() };
+        Root {
+            dir,
+            networks,
+            templates,
+        }
     }
 
     pub fn domains_dir(&self) -> PathBuf {
@@ -106,7 +118,7 @@ impl Root {
     /// Named networks for `<interface type='network'>`: `NAME.conf` files
     /// (see `docs/networking.md`).
     pub fn networks_dir(&self) -> PathBuf {
-        self.dir.join("networks")
+        self.networks.clone()
     }
 
     pub fn run_dir(&self) -> PathBuf {

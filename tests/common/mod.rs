@@ -1,26 +1,75 @@
-//! Helpers shared by the integration tests (`mod common;` in a test file).
+//! The one harness every integration test uses (`mod common;` in a test file).
 //!
-//! * Skip checks: [`require_root`], [`require_tool`], [`corpus_dir`] and
-//!   [`busybox_rootfs`] return `false`/`None` when the test cannot run here,
-//!   after printing `skipped: <reason> [<test name>]` straight to stderr (not
-//!   through the captured `eprintln!`, so skips show in CI logs). The test then
-//!   returns early and counts as passed.
-//! * Fixtures: [`busybox_rootfs`] runs `rootfs-fixtures/busybox-rootfs.sh`.
-//! * Leak checks: [`loop_devices`], [`mounts_containing`] and
-//!   [`assert_no_leaks_under`] let a test prove it released what it set up.
+//! How to write a test with it (the full contract is in `docs/testing.md`):
 //!
-//! See `docs/testing.md`.
-#![allow(dead_code)]
+//! ```ignore
+//! mod common;
+//! use common::{Cli, DomainXml, Rootfs};
+//!
+//! #[test]
+//! fn a_container_sees_its_hostname() {
+//!     if !common::require_root() { return; }          // prints `skipped: needs root [test]`
+//!     let Some(rootfs) = Rootfs::busybox() else { return };   // or skips
+//!     let tmp = tempfile::tempdir().unwrap();
+//!     let xml = DomainXml::lxc("web").rootfs(rootfs.path()).shell("hostname").write(tmp.path());
+//!     let run = Cli::new(tmp.path().join("state")).run(["run", xml.to_str().unwrap()]);
+//!     assert_eq!(run.ok().stdout, "web\n");
+//!     common::assert_no_leaks_under(tmp.path());
+//! }
+//! ```
+//!
+//! * **Skips** ([`skip`], [`require_root`], [`require_tool`], [`corpus_dir`],
+//!   [`Rootfs::busybox`], [`probe::binary`]): one message format,
+//!   `skipped: REASON [TEST]`, written to the real stderr (not through the
+//!   captured `eprintln!`) so it shows in `cargo test` output and `.ci/run`
+//!   can count it. A skipping test returns early and counts as passed. Never
+//!   print a skip any other way.
+//! * **Rootfs** ([`rootfs`]): one busybox builder, `rootfs-fixtures/busybox-rootfs.sh`
+//!   (users `root`, `tester` 1000:1000 with supplementary group `extra` 2000).
+//! * **CLI** ([`cli`]): `Cli::new(state_root).run(args)` runs the `domrun`
+//!   binary and returns a [`Run`] with `ok()`, `fails_with(code)`,
+//!   `stderr_has(..)`; `Cli::bare()` for verbs without `--root`, `.in_netns(..)`.
+//! * **Domain XML** ([`domain_xml`]): `DomainXml::lxc(name)` builds the
+//!   container documents the tests start, instead of inline literals.
+//! * **Probe** ([`probe`]): a static binary copied into a rootfs that prints
+//!   what it sees inside the container as JSON, for assertions on data.
+//! * **Launcher tests** ([`launcher`]): [`launch_fixture`], [`shell_plan`],
+//!   [`run_clean`] drive `domrun::launch` in-process on a hand-made `Plan`.
+//! * **Goldens** ([`golden`]): `golden::check(path, text)`, `DOMRUN_BLESS=1` rewrites.
+//! * **Leak checks** ([`leaks`]): [`assert_no_leaks_under`], [`loop_devices`],
+//!   [`mounts_containing`], [`HostState`].
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses a different subset"
+)]
+
+pub mod cli;
+pub mod domain_xml;
+pub mod golden;
+pub mod launcher;
+pub mod leaks;
+pub mod probe;
+pub mod rootfs;
+
+pub use cli::{Cli, Run};
+pub use domain_xml::{DomainXml, xml_escape};
+pub use launcher::{Output, dir_root, launch_fixture, run_clean, serial, shell_plan};
+pub use leaks::{
+    HostState, assert_no_leaks_under, loop_devices, mounts_containing, unescape_mountinfo,
+};
+pub use rootfs::{Rootfs, busybox_rootfs, chmod};
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Environment variable naming the libvirt test-data corpus directory.
 pub const CORPUS_ENV: &str = "DOMRUN_LIBVIRT_CORPUS";
 
 /// Prints `skipped: REASON [TEST]` to the real stderr, bypassing test capture.
+/// The one way a test says it cannot run here; `.ci/run` counts these lines.
 pub fn skip(reason: &str) {
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("?");
@@ -62,6 +111,12 @@ pub fn require_tool(name: &str) -> bool {
     }
 }
 
+/// True when every tool in `names` is installed (skips naming the first
+/// missing one).
+pub fn require_tools(names: &[&str]) -> bool {
+    names.iter().all(|n| require_tool(n))
+}
+
 /// The libvirt test-data corpus: `$DOMRUN_LIBVIRT_CORPUS`, else
 /// `<CARGO_MANIFEST_DIR>/../shared/libvirt-corpus`. `None` (with a skip
 /// message) when that directory does not exist.
@@ -81,110 +136,32 @@ pub fn corpus_dir() -> Option<PathBuf> {
     }
 }
 
-/// Builds (or refreshes) a busybox root filesystem at `dir` with
-/// `rootfs-fixtures/busybox-rootfs.sh` and returns its path. `None` (with a
-/// skip message) when busybox-static is not installed.
-///
-/// # Panics
-/// When the script fails for any other reason: that is a bug to see, not a
-/// reason to skip.
-pub fn busybox_rootfs(dir: &Path) -> Option<PathBuf> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("rootfs-fixtures/busybox-rootfs.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(0) => Some(dir.to_path_buf()),
-        Some(77) => {
-            skip(&format!("needs busybox-static ({})", stderr.trim()));
-            None
-        }
-        _ => panic!(
-            "{} {} failed: {}: {stderr}",
-            script.display(),
-            dir.display(),
-            out.status
-        ),
+/// How long a test waits for something that should happen "soon" (a
+/// process to exit, a device to detach). Generous on purpose: on a loaded
+/// 2-core machine things are slow, and a wait that polls costs nothing when
+/// the event comes early. Tests never assert how long something took.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls `done` every 20 ms until it is true; panics naming `what` after
+/// [`PATIENCE`].
+#[track_caller]
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// Attached loop devices as `"/dev/loopN: BACKING_FILE"`, sorted, from
-/// `/sys/block/loop*/loop/backing_file` (present only while attached).
-pub fn loop_devices() -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/sys/block") else {
-        return Vec::new();
-    };
-    let mut loops: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !name.starts_with("loop") {
-                return None;
-            }
-            let backing = std::fs::read_to_string(e.path().join("loop/backing_file")).ok()?;
-            Some(format!("/dev/{name}: {}", backing.trim_end()))
-        })
-        .collect();
-    loops.sort();
-    loops
+/// Init's pid of a running domain, from its live state under `state_root`.
+pub fn init_pid(state_root: &Path, name: &str) -> i32 {
+    live_pid(state_root, name, "init").unwrap_or_else(|| panic!("{name} has no live init pid"))
 }
 
-/// Mount points (from `/proc/self/mountinfo`, octal escapes decoded) whose
-/// path contains `s`.
-pub fn mounts_containing(s: &str) -> Vec<String> {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
-    info.lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(unescape_mountinfo)
-        .filter(|m| m.contains(s))
-        .collect()
+/// The `which` ("init", "monitor") pid in a domain's live state, if any.
+pub fn live_pid(state_root: &Path, name: &str, which: &str) -> Option<i32> {
+    let text =
+        std::fs::read_to_string(state_root.join("run").join(name).join("state.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    i32::try_from(v[which]["pid"].as_i64()?).ok()
 }
-
-/// Decodes mountinfo's `\NNN` octal escapes (space, tab, newline, backslash).
-pub fn unescape_mountinfo(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let oct = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match (bytes[i], oct) {
-            (b'\\', Some(d)) => {
-                let v = d.iter().fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
-                out.push(u8::try_from(v).unwrap_or(b'?'));
-                i += 4;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Panics, listing them, if any mount point or loop backing file under `dir`
-/// is still present. Call at the end of a test that mounted or attached
-/// something inside its temp dir.
-pub fn assert_no_leaks_under(dir: &Path) {
-    let d = dir.to_string_lossy();
-    let mounts = mounts_containing(&d);
-    let loops: Vec<String> = loop_devices()
-        .into_iter()
-        .filter(|l| l.contains(&*d))
-        .collect();
-    assert!(
-        mounts.is_empty() && loops.is_empty(),
-        "leaked under {d}: mounts {mounts:?}, loop devices {loops:?}"
-    );
-}
-
-mod launcher;
-#[allow(unused_imports, reason = "each test binary uses a different subset")]
-pub use launcher::*;

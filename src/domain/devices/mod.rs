@@ -9,6 +9,7 @@
 mod chardev;
 mod disk;
 mod filesystem;
+pub mod fragment;
 mod hostdev;
 mod net;
 #[cfg(test)]
@@ -19,6 +20,7 @@ pub use disk::{Disk, DiskDriver, DiskSource, DiskTarget};
 pub use filesystem::{
     AccessMode, Filesystem, FsDriver, FsDriverType, FsSource, FsType, ImageFormat,
 };
+pub use fragment::FragmentError;
 pub use hostdev::{
     Hostdev, HostdevCapsType, HostdevKind, HostdevMode, HostdevSource, HostdevSubsysType, UsbSource,
 };
