@@ -13,13 +13,13 @@
 //! c1.xml:9:5: /domain/devices/fileystem: unknown element <fileystem>; did you mean <filesystem>?
 //! ```
 //!
-//! The names come from [`NODES`](super::schema_table), generated from
+//! The names come from a table (`src/domain/schema_table.rs`) generated from
 //! libvirt's `domain.rng` (see `tests/schema_table.rs`). What is not checked:
 //! names with a namespace prefix (`lxc:namespace`, `qemu:commandline`,
 //! `xmlns:…` declarations), an element that declares a default namespace
 //! other than none (`<x xmlns='…'>`), and everything under an open node (the
 //! content of `<metadata>`): those are kept verbatim. Names libvirt defines
-//! but domrun cannot honour are in [`super::schema_honour`].
+//! but domrun cannot honour are in `src/domain/schema_honour.rs`.
 //!
 //! [`Strictness::Permissive`] turns the whole check off, for tools that only
 //! round-trip documents.
