@@ -477,8 +477,8 @@ fn mount_cgroup_view(
 }
 
 /// Step 7: the rows of `KERNEL_MOUNTS` that apply, in table order. A
-/// read-only bind (of the target itself, or of the host's path as a
-/// fallback) is made read-only in step 12 with the rest of the queue.
+/// read-only bind of the target itself is made read-only in step 12 with the
+/// rest of the queue; a read-only fallback bind of the host's path at once.
 fn mount_kernel_filesystems(
     root: &OwnedFd,
     readonly_later: &mut ReadonlyQueue,
@@ -490,7 +490,7 @@ fn mount_kernel_filesystems(
         }
         let step = Step::KernelMount(index(i));
         let path = Path::new(km.target);
-        let recursive = match km.source {
+        match km.source {
             KernelSource::Filesystem(fstype) => {
                 let target = sys::make_path_in_root(root, path, TargetKind::Directory).at(step)?;
                 let flags = MsFlags::from_bits_truncate(km.flags);
@@ -506,10 +506,18 @@ fn mount_kernel_filesystems(
                     // Mounted as asked, read-only at once if the row says so.
                     (Ok(()), _) => continue,
                     // The kernel refused a fresh one (see the row's reason):
-                    // bind the host's instead, with everything below it.
+                    // bind the host's instead, with everything below it,
+                    // read-only at once: a recursive change in step 12 would
+                    // also reach what is mounted below it later (the
+                    // cgroup view's writable hierarchies under /sys).
                     (Err(Errno::EPERM | Errno::EBUSY), MountFallback::BindHost) => {
                         mount(Some(path), target_path.as_c_str(), NONE, BIND, NONE).at(step)?;
-                        true
+                        if km.flags & RDONLY != 0 {
+                            let bound = sys::open_path_in_root(root, path).at(step)?;
+                            sys::set_mount_readonly(&bound, true)
+                                .at(Step::ReadonlyKernelMount(index(i)))?;
+                        }
+                        continue;
                     }
                     (Err(errno), _) => return Err(ChildFailure { step, errno }),
                 }
@@ -517,18 +525,17 @@ fn mount_kernel_filesystems(
             KernelSource::Itself => {
                 let target = sys::open_path_in_root(root, path).at(step)?;
                 bind(&target, &target, BIND).at(step)?;
-                // Not recursive: a later row's bind below it (a writable
-                // /proc/sys/net under /proc/sys) keeps its own mode.
-                false
             }
-        };
+        }
         if km.flags & RDONLY != 0 {
-            // Reopen: the handle used above is under the new mount.
+            // Reopen: the handle used above is under the new mount. Not
+            // recursive: a later row's bind below it (a writable
+            // /proc/sys/net under /proc/sys) keeps its own mode.
             let mount = sys::open_path_in_root(root, path).at(step)?;
             readonly_later.push(ReadonlyLater {
                 step: Step::ReadonlyKernelMount(index(i)),
                 mount,
-                recursive,
+                recursive: false,
             })?;
         }
     }

@@ -9,7 +9,7 @@ use nix::sys::signal::{SigmaskHow, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::unistd::{Gid, Pid, Uid};
 
 use super::child::{self, ChildContext};
 use super::describe::describe_step;
@@ -186,8 +186,15 @@ pub fn start(plan: &Plan, stdio_on_console: bool) -> Result<Running, LaunchError
     // 2. Prepare: sources, filesystems, loop devices, namespace files, strings.
     let prepared = prepare(plan)?;
     // 3. Console pty, sized like our terminal: /dev/console always exists
-    //    (systemd's console-getty and status output need it).
+    //    (systemd's console-getty and status output need it). In a user
+    //    namespace it belongs to the container's root: a host-root-owned
+    //    node is unmapped there, and init could not open it.
     let console = Some(open_console()?);
+    let owner = super::resources::container_root_owner(plan.namespaces.user.as_ref());
+    if let (Some(c), Some(owner)) = (&console, owner) {
+        let (uid, gid) = (Uid::from_raw(owner.uid), Gid::from_raw(owner.gid));
+        nix::unistd::fchown(&c.slave, Some(uid), Some(gid)).map_err(LaunchError::OpenPty)?;
+    }
     // 4. Sync socket.
     let (parent_end, child_end) = socketpair(
         AddressFamily::Unix,
