@@ -519,6 +519,19 @@ fn mount_kernel_filesystems(
                         }
                         continue;
                     }
+                    // An option refused (devpts' gid=5 in a user namespace
+                    // that does not map it): the row's plainer options.
+                    (Err(Errno::EINVAL), MountFallback::WithData(data)) => {
+                        mount(
+                            Some(fstype),
+                            target_path.as_c_str(),
+                            Some(fstype),
+                            flags,
+                            Some(data),
+                        )
+                        .at(step)?;
+                        continue;
+                    }
                     (Err(errno), _) => return Err(ChildFailure { step, errno }),
                 }
             }
