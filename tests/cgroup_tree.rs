@@ -165,6 +165,32 @@ fn v1_tree(root: &Path, name: &str, with_memsw: bool) -> BTreeMap<Controller, Pa
     m
 }
 
+/// A hybrid host's unified mount at `root/unified` with `machine/NAME`
+/// made: it offers no controllers (they are bound to v1).
+fn unified_tree(root: &Path, name: &str) -> PathBuf {
+    let unified = root.join("unified");
+    populate(
+        &unified,
+        &[
+            ("cgroup.controllers", ""),
+            ("cgroup.subtree_control", ""),
+            ("cgroup.procs", ""),
+        ],
+    );
+    populate(&unified.join("machine"), &[("cgroup.procs", "")]);
+    populate(
+        &unified.join("machine").join(name),
+        &[
+            ("cgroup.procs", ""),
+            ("cgroup.controllers", ""),
+            ("cgroup.subtree_control", ""),
+            ("cgroup.kill", ""),
+            ("cpu.stat", "usage_usec 10\n"),
+        ],
+    );
+    unified
+}
+
 const FULL: &str = "<memory unit='MiB'>512</memory>\
     <blkiotune><weight>500</weight></blkiotune>\
     <memtune><hard_limit unit='MiB'>256</hard_limit><soft_limit unit='MiB'>128</soft_limit><swap_hard_limit unit='MiB'>384</swap_hard_limit></memtune>\
@@ -355,26 +381,7 @@ fn hybrid_places_in_v1_and_unified_and_sets_resources_through_v1() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let controllers = v1_tree(root, "web", true);
-    let unified = root.join("unified");
-    // The unified mount offers no controllers on a hybrid host.
-    populate(
-        &unified,
-        &[
-            ("cgroup.controllers", ""),
-            ("cgroup.subtree_control", ""),
-            ("cgroup.procs", ""),
-        ],
-    );
-    populate(&unified.join("machine"), &[("cgroup.procs", "")]);
-    populate(
-        &unified.join("machine/web"),
-        &[
-            ("cgroup.procs", ""),
-            ("cgroup.controllers", ""),
-            ("cgroup.kill", ""),
-            ("cpu.stat", "usage_usec 10\n"),
-        ],
-    );
+    let unified = unified_tree(root, "web");
     let layout = Layout::Hybrid {
         controllers,
         unified: unified.clone(),
@@ -607,16 +614,7 @@ fn hybrid_delegation_places_init_in_every_hierarchy_and_hands_over_only_tracking
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let controllers = v1_tree(root, "web", true);
-    let unified = root.join("unified");
-    populate(
-        &unified,
-        &[("cgroup.controllers", ""), ("cgroup.subtree_control", "")],
-    );
-    populate(&unified.join("machine"), &[("cgroup.procs", "")]);
-    populate(
-        &unified.join("machine/web"),
-        &[("cgroup.procs", ""), ("cgroup.subtree_control", "")],
-    );
+    let unified = unified_tree(root, "web");
     let systemd = systemd_tree(root, "web");
     let layout = Layout::Hybrid {
         controllers,

@@ -90,22 +90,32 @@ pub(super) fn procs_of<'a>(
     Ok(set.into_iter().map(Pid::from_raw).collect())
 }
 
-fn procs_below(dir: &Path, set: &mut BTreeSet<i32>) -> Result<(), CgroupError> {
+/// The sub-groups of `dir`; `None` when `dir` is gone (or was never made).
+fn subgroups(dir: &Path) -> std::io::Result<Option<Vec<PathBuf>>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        // Gone (or never made): empty. A group removed while we walk is too.
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(CgroupError::ReadFile {
-                path: dir.to_owned(),
-                source,
-            });
-        }
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
     };
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            procs_below(&entry.path(), set)?;
-        }
+    let dirs = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    Ok(Some(dirs))
+}
+
+fn procs_below(dir: &Path, set: &mut BTreeSet<i32>) -> Result<(), CgroupError> {
+    let read_error = |source| CgroupError::ReadFile {
+        path: dir.to_owned(),
+        source,
+    };
+    // Gone: empty. A group removed while we walk is too.
+    let Some(children) = subgroups(dir).map_err(read_error)? else {
+        return Ok(());
+    };
+    for child in children {
+        procs_below(&child, set)?;
     }
     let path = dir.join("cgroup.procs");
     let text = match std::fs::read_to_string(&path) {
@@ -208,20 +218,15 @@ pub(super) fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 /// Removes `dir` and any sub-groups in it, deepest first. Control files are
 /// not removable (and need not be): `rmdir` of a cgroup takes them along.
 pub(super) fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(CgroupError::Remove {
-                path: dir.to_owned(),
-                source,
-            });
-        }
+    let remove_error = |source| CgroupError::Remove {
+        path: dir.to_owned(),
+        source,
     };
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_tree(&entry.path())?;
-        }
+    let Some(children) = subgroups(dir).map_err(remove_error)? else {
+        return Ok(());
+    };
+    for child in children {
+        remove_tree(&child)?;
     }
     let deadline = Instant::now() + RMDIR_DEADLINE;
     loop {

@@ -65,11 +65,11 @@ pub struct Running {
     pid: Pid,
     pidfd: OwnedFd,
     /// The console pty's master (/dev/console, and init's stdio when asked).
-    console: Option<OwnedFd>,
+    console: OwnedFd,
     /// A slave of the console, held so the master never reads as hung up:
     /// a PID 1 closes and reopens /dev/console between writes (systemd
     /// does), and the console must outlive that.
-    _console_slave: Option<OwnedFd>,
+    _console_slave: OwnedFd,
     /// The supervised signals, blocked in this thread since before clone.
     signals: SignalFd,
     guard: ChildGuard,
@@ -120,9 +120,11 @@ impl Running {
         self.pidfd.as_fd()
     }
 
-    /// The console pty master (init's /dev/console and stdio).
+    /// The console pty master (init's /dev/console, and its stdio when
+    /// started with `stdio_on_console`). Always there; an `Option` for the
+    /// callers that also supervise guests without one.
     pub fn console(&self) -> Option<BorrowedFd<'_>> {
-        self.console.as_ref().map(|c| c.as_fd())
+        Some(self.console.as_fd())
     }
 
     /// SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH and
@@ -189,11 +191,11 @@ pub fn start(plan: &Plan, stdio_on_console: bool) -> Result<Running, LaunchError
     //    (systemd's console-getty and status output need it). In a user
     //    namespace it belongs to the container's root: a host-root-owned
     //    node is unmapped there, and init could not open it.
-    let console = Some(open_console()?);
+    let console = open_console()?;
     let owner = super::resources::container_root_owner(plan.namespaces.user.as_ref());
-    if let (Some(c), Some(owner)) = (&console, owner) {
+    if let Some(owner) = owner {
         let (uid, gid) = (Uid::from_raw(owner.uid), Gid::from_raw(owner.gid));
-        nix::unistd::fchown(&c.slave, Some(uid), Some(gid)).map_err(LaunchError::OpenPty)?;
+        nix::unistd::fchown(&console.slave, Some(uid), Some(gid)).map_err(LaunchError::OpenPty)?;
     }
     // 4. Sync socket.
     let (parent_end, child_end) = socketpair(
@@ -225,7 +227,7 @@ pub fn start(plan: &Plan, stdio_on_console: bool) -> Result<Running, LaunchError
                 plan,
                 prepared: &prepared,
                 sync: child_end,
-                console: console.as_ref().map(|c| (&c.slave, c.slave_path.as_path())),
+                console: Some((&console.slave, console.slave_path.as_path())),
                 console_is_stdio: stdio_on_console,
                 readonly_later,
             })
@@ -276,15 +278,12 @@ pub fn start(plan: &Plan, stdio_on_console: bool) -> Result<Running, LaunchError
     drop(prepared);
     // Init's exit comes through the pidfd, not the console's hangup, so a
     // slave is kept: the console survives init closing it.
-    let (console, console_slave) = match console {
-        Some(Console { master, slave, .. }) => (Some(master), Some(slave)),
-        None => (None, None),
-    };
+    let Console { master, slave, .. } = console;
     Ok(Running {
         pid,
         pidfd,
-        console,
-        _console_slave: console_slave,
+        console: master,
+        _console_slave: slave,
         signals,
         guard,
         exports,
@@ -323,21 +322,21 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
         ConsoleMode::Auto => nix::unistd::isatty(std::io::stdin()).unwrap_or(false),
     };
     let mut running = start(plan, interactive)?;
-    let _raw = match &running.console {
-        Some(_) if interactive => crate::sys::RawTerminal::enter().map_err(LaunchError::Console)?,
-        _ => None,
+    let _raw = match interactive {
+        true => crate::sys::RawTerminal::enter().map_err(LaunchError::Console)?,
+        false => None,
     };
     // 10. Supervise until init exits: forward signals, relay the console.
-    let relay = match running.console.as_ref() {
-        Some(master) if interactive => Relay::new(Some(master.as_fd())),
-        Some(master) => Relay::output_only(master.as_fd()),
-        None => Relay::new(None),
+    let master = running.console.as_fd();
+    let relay = match interactive {
+        true => Relay::new(Some(master)),
+        false => Relay::output_only(master),
     };
     let status = supervise(
         running.pid,
         &running.pidfd,
         &running.signals,
-        running.console.as_ref().filter(|_| interactive),
+        Some(&running.console).filter(|_| interactive),
         relay,
     )?;
     // Reaped by supervise; on an error above the guard kills and reaps init.
