@@ -175,3 +175,39 @@ pub(super) fn overlay_options(o: &OverlayRoot) -> Result<CString, LaunchError> {
     }
     CString::new(text).map_err(|_| LaunchError::OverlayPath(o.mountpoint.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(inside: u32, outside: u32, count: u32) -> IdMapRange {
+        IdMapRange {
+            inside,
+            outside,
+            count,
+        }
+    }
+
+    #[test]
+    fn the_container_root_is_the_outside_id_of_inside_zero() {
+        assert_eq!(container_root_owner(None), None);
+        let user = UserNamespace {
+            uid_map: vec![range(1, 5000, 10), range(0, 100_000, 1)],
+            gid_map: vec![range(0, 200_000, 65_536)],
+            allow_setgroups: true,
+        };
+        assert_eq!(
+            container_root_owner(Some(&user)),
+            Some(Owner {
+                uid: 100_000,
+                gid: 200_000
+            })
+        );
+        // Root unmapped: nothing to hand the payload to.
+        let unmapped = UserNamespace {
+            uid_map: vec![range(1, 5000, 10)],
+            ..user
+        };
+        assert_eq!(container_root_owner(Some(&unmapped)), None);
+    }
+}
