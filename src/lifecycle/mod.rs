@@ -13,7 +13,9 @@ mod running;
 
 pub use console::console;
 pub use devices::{DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device};
-pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
+pub use info::{
+    Damage, DomainInfo, DomainState, ListEntry, ListFilter, Listing, dominfo, format_list, list,
+};
 pub use run::{RunError, run_foreground};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
 
@@ -54,6 +56,18 @@ pub enum LifecycleError {
     Device(#[from] DeviceError),
     #[error("uuid {uuid} is already used by domain '{other}'")]
     UuidTaken { uuid: String, other: String },
+    #[error(
+        "domain '{name}' runs in the foreground (`domrun run`, pid {pid}): stop it there, or `domrun destroy {name}`"
+    )]
+    Foreground { name: String, pid: i32 },
+    #[error(
+        "the live state of '{name}' is damaged, so it cannot be made transient; nothing was removed (`domrun destroy {name}` first): {source}"
+    )]
+    DamagedLive {
+        name: String,
+        #[source]
+        source: StateError,
+    },
 }
 
 impl From<crate::monitor::MonitorError> for LifecycleError {
@@ -159,18 +173,38 @@ pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleEr
 /// `domrun undefine NAME [--remove-all-storage]`: a running domain becomes
 /// transient. With `remove_storage`, the domain's writable template layer
 /// goes too (once it is not running).
+///
+/// Everything is checked before the first deletion: the domain is defined,
+/// its live state (if any) can be read and rewritten, it is not running
+/// when its storage is to go, and the template store opens.
 pub fn undefine(root: &Root, name: &str, remove_storage: bool) -> Result<bool, LifecycleError> {
     let lock = root.lock(name)?;
-    if remove_storage && live_state_locked(root, name, &lock)?.is_some() {
-        return Err(LifecycleError::AlreadyRunning(name.to_owned()));
-    }
-    if !root.remove_definition(name)? {
+    if root.read_definition(name)?.is_none() {
         return Err(LifecycleError::NotDefined(name.to_owned()));
     }
-    if remove_storage && root.dir.join("layers").join(name).exists() {
-        crate::template::Store::open(&root.dir)?.remove_layer(name)?;
+    let live = match live_state_locked(root, name, &lock) {
+        Err(LifecycleError::State(source @ StateError::Corrupt { .. })) => {
+            return Err(LifecycleError::DamagedLive {
+                name: name.to_owned(),
+                source,
+            });
+        }
+        other => other?,
+    };
+    if remove_storage && live.is_some() {
+        return Err(LifecycleError::AlreadyRunning(name.to_owned()));
     }
-    if let Some(mut live) = live_state_locked(root, name, &lock)? {
+    let layer = root.dir.join("layers").join(name);
+    let store = if remove_storage && layer.exists() {
+        Some(crate::template::Store::open(&root.dir)?)
+    } else {
+        None
+    };
+    root.remove_definition(name)?;
+    if let Some(store) = store {
+        store.remove_layer(name)?;
+    }
+    if let Some(mut live) = live {
         live.persistent = false;
         root.write_live(&live)?;
         return Ok(true);
@@ -265,21 +299,30 @@ pub fn sweep_stale(root: &Root, state: &LiveState) -> Result<(), LifecycleError>
             nix::sys::signal::Signal::SIGKILL,
         );
     }
-    // The domain's cgroup: its partition is in the live XML the monitor
-    // wrote (the definition may have changed since).
-    let live = crate::state::read_optional(&root.live_xml(&state.name))
-        .ok()
-        .flatten()
-        .and_then(|xml| Domain::parse(&xml).ok());
-    let partition = live
+    sweep_cgroup(root, &state.name)?;
+    root.remove_live(&state.name)?;
+    Ok(())
+}
+
+/// Kills and removes the domain's cgroup, if there is one. Its partition is
+/// in the live XML the monitor (or `run`) wrote before it created the
+/// cgroup; without a readable one, the definition's, else the default.
+pub(crate) fn sweep_cgroup(root: &Root, name: &str) -> Result<(), LifecycleError> {
+    let parse = |xml: Option<Vec<u8>>| xml.and_then(|xml| Domain::parse(&xml).ok());
+    let domain = parse(
+        crate::state::read_optional(&root.live_xml(name))
+            .ok()
+            .flatten(),
+    )
+    .or_else(|| parse(root.read_definition(name).ok().flatten()));
+    let partition = domain
         .as_ref()
         .and_then(|d| d.resource.as_ref()?.partition.as_deref());
-    let (partition, group) = CgroupPlan::place(&state.name, partition);
+    let (partition, group) = CgroupPlan::place(name, partition);
     if let Some(layout) = host_layout() {
         crate::cgroup::Cgroup::sweep_stale(layout, &partition, &group)
             .map_err(LifecycleError::StaleCgroup)?;
     }
-    root.remove_live(&state.name)?;
     Ok(())
 }
 
