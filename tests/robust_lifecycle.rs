@@ -310,6 +310,68 @@ fn a_corrupt_definition_damages_one_domain_of_the_listing() {
 }
 
 #[test]
+fn a_template_a_damaged_definition_may_use_is_not_removed() {
+    if !common::require_root() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cli = Cli::new(tmp.path().join("state"));
+    let source = tmp.path().join("tree");
+    std::fs::create_dir_all(source.join("etc")).unwrap();
+    cli.ok(["template", "import", "rl-base", source.to_str().unwrap()]);
+    let xml = DomainXml::lxc("rl-user")
+        .rootfs(tmp.path())
+        .shell("true")
+        .write(tmp.path());
+    cli.ok(["define", xml.to_str().unwrap()]);
+    std::fs::write(
+        tmp.path().join("state/domains/rl-user.xml"),
+        "<domain type='lxc'><devices><filesystem><source name='rl-base'/>",
+    )
+    .unwrap();
+    cli.run(["template", "remove", "rl-base"])
+        .fails()
+        .stderr_has("is used by rl-user");
+    cli.ok(["template", "info", "rl-base"]);
+}
+
+#[test]
+fn destroy_ends_a_domain_run_in_the_foreground_by_its_cgroup() {
+    let Some(env) = Env::new() else { return };
+    let xml = DomainXml::lxc("rl-fg")
+        .rootfs(&env.rootfs)
+        .shell("sleep 300")
+        .write(env.tmp.path());
+    let mut run = env
+        .cli
+        .command(["run", xml.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the run to be listed", || {
+        env.state_of("rl-fg") == "running" && env.live_pid("rl-fg", "monitor").is_some()
+    });
+    // One domain, one instance.
+    env.cli
+        .run(["run", xml.to_str().unwrap()])
+        .fails_with(125)
+        .stderr_has("already running");
+    env.cli
+        .run(["shutdown", "rl-fg"])
+        .fails()
+        .stderr_has("runs in the foreground");
+    wait_until("init to be in the cgroup", || {
+        !common::cgroups_named("rl-fg.domrun").is_empty()
+    });
+    env.cli.ok(["destroy", "rl-fg"]);
+    let status = run.wait().unwrap();
+    assert_eq!(status.code(), Some(137), "{status:?}");
+    assert_eq!(env.state_of("rl-fg"), "");
+    env.assert_nothing_left("rl-fg");
+}
+
+#[test]
 fn undefine_checks_the_live_state_before_it_deletes_the_definition() {
     let Some(env) = Env::new() else { return };
     env.define("rl-keep", "sleep 300");
@@ -377,6 +439,33 @@ fn killing_run_at_any_point_leaves_nothing() {
     }
 }
 
+/// Starts `name` once per kill point, runs `domrun ARGS` on it and SIGKILLs
+/// the monitor (and the command) that long after; the domain must then be
+/// reported crashed (or, had it stopped already, shut off), and swept.
+fn kill_the_monitor_during(env: &Env, name: &str, args: &[&str]) {
+    for &ms in KILL_DELAYS_MS.iter().step_by(2) {
+        env.cli.ok(["start", name]);
+        let monitor = env.live_pid(name, "monitor").unwrap();
+        let command = env
+            .cli
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        sigkill(monitor);
+        kill_with_children(command);
+        wait_until("the monitor to die", || !alive(monitor));
+        let state = env.state_of(name);
+        assert!(
+            state == "crashed" || state == "shut off",
+            "{args:?} killed after {ms} ms: {name} is {state:?}"
+        );
+        env.assert_nothing_left(name);
+    }
+}
+
 #[test]
 fn killing_the_monitor_during_shutdown_leaves_nothing() {
     let Some(env) = Env::new() else { return };
@@ -385,27 +474,7 @@ fn killing_the_monitor_during_shutdown_leaves_nothing() {
         "rl-kd",
         "trap 'sleep 1; exit 0' TERM; while :; do sleep 1; done",
     );
-    for &ms in KILL_DELAYS_MS.iter().step_by(2) {
-        env.cli.ok(["start", "rl-kd"]);
-        let monitor = env.live_pid("rl-kd", "monitor").unwrap();
-        let shutdown = env
-            .cli
-            .command(["shutdown", "rl-kd", "--timeout", "20"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(ms));
-        sigkill(monitor);
-        kill_with_children(shutdown);
-        wait_until("the monitor to die", || !alive(monitor));
-        let state = env.state_of("rl-kd");
-        assert!(
-            state == "shut off" || state == "crashed",
-            "after {ms} ms: {state}"
-        );
-        env.assert_nothing_left("rl-kd");
-    }
+    kill_the_monitor_during(&env, "rl-kd", &["shutdown", "rl-kd", "--timeout", "20"]);
 }
 
 #[test]
@@ -422,23 +491,11 @@ fn killing_the_monitor_during_attach_device_leaves_nothing() {
             shared.display()
         ),
     );
-    for &ms in KILL_DELAYS_MS.iter().step_by(2) {
-        env.cli.ok(["start", "rl-ka"]);
-        let monitor = env.live_pid("rl-ka", "monitor").unwrap();
-        let attach = env
-            .cli
-            .command(["attach-device", "rl-ka", device.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(ms));
-        sigkill(monitor);
-        kill_with_children(attach);
-        wait_until("the monitor to die", || !alive(monitor));
-        assert_eq!(env.state_of("rl-ka"), "crashed", "after {ms} ms");
-        env.assert_nothing_left("rl-ka");
-    }
+    kill_the_monitor_during(
+        &env,
+        "rl-ka",
+        &["attach-device", "rl-ka", device.to_str().unwrap()],
+    );
 }
 
 // --- 5. The monitor ----------------------------------------------------------

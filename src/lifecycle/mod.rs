@@ -227,19 +227,30 @@ pub fn dumpxml(root: &Root, name: &str, inactive: bool) -> Result<String, Lifecy
     }
 }
 
-/// Names of the defined domains whose root comes from `template`.
+/// Names of the defined domains whose root comes from `template`, so
+/// `template remove` refuses while one exists. A damaged definition that
+/// cannot be parsed counts when its text names the template at all: a
+/// removal must not proceed on what could not be checked.
 pub fn template_users(root: &Root, template: &str) -> Vec<String> {
     let Ok(names) = root.defined_names() else {
         return Vec::new();
     };
+    let mentions = |bytes: &[u8]| {
+        bytes
+            .windows(template.len().max(1))
+            .any(|w| w == template.as_bytes())
+    };
     names
         .into_iter()
-        .filter(|n| {
-            stored_domain(root, n).is_ok_and(|d| {
-                d.devices.filesystems().any(
-                    |f| matches!(&f.source, crate::domain::FsSource::Template(n) if n == template),
-                )
-            })
+        .filter(|n| match stored_domain(root, n) {
+            Ok(d) => d.devices.filesystems().any(
+                |f| matches!(&f.source, crate::domain::FsSource::Template(t) if t == template),
+            ),
+            Err(_) => root
+                .read_definition(n)
+                .ok()
+                .flatten()
+                .is_some_and(|bytes| mentions(&bytes)),
         })
         .collect()
 }
