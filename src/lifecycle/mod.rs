@@ -77,6 +77,11 @@ impl From<crate::monitor::MonitorError> for LifecycleError {
 }
 
 impl LifecycleError {
+    /// The state root cannot be written by this user.
+    pub fn is_permission(&self) -> bool {
+        matches!(self, LifecycleError::State(e) if e.is_permission())
+    }
+
     /// The exit status for a start that failed like `domrun run` fails
     /// (125 set-up, 126 init not executable, 127 init not found); `None`
     /// for the command's usual failure status.

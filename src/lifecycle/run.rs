@@ -63,9 +63,32 @@ impl RunError {
 /// the record is removed when it ends: a `run` killed at any point leaves a
 /// stale record, which the next command touching the domain (or `list`)
 /// sweeps with the domain's cgroup.
+///
+/// Only containers are recorded (a VM run in the foreground owns no cgroup
+/// of domrun's). A state root this user cannot write (an unprivileged user
+/// and the default root) costs the record, not the run: one line says so.
 pub fn run_foreground(root: &Root, file: &Path) -> Result<ExitStatusCode, RunError> {
     let mut domain = Domain::load(file)?;
-    record(root, &mut domain)?;
+    if !domain.kind.is_container() {
+        if let Ok(Some(live)) = super::live_state(root, &domain.name) {
+            return Err(RunError::AlreadyRunning {
+                name: domain.name,
+                id: live.id,
+            });
+        }
+        return run_recorded(root, file, domain);
+    }
+    match record(root, &mut domain) {
+        Ok(()) => {}
+        Err(RunError::Record { name, source }) if source.is_permission() => {
+            eprintln!(
+                "domrun: {name}: not recorded under {}: {source} (a killed run would leave its cgroup)",
+                root.dir.display()
+            );
+            return run_recorded(root, file, domain);
+        }
+        Err(e) => return Err(e),
+    }
     let name = domain.name.clone();
     let result = run_recorded(root, file, domain);
     let _ = root.remove_live(&name);

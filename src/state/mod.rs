@@ -54,6 +54,23 @@ pub enum StateError {
     Corrupt { path: PathBuf, message: String },
 }
 
+impl StateError {
+    /// The state root cannot be written by this user (not a damaged state).
+    pub fn is_permission(&self) -> bool {
+        use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+        match self {
+            StateError::Io { source, .. } | StateError::Write(AtomicWriteError { source, .. }) => {
+                matches!(source.kind(), PermissionDenied | ReadOnlyFilesystem)
+            }
+            StateError::Lock { source, .. } => {
+                use nix::errno::Errno;
+                matches!(source, Errno::EACCES | Errno::EPERM | Errno::EROFS)
+            }
+            _ => false,
+        }
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
         path: path.to_owned(),
