@@ -286,22 +286,22 @@ fn a_damaged_domain_whose_monitor_cannot_be_reached_is_destroyed_by_its_cgroup()
     env.assert_nothing_left("rl-lost");
 }
 
+/// Defines `name` (a root that is never started) under `dir/state`, then
+/// replaces the stored definition with `damaged` text, if given.
+fn define_in(cli: &Cli, dir: &Path, name: &str, damaged: Option<&str>) {
+    let xml = DomainXml::lxc(name).rootfs(dir).shell("true").write(dir);
+    cli.ok(["define", xml.to_str().unwrap()]);
+    if let Some(text) = damaged {
+        std::fs::write(dir.join(format!("state/domains/{name}.xml")), text).unwrap();
+    }
+}
+
 #[test]
 fn a_corrupt_definition_damages_one_domain_of_the_listing() {
     let tmp = tempfile::tempdir().unwrap();
     let cli = Cli::new(tmp.path().join("state"));
-    for name in ["good", "bad"] {
-        let xml = DomainXml::lxc(name)
-            .rootfs(tmp.path())
-            .shell("true")
-            .write(tmp.path());
-        cli.ok(["define", xml.to_str().unwrap()]);
-    }
-    std::fs::write(
-        tmp.path().join("state/domains/bad.xml"),
-        "<domain type='lxc'>",
-    )
-    .unwrap();
+    define_in(&cli, tmp.path(), "good", None);
+    define_in(&cli, tmp.path(), "bad", Some("<domain type='lxc'>"));
     let run = cli.run(["list", "--all"]);
     run.ok()
         .stdout_has("bad    damaged")
@@ -319,16 +319,12 @@ fn a_template_a_damaged_definition_may_use_is_not_removed() {
     let source = tmp.path().join("tree");
     std::fs::create_dir_all(source.join("etc")).unwrap();
     cli.ok(["template", "import", "rl-base", source.to_str().unwrap()]);
-    let xml = DomainXml::lxc("rl-user")
-        .rootfs(tmp.path())
-        .shell("true")
-        .write(tmp.path());
-    cli.ok(["define", xml.to_str().unwrap()]);
-    std::fs::write(
-        tmp.path().join("state/domains/rl-user.xml"),
-        "<domain type='lxc'><devices><filesystem><source name='rl-base'/>",
-    )
-    .unwrap();
+    define_in(
+        &cli,
+        tmp.path(),
+        "rl-user",
+        Some("<domain type='lxc'><devices><filesystem><source name='rl-base'/>"),
+    );
     cli.run(["template", "remove", "rl-base"])
         .fails()
         .stderr_has("is used by rl-user");
