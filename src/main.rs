@@ -1,6 +1,21 @@
 //! The `domrun` binary: parses arguments and dispatches to the library.
 
+// Every `print!`/`println!`/`eprintln!` of this file is one of these: a
+// write to a closed pipe (`domrun format F | head -c 10`) ends the command
+// as it ends a C tool, not with the runtime's panic. See `stdio`.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::stdio::out(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::stdio::out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::stdio::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => { $crate::stdio::err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod cli;
+mod stdio;
 
 use clap::Parser;
 use cli::{Cli, Command, NativeFormat, TemplateCommand};
@@ -57,7 +72,11 @@ fn main() -> ExitCode {
                 autostart,
                 uuids: uuid,
             };
-            report(lifecycle::list(&root, filter).map(|rows| {
+            report(lifecycle::list(&root, filter).map(|listing| {
+                for d in &listing.damaged {
+                    eprintln!("domrun: domain '{}' is damaged: {}", d.name, d.error);
+                }
+                let rows = listing.rows;
                 if name || uuid {
                     for r in rows {
                         println!(

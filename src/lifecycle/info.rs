@@ -10,6 +10,9 @@ pub enum DomainState {
     ShutOff,
     /// Found with a dead monitor (and swept) by this command.
     Crashed,
+    /// Its live state or definition cannot be read (see [`Damage`]); the
+    /// other domains are listed all the same.
+    Damaged,
 }
 
 impl DomainState {
@@ -18,6 +21,7 @@ impl DomainState {
             DomainState::Running => "running",
             DomainState::ShutOff => "shut off",
             DomainState::Crashed => "crashed",
+            DomainState::Damaged => "damaged",
         }
     }
 }
@@ -33,6 +37,20 @@ pub struct ListEntry {
     pub persistent: bool,
 }
 
+/// A domain whose state `list` or `dominfo` could not read, and why.
+#[derive(Debug)]
+pub struct Damage {
+    pub name: String,
+    pub error: LifecycleError,
+}
+
+/// What `list` found: the rows, and why the damaged ones are damaged.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub rows: Vec<ListEntry>,
+    pub damaged: Vec<Damage>,
+}
+
 /// Which domains `list` shows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ListFilter {
@@ -44,14 +62,42 @@ pub struct ListFilter {
     pub uuids: bool,
 }
 
-/// Running domains first by id, then the rest by name. Never parses XML.
-pub fn list(root: &Root, filter: ListFilter) -> Result<Vec<ListEntry>, LifecycleError> {
+/// Running domains first by id, then the rest by name. One domain whose
+/// live state (or, with `all`, definition) cannot be read is a
+/// [`DomainState::Damaged`] row with its [`Damage`]; it never fails the
+/// listing. Parses XML only for `all` (each inactive definition, to tell a
+/// damaged one).
+pub fn list(root: &Root, filter: ListFilter) -> Result<Listing, LifecycleError> {
     let defined = root.defined_names()?;
     let mut rows = Vec::new();
+    let mut damaged = Vec::new();
     let mut live_names = root.live_names()?;
+    let damaged_row = |name: &str, persistent| ListEntry {
+        id: None,
+        name: name.to_owned(),
+        state: DomainState::Damaged,
+        uuid: None,
+        autostart: root.is_autostart(name),
+        persistent,
+    };
     for name in &live_names {
-        let stale = root.read_live(name)?.filter(|s| !s.monitor.is_alive());
-        let entry = match live_state(root, name)? {
+        let found = root
+            .read_live(name)
+            .map_err(LifecycleError::from)
+            .and_then(|record| Ok((record, live_state(root, name)?)));
+        let (record, live) = match found {
+            Ok(found) => found,
+            Err(error) => {
+                rows.push(damaged_row(name, defined.contains(name)));
+                damaged.push(Damage {
+                    name: name.clone(),
+                    error,
+                });
+                continue;
+            }
+        };
+        let stale = record.filter(|s| !s.monitor.is_alive());
+        let entry = match live {
             Some(s) => ListEntry {
                 id: Some(s.id),
                 name: name.clone(),
@@ -78,6 +124,13 @@ pub fn list(root: &Root, filter: ListFilter) -> Result<Vec<ListEntry>, Lifecycle
         if live_names.contains(&name) {
             continue;
         }
+        if filter.all
+            && let Err(error) = stored_domain(root, &name)
+        {
+            rows.push(damaged_row(&name, true));
+            damaged.push(Damage { name, error });
+            continue;
+        }
         rows.push(ListEntry {
             id: None,
             uuid: None,
@@ -98,7 +151,8 @@ pub fn list(root: &Root, filter: ListFilter) -> Result<Vec<ListEntry>, Lifecycle
             }
         }
     }
-    Ok(rows)
+    damaged.retain(|d| rows.iter().any(|r| r.name == d.name));
+    Ok(Listing { rows, damaged })
 }
 
 /// Prints rows as `virsh list` does.
@@ -120,7 +174,7 @@ pub fn format_list(rows: &[ListEntry]) -> String {
 }
 
 /// What `domrun dominfo` shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct DomainInfo {
     pub id: Option<u32>,
     pub name: String,
@@ -133,10 +187,17 @@ pub struct DomainInfo {
     pub cpu_time_ns: Option<u64>,
     pub persistent: bool,
     pub autostart: bool,
+    /// Why the live state cannot be read (the state is then `damaged`).
+    pub damage: Option<LifecycleError>,
 }
 
+/// A domain whose live state is damaged is shown from its definition (or
+/// fails as not defined), with the damage.
 pub fn dominfo(root: &Root, name: &str) -> Result<DomainInfo, LifecycleError> {
-    let live = live_state(root, name)?;
+    let (live, damage) = match live_state(root, name) {
+        Ok(live) => (live, None),
+        Err(error) => (None, Some(error)),
+    };
     let defined = root.read_definition(name)?.is_some();
     let d = match (&live, defined) {
         (_, true) => stored_domain(root, name)?,
@@ -150,7 +211,9 @@ pub fn dominfo(root: &Root, name: &str) -> Result<DomainInfo, LifecycleError> {
                 }
             })?
         }
-        (None, false) => return Err(LifecycleError::NotDefined(name.to_owned())),
+        (None, false) => {
+            return Err(damage.unwrap_or_else(|| LifecycleError::NotDefined(name.to_owned())));
+        }
     };
     // CPU time and memory come from the running domain's cgroup.
     let stats = live.as_ref().and_then(|_| {
@@ -165,10 +228,10 @@ pub fn dominfo(root: &Root, name: &str) -> Result<DomainInfo, LifecycleError> {
         name: d.name.clone(),
         uuid: d.uuid.map(|u| u.to_string()).unwrap_or_default(),
         os_type: d.os.kind.to_string(),
-        state: if live.is_some() {
-            DomainState::Running
-        } else {
-            DomainState::ShutOff
+        state: match (&live, &damage) {
+            (_, Some(_)) => DomainState::Damaged,
+            (Some(_), None) => DomainState::Running,
+            (None, None) => DomainState::ShutOff,
         },
         vcpus: d.vcpu.as_ref().map_or(1, |v| v.count),
         max_memory_kib: d.memory,
@@ -176,6 +239,7 @@ pub fn dominfo(root: &Root, name: &str) -> Result<DomainInfo, LifecycleError> {
         cpu_time_ns: stats.as_ref().map(|s| s.cpu_time_ns),
         persistent: defined,
         autostart: root.is_autostart(name),
+        damage,
     })
 }
 
@@ -193,6 +257,9 @@ impl std::fmt::Display for DomainInfo {
         writeln!(f, "{:<15} {}", "UUID:", self.uuid)?;
         writeln!(f, "{:<15} {}", "OS Type:", self.os_type)?;
         writeln!(f, "{:<15} {}", "State:", self.state.as_str())?;
+        if let Some(damage) = &self.damage {
+            writeln!(f, "{:<15} {damage}", "Damage:")?;
+        }
         writeln!(f, "{:<15} {}", "CPU(s):", self.vcpus)?;
         if let Some(ns) = self.cpu_time_ns {
             writeln!(f, "{:<15} {:.1}s", "CPU time:", ns as f64 / 1e9)?;

@@ -13,7 +13,9 @@ mod running;
 
 pub use console::console;
 pub use devices::{DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device};
-pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
+pub use info::{
+    Damage, DomainInfo, DomainState, ListEntry, ListFilter, Listing, dominfo, format_list, list,
+};
 pub use run::{RunError, run_foreground};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
 
@@ -54,6 +56,18 @@ pub enum LifecycleError {
     Device(#[from] DeviceError),
     #[error("uuid {uuid} is already used by domain '{other}'")]
     UuidTaken { uuid: String, other: String },
+    #[error(
+        "domain '{name}' runs in the foreground (`domrun run`, pid {pid}): stop it there, or `domrun destroy {name}`"
+    )]
+    Foreground { name: String, pid: i32 },
+    #[error(
+        "the live state of '{name}' is damaged, so it cannot be made transient; nothing was removed (`domrun destroy {name}` first): {source}"
+    )]
+    DamagedLive {
+        name: String,
+        #[source]
+        source: StateError,
+    },
 }
 
 impl From<crate::monitor::MonitorError> for LifecycleError {
@@ -63,6 +77,11 @@ impl From<crate::monitor::MonitorError> for LifecycleError {
 }
 
 impl LifecycleError {
+    /// The state root cannot be written by this user.
+    pub fn is_permission(&self) -> bool {
+        matches!(self, LifecycleError::State(e) if e.is_permission())
+    }
+
     /// The exit status for a start that failed like `domrun run` fails
     /// (125 set-up, 126 init not executable, 127 init not found); `None`
     /// for the command's usual failure status.
@@ -178,18 +197,38 @@ pub fn define(
 /// `domrun undefine NAME [--remove-all-storage]`: a running domain becomes
 /// transient. With `remove_storage`, the domain's writable template layer
 /// goes too (once it is not running).
+///
+/// Everything is checked before the first deletion: the domain is defined,
+/// its live state (if any) can be read and rewritten, it is not running
+/// when its storage is to go, and the template store opens.
 pub fn undefine(root: &Root, name: &str, remove_storage: bool) -> Result<bool, LifecycleError> {
     let lock = root.lock(name)?;
-    if remove_storage && live_state_locked(root, name, &lock)?.is_some() {
-        return Err(LifecycleError::AlreadyRunning(name.to_owned()));
-    }
-    if !root.remove_definition(name)? {
+    if root.read_definition(name)?.is_none() {
         return Err(LifecycleError::NotDefined(name.to_owned()));
     }
-    if remove_storage && root.dir.join("layers").join(name).exists() {
-        crate::template::Store::open(&root.dir)?.remove_layer(name)?;
+    let live = match live_state_locked(root, name, &lock) {
+        Err(LifecycleError::State(source @ StateError::Corrupt { .. })) => {
+            return Err(LifecycleError::DamagedLive {
+                name: name.to_owned(),
+                source,
+            });
+        }
+        other => other?,
+    };
+    if remove_storage && live.is_some() {
+        return Err(LifecycleError::AlreadyRunning(name.to_owned()));
     }
-    if let Some(mut live) = live_state_locked(root, name, &lock)? {
+    let layer = root.dir.join("layers").join(name);
+    let store = if remove_storage && layer.exists() {
+        Some(crate::template::Store::open(&root.dir)?)
+    } else {
+        None
+    };
+    root.remove_definition(name)?;
+    if let Some(store) = store {
+        store.remove_layer(name)?;
+    }
+    if let Some(mut live) = live {
         live.persistent = false;
         root.write_live(&live)?;
         return Ok(true);
@@ -212,19 +251,30 @@ pub fn dumpxml(root: &Root, name: &str, inactive: bool) -> Result<String, Lifecy
     }
 }
 
-/// Names of the defined domains whose root comes from `template`.
+/// Names of the defined domains whose root comes from `template`, so
+/// `template remove` refuses while one exists. A damaged definition that
+/// cannot be parsed counts when its text names the template at all: a
+/// removal must not proceed on what could not be checked.
 pub fn template_users(root: &Root, template: &str) -> Vec<String> {
     let Ok(names) = root.defined_names() else {
         return Vec::new();
     };
+    let mentions = |bytes: &[u8]| {
+        bytes
+            .windows(template.len().max(1))
+            .any(|w| w == template.as_bytes())
+    };
     names
         .into_iter()
-        .filter(|n| {
-            stored_domain(root, n).is_ok_and(|d| {
-                d.devices.filesystems().any(
-                    |f| matches!(&f.source, crate::domain::FsSource::Template(n) if n == template),
-                )
-            })
+        .filter(|n| match stored_domain(root, n) {
+            Ok(d) => d.devices.filesystems().any(
+                |f| matches!(&f.source, crate::domain::FsSource::Template(t) if t == template),
+            ),
+            Err(_) => root
+                .read_definition(n)
+                .ok()
+                .flatten()
+                .is_some_and(|bytes| mentions(&bytes)),
         })
         .collect()
 }
@@ -284,21 +334,30 @@ pub fn sweep_stale(root: &Root, state: &LiveState) -> Result<(), LifecycleError>
             nix::sys::signal::Signal::SIGKILL,
         );
     }
-    // The domain's cgroup: its partition is in the live XML the monitor
-    // wrote (the definition may have changed since).
-    let live = crate::state::read_optional(&root.live_xml(&state.name))
-        .ok()
-        .flatten()
-        .and_then(|xml| Domain::parse(&xml).ok());
-    let partition = live
+    sweep_cgroup(root, &state.name)?;
+    root.remove_live(&state.name)?;
+    Ok(())
+}
+
+/// Kills and removes the domain's cgroup, if there is one. Its partition is
+/// in the live XML the monitor (or `run`) wrote before it created the
+/// cgroup; without a readable one, the definition's, else the default.
+pub(crate) fn sweep_cgroup(root: &Root, name: &str) -> Result<(), LifecycleError> {
+    let parse = |xml: Option<Vec<u8>>| xml.and_then(|xml| Domain::parse(&xml).ok());
+    let domain = parse(
+        crate::state::read_optional(&root.live_xml(name))
+            .ok()
+            .flatten(),
+    )
+    .or_else(|| parse(root.read_definition(name).ok().flatten()));
+    let partition = domain
         .as_ref()
         .and_then(|d| d.resource.as_ref()?.partition.as_deref());
-    let (partition, group) = CgroupPlan::place(&state.name, partition);
+    let (partition, group) = CgroupPlan::place(name, partition);
     if let Some(layout) = host_layout() {
         crate::cgroup::Cgroup::sweep_stale(layout, &partition, &group)
             .map_err(LifecycleError::StaleCgroup)?;
     }
-    root.remove_live(&state.name)?;
     Ok(())
 }
 

@@ -239,11 +239,94 @@ pub enum RequestError {
     Read(#[source] std::io::Error),
     #[error("bad request: {0}")]
     Parse(#[source] serde_json::Error),
+    #[error("the request line is longer than {MAX_LINE} bytes")]
+    TooLong,
+    #[error("the request was not complete within {} s", WHOLE_REQUEST.as_secs())]
+    TooSlow,
 }
 
-/// Reads and parses one request line (monitor side).
-pub(crate) fn read_request(stream: &UnixStream) -> Result<Request, RequestError> {
-    parse_request(&read_line(stream).map_err(RequestError::Read)?)
+/// The longest request line (a device fragment included).
+const MAX_LINE: usize = 64 * 1024;
+
+/// How long a client has, from its connection, to send its whole request
+/// line: a client trickling bytes gets this much of the monitor's memory
+/// and nothing of its time.
+pub(crate) const WHOLE_REQUEST: Duration = Duration::from_secs(5);
+
+/// A control connection whose request line is still arriving (monitor
+/// side). Non-blocking: the monitor reads what has arrived when its poll
+/// says so, into this connection's own buffer, and serves everybody else
+/// meanwhile.
+#[derive(Debug)]
+pub(crate) struct PendingRequest {
+    stream: UnixStream,
+    line: Vec<u8>,
+    deadline: std::time::Instant,
+}
+
+/// What reading a [`PendingRequest`] gave.
+#[derive(Debug)]
+pub(crate) enum Progress {
+    /// No whole line yet.
+    Waiting,
+    /// The line is complete (or could not be): answer it.
+    Complete(Result<Request, RequestError>),
+    /// The client left without a request.
+    Gone,
+}
+
+impl PendingRequest {
+    pub(crate) fn new(stream: UnixStream, now: std::time::Instant) -> std::io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        Ok(PendingRequest {
+            stream,
+            line: Vec::new(),
+            deadline: now + WHOLE_REQUEST,
+        })
+    }
+
+    pub(crate) fn stream(&self) -> &UnixStream {
+        &self.stream
+    }
+
+    pub(crate) fn into_stream(self) -> UnixStream {
+        self.stream
+    }
+
+    pub(crate) fn deadline(&self) -> std::time::Instant {
+        self.deadline
+    }
+
+    /// Takes what has arrived, without waiting. Bytes after the line are
+    /// dropped: a client sends nothing more before the reply.
+    pub(crate) fn read_available(&mut self) -> Progress {
+        let mut buf = [0u8; 4096];
+        loop {
+            match std::io::Read::read(&mut &self.stream, &mut buf) {
+                // A line cut by the end of the stream still counts, as
+                // `read_line` takes it.
+                Ok(0) if self.line.is_empty() => return Progress::Gone,
+                Ok(0) => return Progress::Complete(self.parse()),
+                Ok(n) => {
+                    let end = buf[..n].iter().position(|b| *b == b'\n');
+                    self.line.extend_from_slice(&buf[..end.unwrap_or(n)]);
+                    if self.line.len() > MAX_LINE {
+                        return Progress::Complete(Err(RequestError::TooLong));
+                    }
+                    if end.is_some() {
+                        return Progress::Complete(self.parse());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Progress::Waiting,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Progress::Complete(Err(RequestError::Read(e))),
+            }
+        }
+    }
+
+    fn parse(&self) -> Result<Request, RequestError> {
+        parse_request(&String::from_utf8_lossy(&self.line))
+    }
 }
 
 /// Parses a request line (monitor side).
@@ -345,6 +428,41 @@ mod tests {
         let own = Err(MonitorError::Fork(Errno::EAGAIN));
         let got = StartReply::of(&own).into_result().unwrap_err();
         assert_eq!(got.exit_code(), None);
+    }
+
+    #[test]
+    fn a_pending_request_completes_only_with_its_line() {
+        let (client, server) = UnixStream::pair().unwrap();
+        let mut pending = PendingRequest::new(server, std::time::Instant::now()).unwrap();
+        assert!(matches!(pending.read_available(), Progress::Waiting));
+        (&client).write_all(br#"{"op":"sta"#).unwrap();
+        assert!(matches!(pending.read_available(), Progress::Waiting));
+        (&client).write_all(b"tus\"}\n").unwrap();
+        assert!(matches!(
+            pending.read_available(),
+            Progress::Complete(Ok(Request::Status))
+        ));
+        let (client, server) = UnixStream::pair().unwrap();
+        let mut pending = PendingRequest::new(server, std::time::Instant::now()).unwrap();
+        drop(client);
+        assert!(matches!(pending.read_available(), Progress::Gone));
+        let (client, server) = UnixStream::pair().unwrap();
+        let mut pending = PendingRequest::new(server, std::time::Instant::now()).unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = (&client).write_all(&vec![b'x'; MAX_LINE + 2]);
+        });
+        let outcome = loop {
+            match pending.read_available() {
+                Progress::Waiting => std::thread::yield_now(),
+                other => break other,
+            }
+        };
+        assert!(matches!(
+            outcome,
+            Progress::Complete(Err(RequestError::TooLong))
+        ));
+        drop(pending);
+        writer.join().unwrap();
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! the console and an attached console client. What it sees becomes an
 //! [`Event`] for the [`Policy`]; it executes the [`Action`]s that come out.
 
-use super::control::{Reply, Request, StartReply, read_request, send_reply};
+use super::control::{
+    PendingRequest, Progress, Reply, Request, RequestError, StartReply, send_reply,
+};
 use super::error::MonitorError;
 use super::guest::Guest;
 use super::policy::{Action, Event, Policy};
@@ -20,6 +22,11 @@ use std::time::{Duration, Instant};
 
 /// A VM has no pidfd here: its exit is polled this often.
 const VM_POLL: Duration = Duration::from_millis(100);
+
+/// Most control connections whose request is still arriving; one more is
+/// refused at once (each costs a buffer and a poll slot, and lives at most
+/// [`super::control::WHOLE_REQUEST`]).
+const MAX_PENDING_REQUESTS: usize = 64;
 
 struct Monitor {
     root: Root,
@@ -44,6 +51,7 @@ impl Monitor {
             started_at: self.started_at,
             persistent: self.persistent,
             owned: Vec::new(),
+            foreground: false,
         }
     }
 
@@ -86,7 +94,7 @@ impl Monitor {
 pub(super) fn run_monitor(
     root: Root,
     domain: Domain,
-    id: u32,
+    wanted_id: Option<u32>,
     persistent: bool,
     ready: OwnedFd,
 ) -> i32 {
@@ -97,7 +105,8 @@ pub(super) fn run_monitor(
     let mut m = Monitor {
         root,
         domain,
-        id,
+        // Chosen with the first live state, below.
+        id: 0,
         persistent,
         started_at,
     };
@@ -108,6 +117,15 @@ pub(super) fn run_monitor(
     let signals = monitor_signals();
     let live_dir = m.root.live_dir(&m.domain.name);
     let setup = (|| -> Result<(UnixListener, Guest), MonitorError> {
+        // The live state (with the id, chosen under the ids lock) and the
+        // live XML (with the cgroup partition) come before anything is
+        // created: a monitor killed from here on leaves a stale record
+        // whose sweep finds its cgroup.
+        m.id = m
+            .root
+            .record_starting(m.state(None), wanted_id)
+            .map_err(MonitorError::LiveState)?;
+        m.write_live_xml()?;
         std::fs::create_dir_all(&live_dir).map_err(|source| MonitorError::LiveDir {
             path: live_dir.clone(),
             source,
@@ -135,7 +153,7 @@ pub(super) fn run_monitor(
             return 1;
         }
     };
-    StartReply::send(ready, &Ok(id));
+    StartReply::send(ready, &Ok(m.id));
     let code = serve(&mut m, listener, guest, signals.as_ref());
     let _ = m.root.remove_live(&m.domain.name);
     code
@@ -176,6 +194,8 @@ struct Session {
     console: ConsoleRelay,
     /// Connections waiting for the guest's end, with their deadline.
     waiters: Vec<(UnixStream, Option<Instant>)>,
+    /// Connections whose request line is still arriving.
+    requests: Vec<PendingRequest>,
     kill_at: Option<Instant>,
 }
 
@@ -194,6 +214,7 @@ fn serve(m: &mut Monitor, listener: UnixListener, guest: Guest, signals: Option<
         policy: Policy::for_domain(&m.domain),
         console: ConsoleRelay::default(),
         waiters: Vec::new(),
+        requests: Vec::new(),
         kill_at: None,
     };
     let mut guest = Some(guest);
@@ -217,19 +238,20 @@ fn serve(m: &mut Monitor, listener: UnixListener, guest: Guest, signals: Option<
             return code;
         }
         if ready.control {
-            while let Ok((stream, _)) = listener.accept() {
-                let Some(g) = guest.as_mut() else { break };
-                match handle_request(m, &mut s, g, stream) {
-                    Handled::Answered => {}
-                    Handled::Lifecycle(stream, event) => {
-                        if let Some(code) = react(m, &mut s, &mut guest, event, Some(stream), now) {
-                            return code;
-                        }
+            accept_requests(&listener, &mut s, now);
+        }
+        for (stream, request) in complete_requests(&mut s, now) {
+            let Some(g) = guest.as_mut() else { break };
+            match handle_request(m, &mut s, g, stream, request) {
+                Handled::Answered => {}
+                Handled::Lifecycle(stream, event) => {
+                    if let Some(code) = react(m, &mut s, &mut guest, event, Some(stream), now) {
+                        return code;
                     }
-                    Handled::Device(stream, req) => {
-                        let reply = device_request(m, g, req);
-                        let _ = send_reply(&stream, &reply);
-                    }
+                }
+                Handled::Device(stream, req) => {
+                    let reply = device_request(m, g, req);
+                    let _ = send_reply(&stream, &reply);
                 }
             }
         }
@@ -253,8 +275,48 @@ fn serve(m: &mut Monitor, listener: UnixListener, guest: Guest, signals: Option<
     }
 }
 
-/// One poll: the control socket, the guest's exit, the monitor's signals,
-/// the console and its client, until the nearest deadline.
+/// Takes every waiting connection; its request is read as it arrives
+/// ([`complete_requests`]), never waited for.
+fn accept_requests(listener: &UnixListener, s: &mut Session, now: Instant) {
+    while let Ok((stream, _)) = listener.accept() {
+        if s.requests.len() >= MAX_PENDING_REQUESTS {
+            let message = "too many control connections at once; try again".to_owned();
+            let _ = stream.set_nonblocking(true);
+            let _ = send_reply(&stream, &Reply::Error { message });
+            continue;
+        }
+        if let Ok(pending) = PendingRequest::new(stream, now) {
+            s.requests.push(pending);
+        }
+    }
+}
+
+/// Reads what each pending connection has sent (without blocking) and
+/// returns the requests now complete, in arrival order; a connection past
+/// its whole-request deadline gets [`RequestError::TooSlow`].
+fn complete_requests(
+    s: &mut Session,
+    now: Instant,
+) -> Vec<(UnixStream, Result<Request, RequestError>)> {
+    let mut complete = Vec::new();
+    let mut waiting = Vec::with_capacity(s.requests.len());
+    for mut pending in s.requests.drain(..) {
+        match pending.read_available() {
+            Progress::Waiting if pending.deadline() <= now => {
+                complete.push((pending.into_stream(), Err(RequestError::TooSlow)));
+            }
+            Progress::Waiting => waiting.push(pending),
+            Progress::Complete(request) => complete.push((pending.into_stream(), request)),
+            Progress::Gone => {}
+        }
+    }
+    s.requests = waiting;
+    complete
+}
+
+/// One poll: the control socket and the connections whose request is
+/// arriving, the guest's exit, the monitor's signals, the console and its
+/// client, until the nearest deadline.
 fn wait(
     s: &mut Session,
     guest: &Guest,
@@ -268,6 +330,7 @@ fn wait(
         .filter_map(|(_, d)| *d)
         .chain(s.kill_at)
         .chain(s.console.deadline())
+        .chain(s.requests.iter().map(PendingRequest::deadline))
         .min();
     let mut timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
     if guest.exit_fd().is_none() {
@@ -281,6 +344,9 @@ fn wait(
         fds.push(PollFd::new(fd, events));
         fds.len() - 1
     };
+    for pending in &s.requests {
+        slot(pending.stream().as_fd(), PollFlags::POLLIN);
+    }
     let exit = guest.exit_fd().map(|fd| slot(fd, PollFlags::POLLIN));
     let signal = signals.map(|sfd| slot(sfd.as_fd(), PollFlags::POLLIN));
     let console = guest
@@ -437,11 +503,16 @@ enum Handled {
     Device(UnixStream, Request),
 }
 
-/// Reads a control request and answers what needs no policy.
-fn handle_request(m: &Monitor, s: &mut Session, guest: &Guest, stream: UnixStream) -> Handled {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+/// Answers what needs no policy of a request read from `stream`.
+fn handle_request(
+    m: &Monitor,
+    s: &mut Session,
+    guest: &Guest,
+    stream: UnixStream,
+    request: Result<Request, RequestError>,
+) -> Handled {
     let refuse = |message: String| Reply::Error { message };
-    match read_request(&stream) {
+    match request {
         Err(e) => {
             let _ = send_reply(&stream, &refuse(e.to_string()));
         }
@@ -461,9 +532,7 @@ fn handle_request(m: &Monitor, s: &mut Session, guest: &Guest, stream: UnixStrea
                     m.domain.name
                 );
                 let _ = send_reply(&stream, &refuse(message));
-            } else if send_reply(&stream, &Reply::Ok).is_ok()
-                && stream.set_nonblocking(true).is_ok()
-            {
+            } else if send_reply(&stream, &Reply::Ok).is_ok() {
                 // The client never blocks the monitor: what it cannot take
                 // now waits in the relay.
                 s.console.attach(stream);

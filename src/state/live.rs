@@ -59,6 +59,10 @@ pub struct LiveState {
     /// sweeping after a crash.
     #[serde(default)]
     pub owned: Vec<PathBuf>,
+    /// True for a domain run in the foreground (`domrun run`): `monitor` is
+    /// that process, and there is no control socket.
+    #[serde(default)]
+    pub foreground: bool,
 }
 
 impl Root {
@@ -93,9 +97,25 @@ impl Root {
         }
     }
 
-    /// The id for a domain starting now: `wanted` if no running domain has
-    /// it (OpenVZ VEIDs), else the lowest free positive integer.
-    pub fn allocate_id(&self, wanted: Option<u32>) -> Result<u32, StateError> {
+    /// Records the live state of a domain starting now, with a fresh id:
+    /// `wanted` if no running domain has it (OpenVZ VEIDs), else the lowest
+    /// free positive integer. The id is chosen and the state written under
+    /// the ids lock ([`Root::ids_lock`]): the written state is what holds
+    /// the id against the next allocation. Returns the id.
+    pub fn record_starting(
+        &self,
+        mut state: LiveState,
+        wanted: Option<u32>,
+    ) -> Result<u32, StateError> {
+        let _ids = self.ids_lock()?;
+        state.id = self.allocate_id(wanted)?;
+        self.write_live(&state)?;
+        Ok(state.id)
+    }
+
+    /// The id [`Root::record_starting`] gives; only meaningful under the ids
+    /// lock. A damaged live state holds no id (its id cannot be read).
+    fn allocate_id(&self, wanted: Option<u32>) -> Result<u32, StateError> {
         let mut used = Vec::new();
         for name in self.live_names()? {
             if let Ok(Some(s)) = self.read_live(&name)
@@ -125,6 +145,7 @@ mod tests {
             started_at: 0,
             persistent: true,
             owned: Vec::new(),
+            foreground: false,
         }
     }
 
@@ -149,5 +170,24 @@ mod tests {
         assert_eq!(root.read_live("a").unwrap().unwrap().id, 1);
         root.remove_live("a").unwrap();
         assert_eq!(root.read_live("a").unwrap(), None);
+    }
+
+    #[test]
+    fn concurrent_records_get_distinct_ids() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Root::new(tmp.path());
+        let me = ProcessRef::of(std::process::id() as i32).unwrap();
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let root = root.clone();
+                std::thread::spawn(move || {
+                    root.record_starting(state(&format!("d{i}"), 0, me), None)
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut ids: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        ids.sort();
+        assert_eq!(ids, (1..=16).collect::<Vec<_>>());
     }
 }

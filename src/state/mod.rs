@@ -5,6 +5,7 @@
 //! <root>/domains/NAME.autostart    autostart mark (empty file; not in the XML)
 //! <root>/domains/NAME.id           an explicitly requested id (OpenVZ VEID)
 //! <root>/locks/NAME.lock           flock held by every command changing NAME
+//! <root>/locks/.ids.lock           flock held while an id is allocated and recorded
 //! <root>/run/NAME/state.json       live state of a running domain
 //! <root>/run/NAME/control.sock     the domain's monitor socket
 //! <root>/run/NAME/domain.xml       the live XML (id, resolved values)
@@ -51,6 +52,23 @@ pub enum StateError {
     BadName(String),
     #[error("{path}: corrupt live state: {message}")]
     Corrupt { path: PathBuf, message: String },
+}
+
+impl StateError {
+    /// The state root cannot be written by this user (not a damaged state).
+    pub fn is_permission(&self) -> bool {
+        use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+        match self {
+            StateError::Io { source, .. } | StateError::Write(AtomicWriteError { source, .. }) => {
+                matches!(source.kind(), PermissionDenied | ReadOnlyFilesystem)
+            }
+            StateError::Lock { source, .. } => {
+                use nix::errno::Errno;
+                matches!(source, Errno::EACCES | Errno::EPERM | Errno::EROFS)
+            }
+            _ => false,
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
@@ -161,9 +179,21 @@ impl Root {
     /// Takes the domain's lock, waiting for another command to finish.
     pub fn lock(&self, name: &str) -> Result<DomainLock, StateError> {
         check_name(name)?;
+        self.lock_file(&format!("{name}.lock"))
+    }
+
+    /// Takes the lock every id allocation holds from choosing an id until
+    /// the live state carrying it is written, so two domains starting at
+    /// once never get the same id. Its file name starts with '.', which no
+    /// domain name does.
+    pub(crate) fn ids_lock(&self) -> Result<DomainLock, StateError> {
+        self.lock_file(".ids.lock")
+    }
+
+    fn lock_file(&self, file_name: &str) -> Result<DomainLock, StateError> {
         let dir = self.dir.join("locks");
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join(format!("{name}.lock"));
+        let path = dir.join(file_name);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -15,6 +15,9 @@ pub struct Cli {
     netns: Option<String>,
     dir: Option<PathBuf>,
     envs: Vec<(OsString, OsString)>,
+    /// The state root a `bare` run records into (`DOMRUN_ROOT`), removed
+    /// with the last clone: a test never writes into `/var/lib/domrun`.
+    _scratch: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl Cli {
@@ -26,9 +29,16 @@ impl Cli {
         }
     }
 
-    /// `domrun …` without `--root` (validate, format, run).
+    /// `domrun …` without `--root` (validate, format, run); the state root
+    /// comes from `DOMRUN_ROOT`, a private temporary directory.
     pub fn bare() -> Self {
-        Self::default()
+        let scratch = tempfile::tempdir().expect("a scratch state root");
+        let root = scratch.path().as_os_str().to_owned();
+        Self {
+            envs: vec![("DOMRUN_ROOT".into(), root)],
+            _scratch: Some(std::sync::Arc::new(scratch)),
+            ..Self::default()
+        }
     }
 
     /// Runs inside `ip netns exec NAME`.

@@ -156,3 +156,62 @@ impl HostState {
         }
     }
 }
+
+/// Directories named `dir_name` (a domain's `NAME.domrun`) in any cgroup
+/// hierarchy mounted on this host (every `cgroup`/`cgroup2` mount in
+/// `/proc/self/mountinfo`), searched a few levels deep.
+pub fn cgroups_named(dir_name: &str) -> Vec<std::path::PathBuf> {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    let mut roots: Vec<std::path::PathBuf> = info
+        .lines()
+        .filter_map(|line| {
+            let (pre, post) = line.split_once(" - ")?;
+            let fstype = post.split(' ').next()?;
+            let mount_point = pre.split(' ').nth(4)?;
+            matches!(fstype, "cgroup" | "cgroup2").then(|| unescape_mountinfo(mount_point).into())
+        })
+        .collect();
+    roots.sort();
+    roots.dedup();
+    let mut found = Vec::new();
+    for root in roots {
+        find_dirs(&root, dir_name, 6, &mut found);
+    }
+    found
+}
+
+fn find_dirs(dir: &Path, name: &str, depth: u32, found: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_name() == name {
+            found.push(path);
+        } else if depth > 0 {
+            find_dirs(&path, name, depth - 1, found);
+        }
+    }
+}
+
+/// Processes (other than this one) whose command line contains `s`.
+pub fn processes_mentioning(s: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(s))
+        })
+        .collect()
+}

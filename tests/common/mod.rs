@@ -56,7 +56,8 @@ pub use cli::{Cli, Run};
 pub use domain_xml::{DomainXml, xml_escape};
 pub use launcher::{Output, dir_root, launch_fixture, run_clean, serial, shell_plan};
 pub use leaks::{
-    HostState, assert_no_leaks_under, loop_devices, mounts_containing, unescape_mountinfo,
+    HostState, assert_no_leaks_under, cgroups_named, loop_devices, mounts_containing,
+    processes_mentioning, unescape_mountinfo,
 };
 pub use rootfs::{Rootfs, busybox_rootfs, chmod};
 
