@@ -162,13 +162,22 @@ pub enum Command {
         /// A domain XML file.
         file: PathBuf,
     },
-    /// Convert a native hypervisor config to domain XML, printed on stdout.
+    /// Convert a native config to domain XML, printed on stdout (what is not
+    /// imported is listed on stderr; see docs/import.md).
     #[command(name = "domxml-from-native")]
     DomxmlFromNative {
         /// The native format.
-        format: NativeFormat,
+        format: FromNativeFormat,
         /// A native config file.
         file: PathBuf,
+        /// Define the domain instead of printing it, and mark it for
+        /// autostart when the config says so (ONBOOT, lxc.start.auto).
+        #[arg(long)]
+        define: bool,
+        /// lxc-tools: print libvirt's conversion byte for byte (no console
+        /// added, libvirt's reading of lxc.idmap), unvalidated.
+        #[arg(long, conflicts_with = "define")]
+        libvirt_exact: bool,
     },
 }
 
@@ -208,4 +217,18 @@ pub enum NativeFormat {
     /// Xen's `xl` config (xl.cfg).
     #[value(name = "xen-xl")]
     XenXl,
+}
+
+/// Formats `domxml-from-native` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FromNativeFormat {
+    /// Xen's `xl` config (xl.cfg).
+    #[value(name = "xen-xl")]
+    XenXl,
+    /// An LXC container config (legacy and 3.0 keys).
+    #[value(name = "lxc-tools")]
+    LxcTools,
+    /// An OpenVZ container config (vzctl's CTID.conf).
+    #[value(name = "openvz")]
+    Openvz,
 }

@@ -1,6 +1,7 @@
 //! The `domrun` binary: parses arguments and dispatches to the library.
 
 mod cli;
+mod import;
 
 use clap::Parser;
 use cli::{Cli, Command, NativeFormat, TemplateCommand};
@@ -105,7 +106,18 @@ fn main() -> ExitCode {
         }
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
         Command::DomxmlToNative { format, file } => to_native(format, &file),
-        Command::DomxmlFromNative { format, file } => from_native(format, &file),
+        Command::DomxmlFromNative {
+            format: cli::FromNativeFormat::XenXl,
+            file,
+            define: false,
+            libvirt_exact: false,
+        } => from_native(NativeFormat::XenXl, &file),
+        Command::DomxmlFromNative {
+            format,
+            file,
+            define,
+            libvirt_exact,
+        } => import::command::from_native(&root, format, &file, define, libvirt_exact),
         Command::Template(t) => template(&root, t),
         Command::Dominfo { name } => {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))

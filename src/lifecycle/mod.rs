@@ -109,7 +109,14 @@ pub(crate) fn stored_uuid(root: &Root, name: &str) -> Option<String> {
 
 /// `domrun define FILE`: validate and store a definition.
 pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleError> {
-    let mut d = Domain::load(file)?;
+    define_domain(root, Domain::load(file)?)
+}
+
+/// Stores a definition built in code (an importer's output), with the same
+/// checks and effects as [`define`]: `d` must have taken its defaults, and
+/// is validated here.
+pub fn define_domain(root: &Root, mut d: Domain) -> Result<(Domain, Defined), LifecycleError> {
+    d.validate().map_err(LoadError::Invalid)?;
     let wanted_id = d.id;
     d.make_inactive();
     check_name(&d.name)?;
