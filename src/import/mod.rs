@@ -148,3 +148,44 @@ fn skeleton(kind: domrun::domain::DomainType, name: &str, init: &str) -> Domain 
         positions: Positions::default(),
     }
 }
+
+#[cfg(test)]
+mod layer_tests {
+    /// Every source file of the layer, for the check below.
+    const SOURCES: &[(&str, &str)] = &[
+        ("mod.rs", include_str!("mod.rs")),
+        ("command.rs", include_str!("command.rs")),
+        ("lxc.rs", include_str!("lxc.rs")),
+        ("lxc_net.rs", include_str!("lxc_net.rs")),
+        ("openvz.rs", include_str!("openvz.rs")),
+        ("text.rs", include_str!("text.rs")),
+    ];
+
+    /// The importers use only the library's public API: they are declared
+    /// by the binary (so `rustc` refuses any private `domrun` item), never
+    /// by `lib.rs`, and name nothing of the binary's crate but its `cli`
+    /// argument types.
+    #[test]
+    fn the_importers_stay_a_layer_above_the_library() {
+        let lib = include_str!("../lib.rs");
+        assert!(
+            !lib.lines().any(|l| l.trim_start().contains("mod import")),
+            "src/lib.rs must not declare the import layer"
+        );
+        let main = include_str!("../main.rs");
+        assert!(main.lines().any(|l| l.trim() == "mod import;"));
+        let crate_path = concat!("crate", "::");
+        for (file, text) in SOURCES {
+            for (n, line) in text.lines().enumerate() {
+                for (at, _) in line.match_indices(crate_path) {
+                    let rest = &line[at + crate_path.len()..];
+                    assert!(
+                        rest.starts_with("cli::"),
+                        "src/import/{file}:{}: reaches into the binary: {line}",
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+}

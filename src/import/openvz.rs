@@ -193,12 +193,15 @@ fn amount(s: &str, unit: u64) -> Option<Option<u64>> {
         return None;
     }
     let whole = int.parse::<u64>().ok()?.checked_mul(mult)?;
-    let mut part = 0u64;
-    let mut scale = mult;
-    for d in frac.chars() {
-        scale /= 10;
-        part += u64::from(d.to_digit(10)?) * scale;
-    }
+    // The fraction exactly: mult × digits / 10^len (rounded down to a byte).
+    let part = match u32::try_from(frac.len()).ok()? {
+        0 => 0,
+        len @ 1..=18 => {
+            let digits = u128::from(frac.parse::<u64>().ok()?);
+            u64::try_from(u128::from(mult) * digits / 10u128.pow(len)).ok()?
+        }
+        _ => return None,
+    };
     Some(Some(whole.checked_add(part)?))
 }
 
