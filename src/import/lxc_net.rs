@@ -3,7 +3,7 @@
 //! and 3.0's `lxc.net.N.KEY` (NICs by index, in order of first mention), as
 //! libvirt's `lxcConvertNetworkSettings` reads them.
 
-use super::text::{self, Entry};
+use super::text::{self, Entry, bad, note};
 use super::{ImportError, Note};
 use domrun::domain::{
     Device, Domain, Extras, Hostdev, HostdevCapsType, HostdevKind, HostdevSource, IpFamily,
@@ -28,23 +28,6 @@ struct Nic<'a> {
     ips: Vec<&'a Entry>,
     gateway4: Option<&'a Entry>,
     gateway6: Option<&'a Entry>,
-}
-
-fn bad(e: &Entry, expected: &str) -> ImportError {
-    ImportError::BadValue {
-        line: e.line,
-        key: e.key.clone(),
-        value: e.value.clone(),
-        expected: expected.to_owned(),
-    }
-}
-
-fn note(notes: &mut Vec<Note>, e: &Entry, message: impl Into<String>) {
-    notes.push(Note {
-        line: e.line,
-        key: e.key.clone(),
-        message: message.into(),
-    });
 }
 
 /// Adds the config's NICs to `d`; returns whether the container gets a

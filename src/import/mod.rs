@@ -13,6 +13,7 @@
 
 pub mod command;
 pub mod lxc;
+mod lxc_keys;
 mod lxc_net;
 pub mod openvz;
 mod text;
@@ -156,6 +157,7 @@ mod layer_tests {
         ("mod.rs", include_str!("mod.rs")),
         ("command.rs", include_str!("command.rs")),
         ("lxc.rs", include_str!("lxc.rs")),
+        ("lxc_keys.rs", include_str!("lxc_keys.rs")),
         ("lxc_net.rs", include_str!("lxc_net.rs")),
         ("openvz.rs", include_str!("openvz.rs")),
         ("text.rs", include_str!("text.rs")),

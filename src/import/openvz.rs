@@ -11,7 +11,7 @@
 //! page counts (4 KiB) for `*PAGES` or sizes with a `K`/`M`/`G`/`T`/`P`
 //! suffix (decimals allowed: `2.2G`), 1 KiB blocks for DISKSPACE.
 
-use super::text::{self, Entry, LineForm};
+use super::text::{self, Entry, LineForm, bad, note};
 use super::{Conversion, ImportError, Note};
 use domrun::domain::{
     Chardev, CpuSet, CpuTune, Device, DomainType, Extras, FsSource, FsType, MacAddr, MemTune,
@@ -148,23 +148,6 @@ impl Config {
     fn get(&self, key: &str) -> Option<&Entry> {
         self.entries.iter().rev().find(|e| e.key == key)
     }
-}
-
-fn bad(e: &Entry, expected: impl Into<String>) -> ImportError {
-    ImportError::BadValue {
-        line: e.line,
-        key: e.key.clone(),
-        value: e.value.clone(),
-        expected: expected.into(),
-    }
-}
-
-fn note(notes: &mut Vec<Note>, e: &Entry, message: impl Into<String>) {
-    notes.push(Note {
-        line: e.line,
-        key: e.key.clone(),
-        message: message.into(),
-    });
 }
 
 /// One side of `BARRIER:LIMIT` in bytes; `None` is unlimited. A bare

@@ -1,7 +1,7 @@
 //! The text side of the importers: config lines, quoted words, sizes; and
 //! the few model values every importer builds.
 
-use super::ImportError;
+use super::{ImportError, Note};
 use domrun::domain::{Extras, Filesystem, FsSource, FsType, Interface, NetIp, NetType, units};
 use domrun::xml::Pos;
 use std::net::IpAddr;
@@ -12,6 +12,25 @@ pub struct Entry {
     pub line: usize,
     pub key: String,
     pub value: String,
+}
+
+/// The error for an entry whose value is not what the key takes.
+pub fn bad(e: &Entry, expected: impl Into<String>) -> ImportError {
+    ImportError::BadValue {
+        line: e.line,
+        key: e.key.clone(),
+        value: e.value.clone(),
+        expected: expected.into(),
+    }
+}
+
+/// Records that `e` (or part of it) was not imported, and why.
+pub fn note(notes: &mut Vec<Note>, e: &Entry, message: impl Into<String>) {
+    notes.push(Note {
+        line: e.line,
+        key: e.key.clone(),
+        message: message.into(),
+    });
 }
 
 /// The two line forms: LXC's `key = value` (value to the end of the line)
