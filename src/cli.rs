@@ -188,9 +188,17 @@ pub enum TemplateCommand {
     List,
     /// Show a template's source, checksum, size and creation time.
     Info { name: String },
-    /// Import a template from a directory or a tarball (.tar, .tar.gz,
-    /// .tar.zst, .tar.xz).
-    Import { name: String, source: PathBuf },
+    /// Import a template from a directory, a tarball (.tar, .tar.gz,
+    /// .tar.zst, .tar.xz) or a container image (`oci:DIR[:REF]`,
+    /// `docker-archive:FILE.tar`; see docs/import.md).
+    Import {
+        name: String,
+        source: PathBuf,
+        /// For an image: print a domain skeleton that runs it (Entrypoint,
+        /// Cmd, Env, WorkingDir, User) on stdout.
+        #[arg(long)]
+        print_xml: bool,
+    },
     /// Build a template from a recipe (see templates/ and docs/templates.md).
     Build { name: String, recipe: PathBuf },
     /// Remove a template no defined domain uses.

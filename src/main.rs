@@ -210,9 +210,14 @@ fn template(root: &Root, cmd: TemplateCommand) -> ExitCode {
             }
         })),
         TemplateCommand::Info { name } => report(store.info(&name).map(show)),
-        TemplateCommand::Import { name, source } => {
-            report(store.import(&name, &source, Progress::Auto).map(show))
-        }
+        TemplateCommand::Import {
+            name,
+            source,
+            print_xml,
+        } => match import::command::template_import(root, &store, &name, &source, print_xml) {
+            Some(code) => code,
+            None => report(store.import(&name, &source, Progress::Auto).map(show)),
+        },
         TemplateCommand::Build { name, recipe } => {
             report(store.build(&name, &recipe, Progress::Auto).map(show))
         }

@@ -1,6 +1,6 @@
 //! `domrun domxml-from-native lxc-tools|openvz FILE [--define] [--libvirt-exact]`.
 
-use super::{Conversion, ImportError, lxc, openvz};
+use super::{Conversion, ImportError, lxc, oci, openvz};
 use crate::cli::FromNativeFormat;
 use domrun::lifecycle;
 use domrun::state::Root;
@@ -79,5 +79,56 @@ fn read(file: &Path) -> Result<String, ImportError> {
     std::fs::read_to_string(file).map_err(|source| ImportError::Read {
         path: file.to_owned(),
         source,
+    })
+}
+
+/// `domrun template import NAME oci:DIR[:REF]|docker-archive:FILE
+/// [--print-xml]`; `None` when `source` is not an image (the store's own
+/// directory and tarball import takes it).
+pub fn template_import(
+    root: &Root,
+    store: &domrun::template::Store,
+    name: &str,
+    source: &Path,
+    print_xml: bool,
+) -> Option<ExitCode> {
+    let Some(image) = source.to_str().and_then(oci::ImageSource::parse) else {
+        if print_xml {
+            eprintln!("domrun: --print-xml is for images (oci:DIR, docker-archive:FILE)");
+            return Some(ExitCode::FAILURE);
+        }
+        return None;
+    };
+    let progress = domrun::template::Progress::Auto;
+    let done = oci::import(store, &root.dir, name, &image, progress).and_then(|(info, cfg)| {
+        let xml = if print_xml {
+            let rootfs = store.rootfs(name).map_err(ImportError::Template)?;
+            Some(oci::skeleton(name, &cfg, &rootfs)?.format_inactive())
+        } else {
+            None
+        };
+        Ok((info, xml))
+    });
+    Some(match done {
+        Ok((info, xml)) => {
+            let line = format!(
+                "Template '{}' imported from {} ({} bytes)",
+                info.name,
+                source.display(),
+                info.size_bytes
+            );
+            match xml {
+                Some(xml) => {
+                    eprintln!("{line}");
+                    print!("{xml}");
+                }
+                None => println!("{line}"),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("domrun: {}: {e}", source.display());
+            ExitCode::FAILURE
+        }
     })
 }

@@ -15,6 +15,7 @@ pub mod command;
 pub mod lxc;
 mod lxc_keys;
 mod lxc_net;
+pub mod oci;
 pub mod openvz;
 mod text;
 
@@ -93,6 +94,10 @@ pub enum ImportError {
         #[source]
         source: Box<ImportError>,
     },
+    #[error(transparent)]
+    Image(#[from] oci::ImageError),
+    #[error(transparent)]
+    Template(domrun::template::TemplateError),
     #[error("taking defaults: {0}")]
     Defaults(#[source] domrun::domain::DefaultsError),
     #[error("the imported domain is not valid:\n{0}")]
@@ -159,6 +164,7 @@ mod layer_tests {
         ("lxc.rs", include_str!("lxc.rs")),
         ("lxc_keys.rs", include_str!("lxc_keys.rs")),
         ("lxc_net.rs", include_str!("lxc_net.rs")),
+        ("oci.rs", include_str!("oci.rs")),
         ("openvz.rs", include_str!("openvz.rs")),
         ("text.rs", include_str!("text.rs")),
     ];
