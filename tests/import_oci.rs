@@ -317,3 +317,67 @@ fn docker_archive_imports() {
         .stdout_has("Template 'img' imported from");
     check_tree(&state, "img");
 }
+
+/// An image written by umoci (Debian's `umoci`): the busybox tree, then a
+/// whiteout layer, then the config; imported and run.
+#[test]
+fn an_umoci_image_imports_and_runs() {
+    if !common::require_root() || !common::require_tool("umoci") {
+        return;
+    }
+    let Some(busybox) = Rootfs::busybox() else {
+        return;
+    };
+    std::fs::write(busybox.path().join("etc/remove-me"), "lower\n").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout");
+    let image = format!("{}:latest", layout.display());
+    let umoci = |args: &[&str]| {
+        let out = std::process::Command::new("umoci")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "umoci {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    umoci(&["init", "--layout", layout.to_str().unwrap()]);
+    umoci(&["new", "--image", &image]);
+    umoci(&[
+        "insert",
+        "--image",
+        &image,
+        busybox.path().to_str().unwrap(),
+        "/",
+    ]);
+    umoci(&["insert", "--image", &image, "--whiteout", "/etc/remove-me"]);
+    umoci(&[
+        "config",
+        "--image",
+        &image,
+        "--config.entrypoint",
+        "/bin/sh",
+        "--config.entrypoint",
+        "-c",
+        "--config.cmd",
+        "test -e /etc/remove-me || echo umoci-whiteout-ok",
+    ]);
+    let state = tmp.path().join("state");
+    let cli = Cli::new(&state);
+    let run = cli.run([
+        "template",
+        "import",
+        "umoci",
+        &format!("oci:{image}"),
+        "--print-xml",
+    ]);
+    run.ok();
+    let xml = tmp.path().join("umoci.xml");
+    std::fs::write(&xml, &run.stdout).unwrap();
+    cli.run(["run", xml.to_str().unwrap()])
+        .ok()
+        .stdout_has("umoci-whiteout-ok");
+    common::assert_no_leaks_under(tmp.path());
+}
