@@ -151,14 +151,13 @@ fn image() -> Option<Image> {
     })
 }
 
-#[test]
-fn oci_layout_imports_and_runs() {
-    let Some(img) = image() else { return };
+/// The gzip base layer and the plain top one, as an OCI layout.
+fn two_layer_layout(img: &Image) -> PathBuf {
     let diff_ids = [
         format!("sha256:{}", sha(&img.base)),
         format!("sha256:{}", sha(&img.top)),
     ];
-    let dir = layout(
+    layout(
         &img.tmp.path().join("layout"),
         &[
             (
@@ -168,7 +167,13 @@ fn oci_layout_imports_and_runs() {
             (img.top.clone(), "application/vnd.oci.image.layer.v1.tar"),
         ],
         &diff_ids,
-    );
+    )
+}
+
+#[test]
+fn oci_layout_imports_and_runs() {
+    let Some(img) = image() else { return };
+    let dir = two_layer_layout(&img);
     let state = img.tmp.path().join("state");
     let cli = Cli::new(&state);
     let source = format!("oci:{}:latest", dir.display());
@@ -204,21 +209,7 @@ fn oci_layout_imports_and_runs() {
 #[test]
 fn a_blob_that_does_not_match_its_digest_is_refused() {
     let Some(img) = image() else { return };
-    let diff_ids = [
-        format!("sha256:{}", sha(&img.base)),
-        format!("sha256:{}", sha(&img.top)),
-    ];
-    let dir = layout(
-        &img.tmp.path().join("layout"),
-        &[
-            (
-                gzip(&img.base),
-                "application/vnd.oci.image.layer.v1.tar+gzip",
-            ),
-            (img.top.clone(), "application/vnd.oci.image.layer.v1.tar"),
-        ],
-        &diff_ids,
-    );
+    let dir = two_layer_layout(&img);
     let blob = dir.join("blobs/sha256").join(sha(&img.top));
     let mut bytes = std::fs::read(&blob).unwrap();
     bytes[0] ^= 1;
