@@ -11,8 +11,8 @@
 //!
 //! Every key is mapped, noted (not imported, with the reason, on stderr) or
 //! refused (an error: its loss would leave the container less confined than
-//! the config asks, and domain XML cannot express it). The tables below are
-//! the whole list.
+//! the config asks, and domain XML cannot express it): the whole list is
+//! `lxc_keys.rs`; NICs are `lxc_net.rs`.
 
 use super::text::{self, Entry, LineForm, bad, note};
 use super::{Conversion, ImportError, Note, lxc_keys, lxc_net};

@@ -6,10 +6,12 @@
 //! `apply_defaults`/`validate`/`format`, `lifecycle` and `plan` public
 //! items. Nothing here can touch a `pub(crate)` item. See `docs/import.md`.
 //!
-//! Each importer is a pure function from the config's text to a
-//! [`Conversion`]: the domain, the notes on what was not imported, and the
-//! autostart mark the config asked for (which lives beside the XML, as
-//! `domrun autostart` keeps it).
+//! The config importers (`lxc`, `openvz`) are functions from the config's
+//! text to a [`Conversion`] (LXC also reads the fstab files a config names):
+//! the domain, the notes on what was not imported, and the autostart mark
+//! the config asked for (which lives beside the XML, as `domrun autostart`
+//! keeps it). The image importer (`oci`) makes a template and a domain
+//! skeleton.
 
 pub mod command;
 pub mod lxc;
