@@ -11,6 +11,11 @@ pub struct Cli {
     /// Where definitions, live state and templates are kept.
     #[arg(long, global = true, env = "DOMRUN_ROOT", default_value = domrun::state::DEFAULT_ROOT)]
     pub root: PathBuf,
+    /// Keep element and attribute names libvirt does not define (or domrun
+    /// cannot honour) and ignore them, instead of refusing the document: for
+    /// round-trip tools. See docs/domain-xml.md, "Vocabulary".
+    #[arg(long, global = true)]
+    pub permissive: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -5,7 +5,7 @@ mod import;
 
 use clap::Parser;
 use cli::{Cli, Command, NativeFormat, TemplateCommand};
-use domrun::domain::Domain;
+use domrun::domain::{Domain, LoadOptions};
 use domrun::lifecycle::{self, Defined, LifecycleError, ListFilter};
 use domrun::state::Root;
 use std::process::ExitCode;
@@ -14,12 +14,13 @@ use std::time::Duration;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = Root::new(&cli.root);
+    let load = LoadOptions::permissive_if(cli.permissive);
     match cli.command {
-        Command::Validate { files } => validate(&files),
+        Command::Validate { files } => validate(&files, load),
         Command::Format { file, inactive } => format(&file, inactive),
-        Command::Run { file } => run(&root, &file),
-        Command::Define { file } => {
-            report(lifecycle::define(&root, &file).map(|(d, how)| match how {
+        Command::Run { file } => run(&root, &file, load),
+        Command::Define { file } => report(lifecycle::define(&root, &file, load).map(
+            |(d, how)| match how {
                 Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
                 Defined::Updated { running: true } => println!(
                     "Domain '{}' redefined from {}; the change takes effect at its next start",
@@ -29,8 +30,8 @@ fn main() -> ExitCode {
                 Defined::Updated { running: false } => {
                     println!("Domain '{}' redefined from {}", d.name, file.display())
                 }
-            }))
-        }
+            },
+        )),
         Command::Undefine {
             name,
             remove_all_storage,
@@ -83,11 +84,11 @@ fn main() -> ExitCode {
             console,
             ..
         } => {
-            let started = lifecycle::start(&root, &name)
+            let started = lifecycle::start(&root, &name, load)
                 .map(|id| println!("Domain '{name}' started (id {id})"));
             attach_if(report_start(started), console, &root, &name)
         }
-        Command::Create { file, console } => match lifecycle::create(&root, &file) {
+        Command::Create { file, console } => match lifecycle::create(&root, &file, load) {
             Ok((name, id)) => {
                 println!("Domain '{name}' created from {} (id {id})", file.display());
                 attach_if(ExitCode::SUCCESS, console, &root, &name)
@@ -105,7 +106,7 @@ fn main() -> ExitCode {
             report(lifecycle::destroy(&root, &name).map(|()| println!("Domain '{name}' destroyed")))
         }
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
-        Command::DomxmlToNative { format, file } => to_native(format, &file),
+        Command::DomxmlToNative { format, file } => to_native(format, &file, load),
         Command::DomxmlFromNative {
             format: cli::FromNativeFormat::XenXl,
             file,
@@ -123,7 +124,7 @@ fn main() -> ExitCode {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
         }
         Command::AttachDevice { name, file, flags } => report(
-            lifecycle::attach_device(&root, &name, &file, device_flags(&flags)).map(|c| {
+            lifecycle::attach_device(&root, &name, &file, device_flags(&flags), load).map(|c| {
                 if let Some((guest, target)) = &c.live {
                     match target {
                         Some(t) => {
@@ -265,8 +266,8 @@ fn report_start(r: Result<(), LifecycleError>) -> ExitCode {
 }
 
 /// `domrun run`: load → plan → launch, in this process (the foreground monitor).
-fn run(root: &Root, file: &std::path::Path) -> ExitCode {
-    match lifecycle::run_foreground(root, file) {
+fn run(root: &Root, file: &std::path::Path, load: LoadOptions) -> ExitCode {
+    match lifecycle::run_foreground(root, file, load) {
         Ok(status) => ExitCode::from(status.0),
         Err(e) => {
             eprintln!("domrun: {e}");
@@ -275,10 +276,10 @@ fn run(root: &Root, file: &std::path::Path) -> ExitCode {
     }
 }
 
-fn validate(files: &[std::path::PathBuf]) -> ExitCode {
+fn validate(files: &[std::path::PathBuf], load: LoadOptions) -> ExitCode {
     let mut ok = true;
     for f in files {
-        if let Err(e) = Domain::load(f) {
+        if let Err(e) = Domain::load_with(f, load) {
             eprintln!("{e}");
             ok = false;
         }
@@ -309,9 +310,9 @@ fn format(file: &std::path::Path, inactive: bool) -> ExitCode {
 }
 
 /// `domrun domxml-to-native xen-xl FILE`.
-fn to_native(format: NativeFormat, file: &std::path::Path) -> ExitCode {
+fn to_native(format: NativeFormat, file: &std::path::Path, load: LoadOptions) -> ExitCode {
     let NativeFormat::XenXl = format;
-    let domain = match Domain::load(file) {
+    let domain = match Domain::load_with(file, load) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("{e}");

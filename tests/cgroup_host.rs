@@ -135,6 +135,7 @@ impl Fixture {
             .map(|(_, p)| p.as_path())
             .collect();
         mounts.extend(self.layout.v2_root());
+        mounts.extend(self.layout.systemd_hierarchy());
         mounts.sort();
         mounts.dedup();
         mounts.into_iter().map(|m| m.join(rel)).collect()
@@ -374,7 +375,13 @@ fn kill_all_through_the_v1_freezer() {
         common::skip("no v1 hierarchies on this host");
         return;
     };
-    let Some(f) = Fixture::with_layout("freezer", Layout::V1 { controllers }) else {
+    let Some(f) = Fixture::with_layout(
+        "freezer",
+        Layout::V1 {
+            controllers,
+            systemd: None,
+        },
+    ) else {
         return;
     };
     assert!(f.v2_dir().is_none());

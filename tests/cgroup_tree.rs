@@ -11,7 +11,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use domrun::cgroup::{
-    Cgroup, CgroupError, CgroupSettings, Controller, DEFAULT_PARTITION, Hierarchy, Layout,
+    Cgroup, CgroupError, CgroupSettings, Controller, DEFAULT_PARTITION, Hierarchy, Layout, Owner,
+    PAYLOAD_GROUP, SUPERVISOR_GROUP,
 };
 use domrun::domain::Domain;
 use nix::unistd::Pid;
@@ -164,6 +165,32 @@ fn v1_tree(root: &Path, name: &str, with_memsw: bool) -> BTreeMap<Controller, Pa
     m
 }
 
+/// A hybrid host's unified mount at `root/unified` with `machine/NAME`
+/// made: it offers no controllers (they are bound to v1).
+fn unified_tree(root: &Path, name: &str) -> PathBuf {
+    let unified = root.join("unified");
+    populate(
+        &unified,
+        &[
+            ("cgroup.controllers", ""),
+            ("cgroup.subtree_control", ""),
+            ("cgroup.procs", ""),
+        ],
+    );
+    populate(&unified.join("machine"), &[("cgroup.procs", "")]);
+    populate(
+        &unified.join("machine").join(name),
+        &[
+            ("cgroup.procs", ""),
+            ("cgroup.controllers", ""),
+            ("cgroup.subtree_control", ""),
+            ("cgroup.kill", ""),
+            ("cpu.stat", "usage_usec 10\n"),
+        ],
+    );
+    unified
+}
+
 const FULL: &str = "<memory unit='MiB'>512</memory>\
     <blkiotune><weight>500</weight></blkiotune>\
     <memtune><hard_limit unit='MiB'>256</hard_limit><soft_limit unit='MiB'>128</soft_limit><swap_hard_limit unit='MiB'>384</swap_hard_limit></memtune>\
@@ -255,7 +282,10 @@ fn v1_create_copies_cpuset_from_parent_and_apply_writes_v1_files() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let controllers = v1_tree(root, "web", true);
-    let layout = Layout::V1 { controllers };
+    let layout = Layout::V1 {
+        controllers,
+        systemd: None,
+    };
     let cg = Cgroup::create(&layout, "/machine", "web").unwrap();
     // cpu and cpuacct share one directory: five hierarchies, five dirs.
     assert_eq!(cg.dirs().count(), 5);
@@ -291,6 +321,7 @@ fn v1_missing_controller_and_missing_file_are_named() {
     let mut controllers = v1_tree(root, "web", false);
     let layout = Layout::V1 {
         controllers: controllers.clone(),
+        systemd: None,
     };
     let cg = Cgroup::create(&layout, "/machine", "web").unwrap();
     let e = cg
@@ -312,7 +343,10 @@ fn v1_missing_controller_and_missing_file_are_named() {
     );
 
     controllers.remove(&Controller::Cpuset);
-    let layout = Layout::V1 { controllers };
+    let layout = Layout::V1 {
+        controllers,
+        systemd: None,
+    };
     let cg = Cgroup::create(&layout, "/machine", "web").unwrap();
     let e = cg
         .apply(&settings("<vcpu cpuset='1'>1</vcpu>"))
@@ -330,6 +364,7 @@ fn blkio_device_must_be_a_block_device() {
     let root = t.path();
     let layout = Layout::V1 {
         controllers: v1_tree(root, "web", true),
+        systemd: None,
     };
     let cg = Cgroup::create(&layout, "/machine", "web").unwrap();
     let e = cg
@@ -346,29 +381,11 @@ fn hybrid_places_in_v1_and_unified_and_sets_resources_through_v1() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path();
     let controllers = v1_tree(root, "web", true);
-    let unified = root.join("unified");
-    // The unified mount offers no controllers on a hybrid host.
-    populate(
-        &unified,
-        &[
-            ("cgroup.controllers", ""),
-            ("cgroup.subtree_control", ""),
-            ("cgroup.procs", ""),
-        ],
-    );
-    populate(&unified.join("machine"), &[("cgroup.procs", "")]);
-    populate(
-        &unified.join("machine/web"),
-        &[
-            ("cgroup.procs", ""),
-            ("cgroup.controllers", ""),
-            ("cgroup.kill", ""),
-            ("cpu.stat", "usage_usec 10\n"),
-        ],
-    );
+    let unified = unified_tree(root, "web");
     let layout = Layout::Hybrid {
         controllers,
         unified: unified.clone(),
+        systemd: None,
     };
     let cg = Cgroup::create(&layout, "/machine", "web").unwrap();
     // No controller enabling on the unified mount.
@@ -496,4 +513,211 @@ fn names_and_partitions_are_checked_or_escaped() {
         let cg = Cgroup::create(&layout, "/machine", name).unwrap();
         assert_eq!(cg.relative(), Path::new("machine").join(dir));
     }
+}
+
+// Delegation (system containers): the limit group keeps the settings, init
+// runs in its payload group, the tracking hierarchies are the container's.
+
+/// What a kernel mkdir of a sub-group would make: its `cgroup.procs` (and,
+/// under a cpuset hierarchy, empty `cpuset.cpus`/`cpuset.mems`).
+fn populate_subgroup(cg: &Cgroup, name: &str) {
+    for dir in cg.dirs() {
+        let sub = dir.join(name);
+        populate(&sub, &[("cgroup.procs", "")]);
+        if dir.join("cpuset.cpus").exists() {
+            populate(&sub, &[("cpuset.cpus", ""), ("cpuset.mems", "")]);
+        }
+    }
+}
+
+/// A name=systemd tree at `root/systemd` with `machine/NAME` made.
+fn systemd_tree(root: &Path, name: &str) -> PathBuf {
+    let systemd = root.join("systemd");
+    populate(&systemd, &[("cgroup.procs", "")]);
+    populate(&systemd.join("machine"), &[("cgroup.procs", "")]);
+    populate(&systemd.join("machine").join(name), &[("cgroup.procs", "")]);
+    systemd
+}
+
+/// Root may hand a file to any id; others test with their own.
+fn some_owner() -> Owner {
+    if nix::unistd::Uid::effective().is_root() {
+        Owner {
+            uid: 100_000,
+            gid: 100_000,
+        }
+    } else {
+        Owner {
+            uid: nix::unistd::getuid().as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+        }
+    }
+}
+
+fn owner_of(path: &Path) -> Owner {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs::metadata(path).unwrap();
+    Owner {
+        uid: m.uid(),
+        gid: m.gid(),
+    }
+}
+
+/// Clears fake pids so nothing could ever try to kill them.
+fn clear_procs(dirs: &[PathBuf]) {
+    for dir in dirs {
+        fs::write(dir.join("cgroup.procs"), "").unwrap();
+    }
+}
+
+#[test]
+fn v2_delegation_enables_controllers_in_the_limit_group_and_places_init_below() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let layout = v2_tree(root, "web");
+    let cg = Cgroup::create(&layout, DEFAULT_PARTITION, "web").unwrap();
+    cg.apply(&settings("<memory unit='MiB'>64</memory>"))
+        .unwrap();
+    populate_subgroup(&cg, PAYLOAD_GROUP);
+    let owner = some_owner();
+    cg.delegate(Some(owner)).unwrap();
+    let limit = root.join("machine/web");
+    // The offered controllers reach the payload's subtree; the limit stays
+    // on the limit group.
+    assert_eq!(
+        read(limit.join("cgroup.subtree_control")),
+        "+cpuset +cpu +io +memory +pids"
+    );
+    assert_eq!(read(limit.join("memory.max")), "67108864");
+    let payload = limit.join(PAYLOAD_GROUP);
+    assert_eq!(cg.payload_dirs(), std::slice::from_ref(&payload));
+    // The payload and its delegation files that exist go to the container's
+    // root; the limit group stays the host's.
+    assert_eq!(
+        cg.delegation_targets(),
+        [payload.clone(), payload.join("cgroup.procs")]
+    );
+    assert_eq!(owner_of(&payload), owner);
+    assert_eq!(owner_of(&payload.join("cgroup.procs")), owner);
+    assert_eq!(owner_of(&limit), owner_of(root));
+
+    cg.add_payload_pid(Pid::from_raw(4242)).unwrap();
+    assert_eq!(read(payload.join("cgroup.procs")), "4242");
+    assert_eq!(read(limit.join("cgroup.procs")), "");
+    // Processes below the group count as the group's.
+    assert_eq!(cg.procs().unwrap(), [Pid::from_raw(4242)]);
+    clear_procs(&cg.payload_dirs());
+}
+
+#[test]
+fn hybrid_delegation_places_init_in_every_hierarchy_and_hands_over_only_tracking_ones() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let controllers = v1_tree(root, "web", true);
+    let unified = unified_tree(root, "web");
+    let systemd = systemd_tree(root, "web");
+    let layout = Layout::Hybrid {
+        controllers,
+        unified: unified.clone(),
+        systemd: Some(systemd.clone()),
+    };
+    let cg = Cgroup::create(&layout, "/machine", "web").unwrap();
+    // Five v1 hierarchies, name=systemd, unified.
+    assert_eq!(cg.dirs().count(), 7);
+    assert_eq!(
+        cg.systemd_dir(),
+        Some(systemd.join("machine/web").as_path())
+    );
+    populate_subgroup(&cg, PAYLOAD_GROUP);
+    let owner = some_owner();
+    cg.delegate(Some(owner)).unwrap();
+    // Nothing is enabled on hybrid: the unified mount has no controllers.
+    assert_eq!(read(unified.join("machine/web/cgroup.subtree_control")), "");
+    // The v1 cpuset payload starts with its parent's CPUs and nodes.
+    let cpuset_payload = root.join("cpuset/machine/web").join(PAYLOAD_GROUP);
+    assert_eq!(read(cpuset_payload.join("cpuset.cpus")), "0-3");
+    assert_eq!(read(cpuset_payload.join("cpuset.mems")), "0");
+
+    let systemd_payload = systemd.join("machine/web").join(PAYLOAD_GROUP);
+    let unified_payload = unified.join("machine/web").join(PAYLOAD_GROUP);
+    assert_eq!(
+        cg.delegation_targets(),
+        [
+            systemd_payload.clone(),
+            systemd_payload.join("cgroup.procs"),
+            unified_payload.clone(),
+            unified_payload.join("cgroup.procs"),
+        ]
+    );
+    for path in cg.delegation_targets() {
+        assert_eq!(owner_of(&path), owner, "{}", path.display());
+    }
+    // Never a v1 controller.
+    let memory_payload = root.join("memory/machine/web").join(PAYLOAD_GROUP);
+    assert_eq!(owner_of(&memory_payload), owner_of(root));
+
+    cg.add_payload_pid(Pid::from_raw(4242)).unwrap();
+    let payloads = cg.payload_dirs();
+    assert_eq!(payloads.len(), 7);
+    for dir in &payloads {
+        assert_eq!(read(dir.join("cgroup.procs")), "4242", "{}", dir.display());
+    }
+    assert_eq!(cg.procs().unwrap(), [Pid::from_raw(4242)]);
+    clear_procs(&payloads);
+}
+
+#[test]
+fn v1_delegation_hands_over_name_systemd_only_and_helpers_go_beside_the_payload() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let systemd = systemd_tree(root, "web");
+    let layout = Layout::V1 {
+        controllers: v1_tree(root, "web", true),
+        systemd: Some(systemd.clone()),
+    };
+    let cg = Cgroup::create(&layout, "/machine", "web").unwrap();
+    populate_subgroup(&cg, PAYLOAD_GROUP);
+    cg.delegate(None).unwrap();
+    // Without a user namespace nothing changes hands.
+    let systemd_payload = systemd.join("machine/web").join(PAYLOAD_GROUP);
+    assert_eq!(owner_of(&systemd_payload), owner_of(root));
+    assert_eq!(
+        cg.delegation_targets(),
+        [
+            systemd_payload.clone(),
+            systemd_payload.join("cgroup.procs")
+        ]
+    );
+
+    populate_subgroup(&cg, SUPERVISOR_GROUP);
+    cg.add_helper_pid(Pid::from_raw(77)).unwrap();
+    let helpers: Vec<PathBuf> = cg.dirs().map(|d| d.join(SUPERVISOR_GROUP)).collect();
+    assert_eq!(helpers.len(), 6);
+    for dir in &helpers {
+        assert_eq!(read(dir.join("cgroup.procs")), "77", "{}", dir.display());
+    }
+    for dir in cg.payload_dirs() {
+        assert_eq!(read(dir.join("cgroup.procs")), "");
+    }
+    clear_procs(&helpers);
+}
+
+#[test]
+fn a_stale_payload_makes_the_group_busy() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    let layout = v2_tree(root, "web");
+    populate(
+        &root.join("machine/web").join(PAYLOAD_GROUP),
+        &[("cgroup.procs", "999999\n")],
+    );
+    let e = Cgroup::create(&layout, "/machine", "web").unwrap_err();
+    assert!(matches!(e, CgroupError::GroupBusy { .. }), "{e:?}");
+    fs::write(
+        root.join("machine/web")
+            .join(PAYLOAD_GROUP)
+            .join("cgroup.procs"),
+        "",
+    )
+    .unwrap();
 }

@@ -327,7 +327,8 @@ fn memory_limit_cpuset_and_the_containers_read_only_cgroup_view() {
             .is_some_and(|n| n.parse::<u32>().unwrap_or(0) >= 1),
         "{s}"
     );
-    assert!(s.contains("67108864"), "64 MiB limit not visible: {s}");
+    // The limit sits on the limit group, above the container's root and out
+    // of its reach (docs/system-containers.md); the OOM kill below proves it.
     assert!(s.contains("read-only"), "{s}");
     // The OOM killer took the 200 MiB allocator; init lived on.
     assert!(s.contains("init-survived"), "{s}");

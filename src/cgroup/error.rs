@@ -131,6 +131,13 @@ pub enum CgroupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("handing {path} to the container's root (uid {uid}, gid {gid}): {source}")]
+    Chown {
+        path: PathBuf,
+        uid: u32,
+        gid: u32,
+        source: std::io::Error,
+    },
     #[error("opening {path}: {source}")]
     OpenDir {
         path: PathBuf,

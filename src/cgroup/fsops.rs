@@ -75,28 +75,91 @@ pub(crate) fn escape_component(c: &str) -> Result<String, &'static str> {
     }
 }
 
-/// The pids in `cgroup.procs` of each existing directory (sorted, no
-/// duplicates); a directory that is gone counts as empty.
+/// The pids in `cgroup.procs` of each existing directory and every group
+/// below it (sorted, no duplicates); a directory that is gone counts as
+/// empty. `cgroup.procs` lists a group's own members only, and the domain's
+/// processes live in its sub-groups (the payload, and whatever the container
+/// made in its delegated subtree).
 pub(super) fn procs_of<'a>(
     dirs: impl IntoIterator<Item = &'a Path>,
 ) -> Result<Vec<Pid>, CgroupError> {
     let mut set = BTreeSet::new();
     for dir in dirs {
-        if !dir.is_dir() {
-            continue;
-        }
-        let path = dir.join("cgroup.procs");
-        let text = read_to_string(&path)?;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let pid: i32 = line.parse().map_err(|_| CgroupError::ParseFile {
-                path: path.clone(),
-                content: line.to_owned(),
-                expected: "one pid per line",
-            })?;
-            set.insert(pid);
-        }
+        procs_below(dir, &mut set)?;
     }
     Ok(set.into_iter().map(Pid::from_raw).collect())
+}
+
+/// The sub-groups of `dir`; `None` when `dir` is gone (or was never made).
+fn subgroups(dir: &Path) -> std::io::Result<Option<Vec<PathBuf>>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let dirs = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    Ok(Some(dirs))
+}
+
+fn procs_below(dir: &Path, set: &mut BTreeSet<i32>) -> Result<(), CgroupError> {
+    let read_error = |source| CgroupError::ReadFile {
+        path: dir.to_owned(),
+        source,
+    };
+    // Gone: empty. A group removed while we walk is too.
+    let Some(children) = subgroups(dir).map_err(read_error)? else {
+        return Ok(());
+    };
+    for child in children {
+        procs_below(&child, set)?;
+    }
+    let path = dir.join("cgroup.procs");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound && !dir.exists() => return Ok(()),
+        Err(source) => return Err(CgroupError::ReadFile { path, source }),
+    };
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let pid: i32 = line.parse().map_err(|_| CgroupError::ParseFile {
+            path: path.clone(),
+            content: line.to_owned(),
+            expected: "one pid per line",
+        })?;
+        set.insert(pid);
+    }
+    Ok(())
+}
+
+/// Writes `pid` to `cgroup.procs` of each directory.
+pub(super) fn place<'a>(
+    dirs: impl IntoIterator<Item = &'a Path>,
+    pid: Pid,
+) -> Result<(), CgroupError> {
+    for dir in dirs {
+        let path = dir.join("cgroup.procs");
+        write_file(&path, &pid.to_string()).map_err(|source| CgroupError::AddPid {
+            pid,
+            path,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Gives `path` to `owner` (a delegated group's directory or file).
+pub(super) fn chown(path: &Path, owner: super::handle::Owner) -> Result<(), CgroupError> {
+    std::os::unix::fs::chown(path, Some(owner.uid), Some(owner.gid)).map_err(|source| {
+        CgroupError::Chown {
+            path: path.to_owned(),
+            uid: owner.uid,
+            gid: owner.gid,
+            source,
+        }
+    })
 }
 
 /// `mkdir`; an existing directory is fine. Returns whether it was made.
@@ -155,20 +218,15 @@ pub(super) fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 /// Removes `dir` and any sub-groups in it, deepest first. Control files are
 /// not removable (and need not be): `rmdir` of a cgroup takes them along.
 pub(super) fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(CgroupError::Remove {
-                path: dir.to_owned(),
-                source,
-            });
-        }
+    let remove_error = |source| CgroupError::Remove {
+        path: dir.to_owned(),
+        source,
     };
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_tree(&entry.path())?;
-        }
+    let Some(children) = subgroups(dir).map_err(remove_error)? else {
+        return Ok(());
+    };
+    for child in children {
+        remove_tree(&child)?;
     }
     let deadline = Instant::now() + RMDIR_DEADLINE;
     loop {

@@ -2,8 +2,14 @@
 //!
 //! Every path comes from the [`Layout`]: `<mount>/<partition>/<name>` in each
 //! hierarchy. On v1 and hybrid hosts that is one directory per distinct v1
-//! mount (co-mounted controllers share one) plus, on hybrid, one under the
-//! cgroup2 mount; on v2 it is one directory.
+//! mount (co-mounted controllers share one), one under `name=systemd` and,
+//! on hybrid, one under the cgroup2 mount; on v2 it is one directory.
+//!
+//! That group is the *limit group*: every setting is written there. The
+//! container's init runs one level down, in [`PAYLOAD_GROUP`], which is the
+//! root of its cgroup namespace and the subtree it may manage itself; the
+//! domain's helper processes run in [`SUPERVISOR_GROUP`] beside it (see
+//! [`Cgroup::delegate`] and `docs/system-containers.md`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,8 +19,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::fsops::{
-    block_device, enable_controllers, init_cpuset, keyed, mkdir, procs_of, read_to_string,
-    read_u64, relative_path, remove_tree, write_file,
+    block_device, chown, enable_controllers, init_cpuset, keyed, mkdir, place, procs_of,
+    read_to_string, read_u64, relative_path, remove_tree, write_file,
 };
 use super::settings::{CgroupSettings, FileWrite, Hierarchy};
 use super::{CgroupError, Controller, Layout};
@@ -32,6 +38,42 @@ pub(super) const POLL: Duration = Duration::from_millis(5);
 /// The v2 controllers enabled down the partition on a pure v2 host, when
 /// the parent offers them.
 pub(super) const V2_CONTROLLERS: [&str; 5] = ["cpuset", "cpu", "io", "memory", "pids"];
+
+/// The sub-group of the limit group that the container's init is placed in
+/// and that becomes the root of its cgroup namespace (nspawn's name). The
+/// limits stay on the parent, out of the container's reach.
+pub const PAYLOAD_GROUP: &str = "payload";
+
+/// The sub-group for the domain's helper processes (an image export
+/// daemon): beside the payload, so they count against the domain's limits,
+/// stay invisible to the container, and leave the limit group free of
+/// processes (cgroup v2 allows none in a group that delegates controllers).
+pub const SUPERVISOR_GROUP: &str = "supervisor";
+
+/// The files of a delegated group that are handed to the container's root
+/// with a user namespace (nspawn `chown_cgroup_path`, a superset of the
+/// kernel's `/sys/kernel/cgroup/delegate`); those this kernel lacks are
+/// skipped.
+pub const DELEGATION_FILES: [&str; 11] = [
+    "cgroup.clone_children",
+    "cgroup.controllers",
+    "cgroup.events",
+    "cgroup.procs",
+    "cgroup.stat",
+    "cgroup.subtree_control",
+    "cgroup.threads",
+    "memory.oom.group",
+    "memory.reclaim",
+    "notify_on_release",
+    "tasks",
+];
+
+/// The host uid and gid that the container's root is (with a user namespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: u32,
+    pub gid: u32,
+}
 
 /// Usage counters for `dominfo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +110,8 @@ pub struct Cgroup {
     /// `machine/NAME`: the group relative to each mount.
     relative: PathBuf,
     v1: Vec<V1Dir>,
+    /// The group under `name=systemd` (v1 and hybrid hosts that have it).
+    systemd: Option<PathBuf>,
     /// The group on v2, or under the unified mount on hybrid.
     v2: Option<PathBuf>,
 }
@@ -135,10 +179,12 @@ impl Cgroup {
             }
         }
         let v2 = layout.v2_root().map(|r| r.join(&relative));
+        let systemd = layout.systemd_hierarchy().map(|r| r.join(&relative));
         Ok(Cgroup {
             layout: layout.clone(),
             relative,
             v1,
+            systemd,
             v2,
         })
     }
@@ -157,6 +203,15 @@ impl Cgroup {
                     init_cpuset(&parent, &dir)?;
                 }
                 parent = dir;
+            }
+        }
+        if let (Some(leaf), Some(root)) = (&self.systemd, self.layout.systemd_hierarchy()) {
+            let mut dir = root.to_path_buf();
+            for comp in self.relative.components() {
+                dir = dir.join(comp);
+                if mkdir(&dir)? && &dir == leaf {
+                    made.push(dir.clone());
+                }
             }
         }
         if let Some(leaf) = &self.v2 {
@@ -260,22 +315,89 @@ impl Cgroup {
             })
     }
 
-    /// Puts a process in the group in every hierarchy. The launcher calls
-    /// this for init after clone and before releasing it (and for any helper
-    /// process the domain owns); children forked later inherit the group.
+    /// Puts a process in the limit group itself, in every hierarchy;
+    /// children forked later inherit the group. Before [`Cgroup::delegate`]
+    /// only: on v2 a group that delegates controllers holds no process (the
+    /// launcher uses [`Cgroup::add_payload_pid`] and
+    /// [`Cgroup::add_helper_pid`]).
     pub fn add_pid(&self, pid: Pid) -> Result<(), CgroupError> {
-        for dir in self.dirs() {
-            let path = dir.join("cgroup.procs");
-            write_file(&path, &pid.to_string()).map_err(|source| CgroupError::AddPid {
-                pid,
-                path,
-                source,
-            })?;
+        place(self.dirs(), pid)
+    }
+
+    /// Makes the payload group (`L/payload`) in every hierarchy, tracking
+    /// ones included, for the container's init to run in; on a pure v2 host
+    /// first enables the controllers `L` offers in its
+    /// `cgroup.subtree_control`, so the payload's own subtree can use them.
+    /// With `owner` (a user namespace), the payload's directory and its
+    /// [`DELEGATION_FILES`] in the writable hierarchies
+    /// ([`Layout::writable_hierarchies`]) are given to the container's root;
+    /// the v1 controllers and everything above the payload stay the host's.
+    pub fn delegate(&self, owner: Option<Owner>) -> Result<(), CgroupError> {
+        if let (Layout::V2 { .. }, Some(dir)) = (&self.layout, &self.v2) {
+            enable_controllers(dir)?;
+        }
+        self.make_subgroup(PAYLOAD_GROUP)?;
+        if let Some(owner) = owner {
+            for path in self.delegation_targets() {
+                chown(&path, owner)?;
+            }
         }
         Ok(())
     }
 
-    /// Every process in the group, in any hierarchy (sorted, no duplicates).
+    /// The payload group's directory in every hierarchy (pure).
+    pub fn payload_dirs(&self) -> Vec<PathBuf> {
+        self.dirs().map(|d| d.join(PAYLOAD_GROUP)).collect()
+    }
+
+    /// The payload group's directories in the writable hierarchies, each
+    /// followed by its delegation files that exist: what [`Cgroup::delegate`]
+    /// chowns.
+    pub fn delegation_targets(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for dir in self.systemd.iter().chain(&self.v2) {
+            let payload = dir.join(PAYLOAD_GROUP);
+            let files = DELEGATION_FILES.iter().map(|f| payload.join(f));
+            let files: Vec<PathBuf> = files.filter(|p| p.exists()).collect();
+            out.push(payload);
+            out.extend(files);
+        }
+        out
+    }
+
+    /// Puts the container's init in the payload group in every hierarchy
+    /// (after [`Cgroup::delegate`], before init unshares its cgroup
+    /// namespace, whose root then is the payload group).
+    pub fn add_payload_pid(&self, pid: Pid) -> Result<(), CgroupError> {
+        place(self.payload_dirs().iter().map(PathBuf::as_path), pid)
+    }
+
+    /// Puts one of the domain's helper processes in the supervisor group
+    /// (made on first use) in every hierarchy.
+    pub fn add_helper_pid(&self, pid: Pid) -> Result<(), CgroupError> {
+        self.make_subgroup(SUPERVISOR_GROUP)?;
+        let dirs: Vec<PathBuf> = self.dirs().map(|d| d.join(SUPERVISOR_GROUP)).collect();
+        place(dirs.iter().map(PathBuf::as_path), pid)
+    }
+
+    /// Makes `name` below the group in every hierarchy (an existing one is
+    /// fine), its v1 cpuset initialised from the group's.
+    fn make_subgroup(&self, name: &str) -> Result<(), CgroupError> {
+        for d in &self.v1 {
+            let child = d.dir.join(name);
+            mkdir(&child)?;
+            if d.controllers.contains(&Controller::Cpuset) {
+                init_cpuset(&d.dir, &child)?;
+            }
+        }
+        for dir in self.systemd.iter().chain(&self.v2) {
+            mkdir(&dir.join(name))?;
+        }
+        Ok(())
+    }
+
+    /// Every process in the group or a group below it, in any hierarchy
+    /// (sorted, no duplicates).
     pub fn procs(&self) -> Result<Vec<Pid>, CgroupError> {
         procs_of(self.dirs())
     }
@@ -516,12 +638,19 @@ impl Cgroup {
             .map(|d| d.dir.as_path())
     }
 
-    /// Every directory of the group: each v1 hierarchy, then cgroup2.
+    /// Every directory of the group: each v1 hierarchy, `name=systemd`,
+    /// then cgroup2.
     pub fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.v1
             .iter()
             .map(|d| d.dir.as_path())
+            .chain(self.systemd.as_deref())
             .chain(self.v2.as_deref())
+    }
+
+    /// The group's directory in the `name=systemd` hierarchy.
+    pub fn systemd_dir(&self) -> Option<&Path> {
+        self.systemd.as_deref()
     }
 
     /// The directory named in messages: cgroup2's, else the first v1 one.

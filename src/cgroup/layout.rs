@@ -7,8 +7,9 @@ use super::CgroupError;
 
 /// A cgroup v1 controller (one `cgroup` mount may carry several).
 ///
-/// Named hierarchies without a controller (`name=systemd`) are not listed:
-/// domrun neither configures nor places anything in them.
+/// The named hierarchy `name=systemd` has no controller and is not listed
+/// here: [`Layout`] keeps it apart as a tracking hierarchy (no settings,
+/// only placement and the delegated subtree a system container writes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Controller {
     Cpu,
@@ -90,30 +91,56 @@ impl std::fmt::Display for Controller {
 }
 
 /// Where the host's cgroup hierarchies are mounted.
+///
+/// Two kinds of hierarchy: *resource* hierarchies take the domain's settings
+/// (the v1 controllers; the one cgroup2 tree on v2), *tracking* hierarchies
+/// only group processes (`name=systemd` on v1 and hybrid, the controller-less
+/// `unified` cgroup2 mount on hybrid). A system container's init is placed
+/// in both kinds, and writes below its own group in the tracking ones (see
+/// `docs/system-containers.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Layout {
     /// Pure cgroup v2: one hierarchy, every controller in it.
     V2 { root: PathBuf },
-    /// Pure cgroup v1: one mount per controller group.
+    /// Pure cgroup v1: one mount per controller group, and the
+    /// `name=systemd` tracking hierarchy when the host has one.
     V1 {
         controllers: BTreeMap<Controller, PathBuf>,
+        systemd: Option<PathBuf>,
     },
     /// v1 controllers plus a cgroup2 mount (usually `/sys/fs/cgroup/unified`)
-    /// that carries no controller the v1 mounts hold. Resources are set
-    /// through v1; the cgroup2 group is used for placement, `cgroup.kill`,
-    /// `cgroup.freeze`, CPU time (`cpu.stat`) and `CLONE_INTO_CGROUP`.
+    /// that carries no controller the v1 mounts hold, and usually
+    /// `name=systemd`. Resources are set through v1; the cgroup2 group is used
+    /// for placement, `cgroup.kill`, `cgroup.freeze`, CPU time (`cpu.stat`)
+    /// and `CLONE_INTO_CGROUP`.
     Hybrid {
         controllers: BTreeMap<Controller, PathBuf>,
         unified: PathBuf,
+        systemd: Option<PathBuf>,
     },
+}
+
+/// The option naming systemd's v1 tracking hierarchy.
+pub(super) const SYSTEMD_HIERARCHY: &str = "name=systemd";
+
+/// What one cgroup mount is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MountKind {
+    /// `cgroup2`.
+    V2,
+    /// `cgroup` with these controllers.
+    Controllers(Vec<Controller>),
+    /// `cgroup` with `name=systemd` and no controller.
+    Systemd,
+    /// Any other `cgroup` mount (another named hierarchy).
+    Other,
 }
 
 /// One cgroup mount from mountinfo.
 struct Mount {
     root_is_slash: bool,
     mount_point: PathBuf,
-    v2: bool,
-    controllers: Vec<Controller>,
+    kind: MountKind,
 }
 
 impl Layout {
@@ -149,23 +176,37 @@ impl Layout {
         mounts.sort_by_key(|m| !m.root_is_slash);
         let mut controllers = BTreeMap::new();
         let mut unified = None;
+        let mut systemd = None;
         for m in mounts {
-            if m.v2 {
-                unified.get_or_insert(m.mount_point);
-            } else {
-                for c in m.controllers {
-                    controllers
-                        .entry(c)
-                        .or_insert_with(|| m.mount_point.clone());
+            match m.kind {
+                MountKind::V2 => {
+                    unified.get_or_insert(m.mount_point);
                 }
+                MountKind::Systemd => {
+                    systemd.get_or_insert(m.mount_point);
+                }
+                MountKind::Controllers(list) => {
+                    for c in list {
+                        controllers
+                            .entry(c)
+                            .or_insert_with(|| m.mount_point.clone());
+                    }
+                }
+                MountKind::Other => {}
             }
         }
         match (controllers.is_empty(), unified) {
+            // A name=systemd left beside a pure cgroup2 tree tracks nothing
+            // domrun uses (systemd itself ignores it in unified mode).
             (true, Some(root)) => Ok(Layout::V2 { root }),
-            (false, None) => Ok(Layout::V1 { controllers }),
+            (false, None) => Ok(Layout::V1 {
+                controllers,
+                systemd,
+            }),
             (false, Some(unified)) => Ok(Layout::Hybrid {
                 controllers,
                 unified,
+                systemd,
             }),
             (true, None) => Err(CgroupError::NoCgroupMounts),
         }
@@ -193,70 +234,121 @@ impl Layout {
     pub fn v1_controllers(&self) -> Option<&BTreeMap<Controller, PathBuf>> {
         match self {
             Layout::V2 { .. } => None,
-            Layout::V1 { controllers } | Layout::Hybrid { controllers, .. } => Some(controllers),
+            Layout::V1 { controllers, .. } | Layout::Hybrid { controllers, .. } => {
+                Some(controllers)
+            }
         }
+    }
+
+    /// The `name=systemd` mount, on v1 and hybrid hosts that have one.
+    pub fn systemd_hierarchy(&self) -> Option<&Path> {
+        match self {
+            Layout::V2 { .. } => None,
+            Layout::V1 { systemd, .. } | Layout::Hybrid { systemd, .. } => systemd.as_deref(),
+        }
+    }
+
+    /// The hierarchies a system container writes below its own group: the
+    /// cgroup2 tree (the whole tree on v2, `unified` on hybrid) and
+    /// `name=systemd`. Never a v1 controller: v1 delegation is not safe
+    /// (a writable v1 knob is a host-wide resource knob).
+    pub fn writable_hierarchies(&self) -> Vec<&Path> {
+        self.systemd_hierarchy()
+            .into_iter()
+            .chain(self.v2_root())
+            .collect()
     }
 }
 
 /// One filesystem to mount at `/sys/fs/cgroup` inside the container, after
-/// it has entered its cgroup namespace (so each shows the domain's group as
-/// its root). Mount them in order; read-only unless the domain asks otherwise.
+/// it has entered its cgroup namespace (so each shows the domain's payload
+/// group as its root). Mount them in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerMount {
     /// Relative to `/sys/fs/cgroup` (empty for `/sys/fs/cgroup` itself).
     pub target: PathBuf,
     /// `cgroup2`, `cgroup` or `tmpfs`.
     pub fstype: &'static str,
-    /// The mount data: the v1 controllers (`cpu,cpuacct`), or tmpfs options.
+    /// The mount data: the v1 controllers (`cpu,cpuacct`), `none,name=systemd`,
+    /// or tmpfs options.
     pub data: String,
+    /// Left writable: a tracking hierarchy the container's own init manages
+    /// below its root. Everything else is made read-only once the view is
+    /// complete (the tmpfs after the mounts and symlinks in it).
+    pub writable: bool,
 }
 
+/// Where systemd looks for its hierarchies in a v1 or hybrid view.
+const SYSTEMD_DIR: &str = "systemd";
+const UNIFIED_DIR: &str = "unified";
+
 impl Layout {
-    /// What the container's `/sys/fs/cgroup` is made of, mirroring the host:
-    /// v2 → one `cgroup2`; v1 and hybrid → a `tmpfs`, then one `cgroup` per
-    /// host v1 mount under the same directory name with the same
-    /// controllers, and on hybrid a `cgroup2` at `unified`.
+    /// What the container's `/sys/fs/cgroup` is made of (systemd's container
+    /// interface; v25x nspawn's `mount_legacy_cgns_supported`):
+    /// - v2: one `cgroup2`, writable;
+    /// - v1 and hybrid: a `tmpfs` (read-only once filled), then one `cgroup`
+    ///   per host v1 mount under the same directory name with the same
+    ///   controllers (read-only), `name=systemd` at `systemd` (writable) when
+    ///   the host has it, and on hybrid `cgroup2` at `unified` (writable).
     pub fn container_mounts(&self) -> Vec<ContainerMount> {
-        let mut out = Vec::new();
-        let Some(controllers) = self.v1_controllers() else {
-            out.push(ContainerMount {
-                target: PathBuf::new(),
-                fstype: "cgroup2",
-                data: String::new(),
-            });
-            return out;
+        let mount = |target: &str, fstype, data: &str, writable| ContainerMount {
+            target: PathBuf::from(target),
+            fstype,
+            data: data.to_owned(),
+            writable,
         };
-        out.push(ContainerMount {
-            target: PathBuf::new(),
-            fstype: "tmpfs",
-            data: "mode=755".into(),
-        });
-        let mut by_mount: BTreeMap<&Path, Vec<&str>> = BTreeMap::new();
-        for (c, mount) in controllers {
-            by_mount.entry(mount).or_default().push(c.name());
+        let Some(controllers) = self.v1_controllers() else {
+            return vec![mount("", "cgroup2", "", true)];
+        };
+        let mut out = vec![mount("", "tmpfs", "mode=755", false)];
+        for (dir, names) in comounts(controllers) {
+            out.push(mount(&dir, "cgroup", &names.join(","), false));
         }
-        for (mount, names) in by_mount {
-            let dir = mount
-                .file_name()
-                .map_or_else(|| names.join(","), |n| n.to_string_lossy().into_owned());
-            out.push(ContainerMount {
-                target: PathBuf::from(dir),
-                fstype: "cgroup",
-                data: names.join(","),
-            });
+        if self.systemd_hierarchy().is_some() {
+            let data = format!("none,{SYSTEMD_HIERARCHY}");
+            out.push(mount(SYSTEMD_DIR, "cgroup", &data, true));
         }
-        if let Some(unified) = self.v2_root() {
-            let dir = unified
-                .file_name()
-                .map_or_else(|| "unified".into(), |n| n.to_string_lossy().into_owned());
-            out.push(ContainerMount {
-                target: PathBuf::from(dir),
-                fstype: "cgroup2",
-                data: String::new(),
-            });
+        if self.v2_root().is_some() {
+            out.push(mount(UNIFIED_DIR, "cgroup2", "", true));
         }
         out
     }
+
+    /// Symlinks in the container's `/sys/fs/cgroup` tmpfs, `(name, points
+    /// to)`: one per member of a co-mounted hierarchy (`cpu -> cpu,cpuacct`,
+    /// `cpuacct -> cpu,cpuacct`), as a host's own tmpfs has them. Empty on v2.
+    pub fn container_symlinks(&self) -> Vec<(String, String)> {
+        let Some(controllers) = self.v1_controllers() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (dir, names) in comounts(controllers) {
+            for name in names {
+                if name != dir {
+                    out.push((name.to_owned(), dir.clone()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The distinct v1 mounts, each with its directory name (the host's mount
+/// point's last component) and controllers, in directory order.
+fn comounts(controllers: &BTreeMap<Controller, PathBuf>) -> BTreeMap<String, Vec<&'static str>> {
+    let mut by_mount: BTreeMap<&Path, Vec<&'static str>> = BTreeMap::new();
+    for (c, mount) in controllers {
+        by_mount.entry(mount).or_default().push(c.name());
+    }
+    by_mount
+        .into_iter()
+        .map(|(mount, names)| {
+            let dir = mount
+                .file_name()
+                .map_or_else(|| names.join(","), |n| n.to_string_lossy().into_owned());
+            (dir, names)
+        })
+        .collect()
 }
 
 /// Parses one mountinfo line; `None` unless it is a cgroup mount.
@@ -271,24 +363,27 @@ fn parse_line(line: &str) -> Option<Mount> {
     let fstype = r.next()?;
     let _source = r.next()?;
     let super_opts = r.next().unwrap_or("");
-    let v2 = match fstype {
-        "cgroup2" => true,
-        "cgroup" => false,
+    let kind = match fstype {
+        "cgroup2" => MountKind::V2,
+        "cgroup" => {
+            let controllers: Vec<Controller> = super_opts
+                .split(',')
+                .filter_map(Controller::from_name)
+                .collect();
+            if !controllers.is_empty() {
+                MountKind::Controllers(controllers)
+            } else if super_opts.split(',').any(|o| o == SYSTEMD_HIERARCHY) {
+                MountKind::Systemd
+            } else {
+                MountKind::Other
+            }
+        }
         _ => return None,
-    };
-    let controllers = if v2 {
-        Vec::new()
-    } else {
-        super_opts
-            .split(',')
-            .filter_map(Controller::from_name)
-            .collect()
     };
     Some(Mount {
         root_is_slash: root == "/",
         mount_point: PathBuf::from(mount_point),
-        v2,
-        controllers,
+        kind,
     })
 }
 
@@ -355,11 +450,23 @@ mod tests {
         let Layout::Hybrid {
             controllers,
             unified,
+            systemd,
         } = &l
         else {
             panic!("{l:?}")
         };
         assert_eq!(unified, Path::new("/sys/fs/cgroup/unified"));
+        assert_eq!(
+            systemd.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/systemd"))
+        );
+        assert_eq!(
+            l.writable_hierarchies(),
+            [
+                Path::new("/sys/fs/cgroup/systemd"),
+                Path::new("/sys/fs/cgroup/unified")
+            ]
+        );
         assert_eq!(controllers.len(), 8);
         assert_eq!(
             controllers[&Controller::Memory],
@@ -386,9 +493,21 @@ mod tests {
     #[test]
     fn pure_v1_with_comounts_and_named_hierarchy() {
         let l = Layout::from_mountinfo(V1).unwrap();
-        let Layout::V1 { controllers } = &l else {
+        let Layout::V1 {
+            controllers,
+            systemd,
+        } = &l
+        else {
             panic!("{l:?}")
         };
+        assert_eq!(
+            systemd.as_deref(),
+            Some(Path::new("/sys/fs/cgroup/systemd"))
+        );
+        assert_eq!(
+            l.writable_hierarchies(),
+            [Path::new("/sys/fs/cgroup/systemd")]
+        );
         let cpu = Path::new("/sys/fs/cgroup/cpu,cpuacct");
         assert_eq!(controllers[&Controller::Cpu], cpu);
         assert_eq!(controllers[&Controller::Cpuacct], cpu);
@@ -436,32 +555,72 @@ mod tests {
         );
     }
 
+    /// v2: one writable cgroup2. v1 and hybrid: tmpfs and the controllers
+    /// read-only, the tracking hierarchies writable, at the paths systemd
+    /// expects.
     #[test]
-    fn container_mounts_mirror_the_host() {
-        let m = |t: &str, f, d: &str| ContainerMount {
+    fn container_mounts_follow_the_container_interface() {
+        let m = |t: &str, f, d: &str, w| ContainerMount {
             target: t.into(),
             fstype: f,
             data: d.into(),
+            writable: w,
         };
+        let v2 = Layout::from_mountinfo(V2).unwrap();
+        assert_eq!(v2.container_mounts(), vec![m("", "cgroup2", "", true)]);
+        assert!(v2.container_symlinks().is_empty());
+        assert_eq!(v2.writable_hierarchies(), [Path::new("/sys/fs/cgroup")]);
+        let v1 = Layout::from_mountinfo(V1).unwrap();
         assert_eq!(
-            Layout::from_mountinfo(V2).unwrap().container_mounts(),
-            vec![m("", "cgroup2", "")]
-        );
-        assert_eq!(
-            Layout::from_mountinfo(V1).unwrap().container_mounts(),
+            v1.container_mounts(),
             vec![
-                m("", "tmpfs", "mode=755"),
-                m("cpu,cpuacct", "cgroup", "cpu,cpuacct"),
-                m("cpuset", "cgroup", "cpuset"),
-                m("freezer", "cgroup", "freezer"),
-                m("memory", "cgroup", "memory"),
-                m("net_cls,net_prio", "cgroup", "net_cls,net_prio"),
+                m("", "tmpfs", "mode=755", false),
+                m("cpu,cpuacct", "cgroup", "cpu,cpuacct", false),
+                m("cpuset", "cgroup", "cpuset", false),
+                m("freezer", "cgroup", "freezer", false),
+                m("memory", "cgroup", "memory", false),
+                m("net_cls,net_prio", "cgroup", "net_cls,net_prio", false),
+                m("systemd", "cgroup", "none,name=systemd", true),
             ]
         );
-        let h = Layout::from_mountinfo(HYBRID).unwrap().container_mounts();
-        assert_eq!(h.len(), 10);
-        assert_eq!(h[1], m("blkio", "cgroup", "blkio"));
-        assert_eq!(h[9], m("unified", "cgroup2", ""));
+        let link = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(
+            v1.container_symlinks(),
+            vec![
+                link("cpu", "cpu,cpuacct"),
+                link("cpuacct", "cpu,cpuacct"),
+                link("net_cls", "net_cls,net_prio"),
+                link("net_prio", "net_cls,net_prio"),
+            ]
+        );
+        let hybrid = Layout::from_mountinfo(HYBRID).unwrap();
+        let h = hybrid.container_mounts();
+        assert_eq!(h.len(), 11);
+        assert_eq!(h[1], m("blkio", "cgroup", "blkio", false));
+        assert_eq!(h[9], m("systemd", "cgroup", "none,name=systemd", true));
+        assert_eq!(h[10], m("unified", "cgroup2", "", true));
+        assert!(h[..9].iter().all(|m| !m.writable));
+        // One mount per controller here: nothing to link.
+        assert!(hybrid.container_symlinks().is_empty());
+    }
+
+    /// A host without name=systemd gets no systemd mount in the view (a
+    /// fake one would mislead systemd, sd#6477).
+    #[test]
+    fn no_systemd_hierarchy_no_systemd_mount() {
+        let text = "\
+32 31 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+33 31 0:30 / /sys/fs/cgroup/other rw - cgroup cgroup rw,name=other
+41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+";
+        let l = Layout::from_mountinfo(text).unwrap();
+        assert_eq!(l.systemd_hierarchy(), None);
+        assert_eq!(
+            l.writable_hierarchies(),
+            [Path::new("/sys/fs/cgroup/unified")]
+        );
+        let targets: Vec<_> = l.container_mounts().into_iter().map(|m| m.target).collect();
+        assert_eq!(targets, [PathBuf::new(), "memory".into(), "unified".into()]);
     }
 
     #[test]

@@ -21,7 +21,10 @@ mod layout;
 mod settings;
 
 pub use error::CgroupError;
-pub use handle::{Cgroup, CgroupStats, DEFAULT_PARTITION, MemoryEvents};
+pub use handle::{
+    Cgroup, CgroupStats, DEFAULT_PARTITION, DELEGATION_FILES, MemoryEvents, Owner, PAYLOAD_GROUP,
+    SUPERVISOR_GROUP,
+};
 pub use layout::{ContainerMount, Controller, Layout};
 pub use settings::{
     CgroupSettings, CpuSettings, CpusetSettings, FileWrite, Hierarchy, IoDevice, IoSettings,

@@ -19,6 +19,12 @@ mod features;
 mod misc;
 mod os;
 mod positions;
+pub mod schema;
+mod schema_honour;
+// Generated (tests/schema_table.rs): kept as the generator writes it, so the
+// check that re-derives it compares bytes.
+#[rustfmt::skip]
+mod schema_table;
 mod tuning;
 pub mod units;
 mod uuid;
@@ -36,6 +42,7 @@ pub use misc::{
 };
 pub use os::{BootDevice, Loader, Os, OsType};
 pub use positions::Positions;
+pub use schema::{Strictness, VocabularyErrors, VocabularyNote};
 pub use tuning::{
     BlkioDevice, BlkioTune, CpuTune, MaxMemory, MemTune, NumaMemory, NumaMode, NumaTune, Placement,
     Resource, Vcpu,
@@ -162,27 +169,73 @@ impl Domain {
     }
 
     /// Reads, parses, defaults and validates a file: what every command that
-    /// runs or stores a domain wants. Errors name the file.
+    /// runs or stores a domain wants. Names libvirt does not define, or that
+    /// domrun cannot honour, are refused ([`schema`]); notes about names
+    /// domrun ignores harmlessly go to stderr. Errors name the file.
     pub fn load(path: &Path) -> Result<Domain, LoadError> {
-        let d = Domain::load_unvalidated(path)?;
-        d.validate()
-            .map_err(|e| LoadError::Invalid(e.in_file(path)))?;
+        Domain::load_with(path, LoadOptions::default())
+    }
+
+    /// [`Domain::load`] with a choice of strictness (`--permissive`).
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Domain, LoadError> {
+        let (d, notes) = Domain::load_checked(path, options)?;
+        for n in notes {
+            eprintln!("{n}");
+        }
         Ok(d)
     }
 
+    /// [`Domain::load_with`], handing back the notes instead of printing them.
+    pub fn load_checked(
+        path: &Path,
+        options: LoadOptions,
+    ) -> Result<(Domain, Vec<schema::VocabularyNote>), LoadError> {
+        let (d, notes) = Domain::read_file(path, options.strictness)?;
+        d.validate()
+            .map_err(|e| LoadError::Invalid(e.in_file(path)))?;
+        Ok((d, notes))
+    }
+
     /// Reads, parses and applies defaults, without the whole-domain checks
-    /// (for printing a document as it stands).
+    /// or the vocabulary check (for printing a document as it stands).
     pub fn load_unvalidated(path: &Path) -> Result<Domain, LoadError> {
+        Ok(Domain::read_file(path, Strictness::Permissive)?.0)
+    }
+
+    /// Parses a document after checking its vocabulary (pass 0, on the
+    /// element tree, which the model does not keep).
+    pub fn parse_checked(
+        text: &[u8],
+        strictness: Strictness,
+    ) -> Result<(Domain, Vec<schema::VocabularyNote>), CheckedParseError> {
+        let root = xml::read_document(text, &Limits::default()).map_err(ParseError::from_read)?;
+        let notes = schema::check_vocabulary(&root, strictness)?;
+        let mut d = Domain::from_element(&root)?;
+        d.positions = Positions::of_tree(&root);
+        Ok((d, notes))
+    }
+
+    fn read_file(
+        path: &Path,
+        strictness: Strictness,
+    ) -> Result<(Domain, Vec<schema::VocabularyNote>), LoadError> {
         let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
             path: path.to_owned(),
             error: e.to_string(),
         })?;
-        let mut d = Domain::parse(&bytes).map_err(|e| LoadError::Parse(e.in_file(path)))?;
+        let (mut d, mut notes) =
+            Domain::parse_checked(&bytes, strictness).map_err(|e| match e {
+                CheckedParseError::Parse(e) => LoadError::Parse(e.in_file(path)),
+                CheckedParseError::Vocabulary(e) => LoadError::Vocabulary(e.in_file(path)),
+            })?;
+        for n in &mut notes {
+            n.file = Some(path.to_owned());
+        }
         d.apply_defaults().map_err(|e| LoadError::Defaults {
             path: path.to_owned(),
             error: e,
         })?;
-        Ok(d)
+        Ok((d, notes))
     }
 
     fn from_element(root: &Element) -> Result<Domain, ParseError> {
@@ -456,7 +509,37 @@ pub enum LoadError {
         error: DefaultsError,
     },
     #[error("{0}")]
+    Vocabulary(VocabularyErrors),
+    #[error("{0}")]
     Invalid(ValidateErrors),
+}
+
+/// How [`Domain::load_with`] treats names outside libvirt's vocabulary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub strictness: Strictness,
+}
+
+impl LoadOptions {
+    /// Strict, unless `permissive` (the `--permissive` flag).
+    pub fn permissive_if(permissive: bool) -> Self {
+        LoadOptions {
+            strictness: if permissive {
+                Strictness::Permissive
+            } else {
+                Strictness::Strict
+            },
+        }
+    }
+}
+
+/// A document refused by [`Domain::parse_checked`].
+#[derive(Debug, thiserror::Error)]
+pub enum CheckedParseError {
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    #[error("{0}")]
+    Vocabulary(#[from] VocabularyErrors),
 }
 
 #[cfg(test)]

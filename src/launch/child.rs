@@ -26,6 +26,7 @@ use nix::unistd::{Gid, Uid};
 
 use super::prepare::{Credentials, Prepared, PreparedMount, ResolvedSource};
 use super::protocol::{self, ChildFailure, ChildMessage, ProtocolError, Step};
+use super::resources::CGROUP_VIEW;
 use crate::plan::defaults::{
     CONSOLE_PATH, DEV_SYMLINKS, DEVICES, KERNEL_MOUNTS, KernelSource, MASKED_PATHS, MountFallback,
     RDONLY,
@@ -67,8 +68,11 @@ pub(super) struct ChildContext<'a> {
     pub prepared: &'a Prepared,
     /// The child's end of the sync socket (close-on-exec).
     pub sync: OwnedFd,
-    /// The pty slave and its host path when init gets a new console.
+    /// The console pty's slave and its host path: bound on /dev/console.
     pub console: Option<(&'a OwnedFd, &'a Path)>,
+    /// The console is also init's stdio and controlling terminal (an
+    /// interactive or monitored console); otherwise init keeps fds 0-2.
+    pub console_is_stdio: bool,
     /// Reserved room for step 12's queue.
     pub readonly_later: ReadonlyQueue,
 }
@@ -221,8 +225,10 @@ fn set_up_and_exec(
     if let Some(name) = &plan.hostname {
         nix::unistd::sethostname(name).at(Step::SetHostname)?;
     }
-    // 14. Console: a new session with the pty as controlling terminal and stdio.
-    if let Some((console, _)) = ctx.console {
+    // 14. Console: a new session with the pty as controlling terminal and
+    //     stdio, when init's stdio is the console (else fds 0-2 pass through
+    //     and the pty is /dev/console only).
+    if let Some((console, _)) = ctx.console.filter(|_| ctx.console_is_stdio) {
         nix::unistd::setsid().at(Step::AttachConsole)?;
         sys::set_controlling_terminal(console).at(Step::AttachConsole)?;
         nix::unistd::dup2_stdin(console).at(Step::AttachConsole)?;
@@ -427,14 +433,16 @@ impl HostNodes {
 }
 
 /// Step 8: the container's `/sys/fs/cgroup`: its own subtree (the cgroup
-/// namespace's root) of every hierarchy the host has, read-only.
+/// namespace's root, the payload group) of every hierarchy the host has;
+/// the tracking hierarchies stay writable, the rest is read-only in step 12.
 fn mount_cgroup_view(
     root: &OwnedFd,
     prepared: &Prepared,
     readonly_later: &mut ReadonlyQueue,
 ) -> Result<(), ChildFailure> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    for (i, m) in prepared.cgroup_mounts.iter().enumerate() {
+    let view = &prepared.cgroup_view;
+    for (i, m) in view.mounts.iter().enumerate() {
         let step = Step::CgroupMount(index(i));
         let target = sys::make_path_in_root(root, &m.target, TargetKind::Directory).at(step)?;
         mount(
@@ -445,6 +453,9 @@ fn mount_cgroup_view(
             Some(m.data.as_c_str()),
         )
         .at(step)?;
+        if m.writable {
+            continue;
+        }
         let mount = sys::open_path_in_root(root, &m.target).at(step)?;
         readonly_later.push(ReadonlyLater {
             step: Step::ReadonlyCgroupMount(index(i)),
@@ -452,12 +463,22 @@ fn mount_cgroup_view(
             recursive: false,
         })?;
     }
+    if view.symlinks.is_empty() {
+        return Ok(());
+    }
+    // The links live in the view's tmpfs (the first mount), read-only only
+    // in step 12.
+    let dir = sys::open_path_in_root(root, Path::new(CGROUP_VIEW)).at(Step::CgroupSymlink(0))?;
+    for (i, (name, points_to)) in view.symlinks.iter().enumerate() {
+        nix::unistd::symlinkat(points_to.as_c_str(), &dir, name.as_c_str())
+            .at(Step::CgroupSymlink(index(i)))?;
+    }
     Ok(())
 }
 
 /// Step 7: the rows of `KERNEL_MOUNTS` that apply, in table order. A
-/// read-only bind (of the target itself, or of the host's path as a
-/// fallback) is made read-only in step 12 with the rest of the queue.
+/// read-only bind of the target itself is made read-only in step 12 with the
+/// rest of the queue; a read-only fallback bind of the host's path at once.
 fn mount_kernel_filesystems(
     root: &OwnedFd,
     readonly_later: &mut ReadonlyQueue,
@@ -469,7 +490,7 @@ fn mount_kernel_filesystems(
         }
         let step = Step::KernelMount(index(i));
         let path = Path::new(km.target);
-        let recursive = match km.source {
+        match km.source {
             KernelSource::Filesystem(fstype) => {
                 let target = sys::make_path_in_root(root, path, TargetKind::Directory).at(step)?;
                 let flags = MsFlags::from_bits_truncate(km.flags);
@@ -485,10 +506,31 @@ fn mount_kernel_filesystems(
                     // Mounted as asked, read-only at once if the row says so.
                     (Ok(()), _) => continue,
                     // The kernel refused a fresh one (see the row's reason):
-                    // bind the host's instead, with everything below it.
+                    // bind the host's instead, with everything below it,
+                    // read-only at once: a recursive change in step 12 would
+                    // also reach what is mounted below it later (the
+                    // cgroup view's writable hierarchies under /sys).
                     (Err(Errno::EPERM | Errno::EBUSY), MountFallback::BindHost) => {
                         mount(Some(path), target_path.as_c_str(), NONE, BIND, NONE).at(step)?;
-                        true
+                        if km.flags & RDONLY != 0 {
+                            let bound = sys::open_path_in_root(root, path).at(step)?;
+                            sys::set_mount_readonly(&bound, true)
+                                .at(Step::ReadonlyKernelMount(index(i)))?;
+                        }
+                        continue;
+                    }
+                    // An option refused (devpts' gid=5 in a user namespace
+                    // that does not map it): the row's plainer options.
+                    (Err(Errno::EINVAL), MountFallback::WithData(data)) => {
+                        mount(
+                            Some(fstype),
+                            target_path.as_c_str(),
+                            Some(fstype),
+                            flags,
+                            Some(data),
+                        )
+                        .at(step)?;
+                        continue;
                     }
                     (Err(errno), _) => return Err(ChildFailure { step, errno }),
                 }
@@ -496,18 +538,17 @@ fn mount_kernel_filesystems(
             KernelSource::Itself => {
                 let target = sys::open_path_in_root(root, path).at(step)?;
                 bind(&target, &target, BIND).at(step)?;
-                // Not recursive: a later row's bind below it (a writable
-                // /proc/sys/net under /proc/sys) keeps its own mode.
-                false
             }
-        };
+        }
         if km.flags & RDONLY != 0 {
-            // Reopen: the handle used above is under the new mount.
+            // Reopen: the handle used above is under the new mount. Not
+            // recursive: a later row's bind below it (a writable
+            // /proc/sys/net under /proc/sys) keeps its own mode.
             let mount = sys::open_path_in_root(root, path).at(step)?;
             readonly_later.push(ReadonlyLater {
                 step: Step::ReadonlyKernelMount(index(i)),
                 mount,
-                recursive,
+                recursive: false,
             })?;
         }
     }

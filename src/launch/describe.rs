@@ -18,7 +18,7 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
         |names: &[&str], i: u16| names.get(usize::from(i)).copied().unwrap_or("?").to_owned();
     let cgroup_target = |i: u16| {
         prepared
-            .and_then(|p| p.cgroup_mounts.get(usize::from(i)))
+            .and_then(|p| p.cgroup_view.mounts.get(usize::from(i)))
             .map_or_else(
                 || format!("#{i} under /sys/fs/cgroup"),
                 |m| m.target.display().to_string(),
@@ -107,6 +107,17 @@ pub(super) fn describe_step(plan: &Plan, prepared: Option<&Prepared>, step: Step
         Step::CloseFds => "marking inherited file descriptors close-on-exec".into(),
         Step::CgroupNamespace => "entering a new cgroup namespace".into(),
         Step::CgroupMount(i) => format!("mounting cgroup filesystem {}", cgroup_target(i)),
+        Step::CgroupSymlink(i) => {
+            match prepared.and_then(|p| p.cgroup_view.symlinks.get(usize::from(i))) {
+                Some((name, to)) => format!(
+                    "creating symlink {}/{} -> {}",
+                    super::resources::CGROUP_VIEW,
+                    name.to_string_lossy(),
+                    to.to_string_lossy()
+                ),
+                None => format!("creating cgroup symlink #{i}"),
+            }
+        }
         Step::ReadonlyCgroupMount(i) => format!("making {} read-only", cgroup_target(i)),
         Step::Exec => match plan.process.argv.first() {
             Some(init) => format!("executing init {}", init.to_string_lossy()),

@@ -9,7 +9,7 @@ use nix::sys::signal::{SigmaskHow, Signal, kill};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::unistd::{Gid, Pid, Uid};
 
 use super::child::{self, ChildContext};
 use super::describe::describe_step;
@@ -18,7 +18,7 @@ use super::protocol::{self, InitEvent, InitPhase, ParentMessage};
 use super::supervise::{Console, open_console, supervise, supervised_signals};
 use super::{ExitStatusCode, LaunchError};
 use crate::plan::{ConsoleMode, IdMapRange, Plan, UserNamespace};
-use crate::sys::{self, Cloned};
+use crate::sys::{self, Cloned, Relay};
 
 /// Kills and reaps init if the parent gives up on it (an error, or a
 /// [`Running`] dropped before init was reaped).
@@ -64,8 +64,12 @@ impl Drop for MaskGuard {
 pub struct Running {
     pid: Pid,
     pidfd: OwnedFd,
-    /// The console pty's master, when init got a pty.
-    console: Option<OwnedFd>,
+    /// The console pty's master (/dev/console, and init's stdio when asked).
+    console: OwnedFd,
+    /// A slave of the console, held so the master never reads as hung up:
+    /// a PID 1 closes and reopens /dev/console between writes (systemd
+    /// does), and the console must outlive that.
+    _console_slave: OwnedFd,
     /// The supervised signals, blocked in this thread since before clone.
     signals: SignalFd,
     guard: ChildGuard,
@@ -116,9 +120,11 @@ impl Running {
         self.pidfd.as_fd()
     }
 
-    /// The console pty master (init's /dev/console and stdio).
+    /// The console pty master (init's /dev/console, and its stdio when
+    /// started with `stdio_on_console`). Always there; an `Option` for the
+    /// callers that also supervise guests without one.
     pub fn console(&self) -> Option<BorrowedFd<'_>> {
-        self.console.as_ref().map(|c| c.as_fd())
+        Some(self.console.as_fd())
     }
 
     /// SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH and
@@ -162,10 +168,10 @@ impl Running {
 }
 
 /// Starts the container described by `plan` and returns once its init has
-/// been exec'd (or with the error that stopped it). With `pty`, init gets a
-/// new pty as console and stdio, sized like our terminal; otherwise it
-/// inherits our stdio. Dropping the [`Running`] before init is reaped kills
-/// it.
+/// been exec'd (or with the error that stopped it). Init always gets a new
+/// pty, sized like our terminal, as /dev/console; with `stdio_on_console` it
+/// is also init's stdio and controlling terminal, otherwise init inherits
+/// our fds 0-2. Dropping the [`Running`] before init is reaped kills it.
 ///
 /// With `$NOTIFY_SOCKET` set, sends `READY=1` and `MAINPID=<init>` once
 /// init has been exec'd (the variable is not passed to init: its
@@ -175,14 +181,22 @@ impl Running {
 /// signals are blocked in the calling thread only, so in a multi-threaded
 /// process another thread may take them; and the child, a copy of the
 /// caller made by clone3, must not find a lock held by another thread.
-pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
+pub fn start(plan: &Plan, stdio_on_console: bool) -> Result<Running, LaunchError> {
     // Steps numbered as in docs/launch.md ("Parent").
     // 1. Validate: nothing has been touched yet.
     plan.validate()?;
     // 2. Prepare: sources, filesystems, loop devices, namespace files, strings.
     let prepared = prepare(plan)?;
-    // 3. Console pty, sized like our terminal.
-    let console = if pty { Some(open_console()?) } else { None };
+    // 3. Console pty, sized like our terminal: /dev/console always exists
+    //    (systemd's console-getty and status output need it). In a user
+    //    namespace it belongs to the container's root: a host-root-owned
+    //    node is unmapped there, and init could not open it.
+    let console = open_console()?;
+    let owner = super::resources::container_root_owner(plan.namespaces.user.as_ref());
+    if let Some(owner) = owner {
+        let (uid, gid) = (Uid::from_raw(owner.uid), Gid::from_raw(owner.gid));
+        nix::unistd::fchown(&console.slave, Some(uid), Some(gid)).map_err(LaunchError::OpenPty)?;
+    }
     // 4. Sync socket.
     let (parent_end, child_end) = socketpair(
         AddressFamily::Unix,
@@ -213,7 +227,8 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
                 plan,
                 prepared: &prepared,
                 sync: child_end,
-                console: console.as_ref().map(|c| (&c.slave, c.slave_path.as_path())),
+                console: Some((&console.slave, console.slave_path.as_path())),
+                console_is_stdio: stdio_on_console,
                 readonly_later,
             })
         }
@@ -226,7 +241,7 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     // 7. sync 1: place the child in its cgroup and write the id maps while
     //    it waits, then release it.
     if let Some(cg) = &prepared.cgroup {
-        cg.add(pid)?;
+        cg.add_init(pid)?;
     }
     if let Some(user) = &plan.namespaces.user {
         write_id_maps(pid, user)?;
@@ -261,15 +276,14 @@ pub fn start(plan: &Plan, pty: bool) -> Result<Running, LaunchError> {
     let cgroup = prepared.cgroup.take();
     let exports = std::mem::take(&mut prepared.exports);
     drop(prepared);
-    // The slave now belongs to init; keeping a copy would hide its hangup.
-    let console = console.map(|Console { master, slave, .. }| {
-        drop(slave);
-        master
-    });
+    // Init's exit comes through the pidfd, not the console's hangup, so a
+    // slave is kept: the console survives init closing it.
+    let Console { master, slave, .. } = console;
     Ok(Running {
         pid,
         pidfd,
-        console,
+        console: master,
+        _console_slave: slave,
         signals,
         guard,
         exports,
@@ -291,27 +305,39 @@ fn attach_network(plan: &Plan, pid: Pid) -> Result<Option<crate::net::Attached>,
 
 /// Starts the container described by `plan` and waits for its init to exit,
 /// forwarding SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
-/// to it and relaying its console when it has a pty (per `plan.console`).
+/// to it and relaying its console.
+///
+/// The console (nspawn's `--console=` modes): interactive when
+/// `plan.console` is `Pty`, or `Auto` and stdin is a terminal: init's stdio
+/// is the pty, our terminal is raw and relayed both ways. Otherwise
+/// read-only: init keeps our fds 0-2 (an application's pipes), /dev/console
+/// is a pty whose output is copied to our stdout, stdin is never read.
 ///
 /// Returns init's exit status (128+N if killed by signal N). A setup failure
 /// is an error; [`LaunchError::exit_code`] gives the status to exit with.
 pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
-    let wants_pty = match plan.console {
+    let interactive = match plan.console {
         ConsoleMode::Inherit => false,
         ConsoleMode::Pty => true,
         ConsoleMode::Auto => nix::unistd::isatty(std::io::stdin()).unwrap_or(false),
     };
-    let mut running = start(plan, wants_pty)?;
-    let _raw = match &running.console {
-        Some(_) => crate::sys::RawTerminal::enter().map_err(LaunchError::Console)?,
-        None => None,
+    let mut running = start(plan, interactive)?;
+    let _raw = match interactive {
+        true => crate::sys::RawTerminal::enter().map_err(LaunchError::Console)?,
+        false => None,
     };
     // 10. Supervise until init exits: forward signals, relay the console.
+    let master = running.console.as_fd();
+    let relay = match interactive {
+        true => Relay::new(Some(master)),
+        false => Relay::output_only(master),
+    };
     let status = supervise(
         running.pid,
         &running.pidfd,
         &running.signals,
-        running.console.as_ref(),
+        Some(&running.console).filter(|_| interactive),
+        relay,
     )?;
     // Reaped by supervise; on an error above the guard kills and reaps init.
     running.guard.disarm_mut();

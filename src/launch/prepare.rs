@@ -76,8 +76,8 @@ pub(super) struct Prepared {
     /// The domain's cgroup (taken by the parent once init runs; removed on
     /// failure when `Prepared` is dropped).
     pub cgroup: Option<super::resources::CgroupGuard>,
-    /// The container's view of the cgroup filesystems, mounted by the child.
-    pub cgroup_mounts: Vec<super::resources::CgroupMount>,
+    /// The container's view of the cgroup filesystems, made by the child.
+    pub cgroup_view: super::resources::CgroupView,
     /// overlayfs options for an overlay root.
     pub root_overlay: Option<CString>,
 }
@@ -230,7 +230,8 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
     // exports stop cleanly, and the cgroup, which would SIGKILL the export
     // daemons in it, goes last. The cgroup is made first so helpers the
     // domain owns (image exports) are placed in it.
-    let (cgroup, cgroup_mounts) = super::resources::prepare_cgroup(plan.cgroup.as_ref())?;
+    let owner = super::resources::container_root_owner(plan.namespaces.user.as_ref());
+    let (cgroup, cgroup_view) = super::resources::prepare_cgroup(plan.cgroup.as_ref(), owner)?;
     let mut exports = Vec::new();
     let mut mounts = Vec::with_capacity(plan.mounts.len());
     let mut loops = Vec::new();
@@ -272,7 +273,7 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
                         .map_err(LaunchError::Export)?;
                 let raw = export.path().to_owned();
                 if let (Some(cg), Some(pid)) = (&cgroup, export.pid()) {
-                    cg.add(nix::unistd::Pid::from_raw(pid as i32))?;
+                    cg.add_helper(nix::unistd::Pid::from_raw(pid as i32))?;
                 }
                 exports.push(export);
                 let fs = filesystem_of(&raw, None)?;
@@ -322,7 +323,7 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
     }
     Ok(Prepared {
         // At most one entry per user, kernel and cgroup mount.
-        readonly_capacity: plan.mounts.len() + KERNEL_MOUNTS.len() + cgroup_mounts.len(),
+        readonly_capacity: plan.mounts.len() + KERNEL_MOUNTS.len() + cgroup_view.mounts.len(),
         mounts,
         loops,
         joins,
@@ -330,7 +331,7 @@ pub(super) fn prepare(plan: &Plan) -> Result<Prepared, LaunchError> {
         exec: ExecArgs::new(argv, envp),
         credentials: credentials(plan),
         cgroup,
-        cgroup_mounts,
+        cgroup_view,
         root_overlay,
         exports,
     })

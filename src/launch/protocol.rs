@@ -116,55 +116,57 @@ child_steps! {
     KernelMount(i) = 10, "7", "kernel-mount";
     /// Mounting the container's view of cgroup filesystem `i`.
     CgroupMount(i) = 11, "8", "cgroup-mount";
+    /// Creating symlink `i` of the cgroup view (`cpu -> cpu,cpuacct`).
+    CgroupSymlink(i) = 12, "8", "cgroup-symlink";
     /// Creating `defaults::DEVICES[i]`.
-    CreateDevice(i) = 12, "9", "create-device";
+    CreateDevice(i) = 13, "9", "create-device";
     /// Creating `defaults::DEV_SYMLINKS[i]`.
-    DevSymlink(i) = 13, "9", "dev-symlink";
+    DevSymlink(i) = 14, "9", "dev-symlink";
     /// Binding the console pty onto /dev/console.
-    BindConsole = 14, "9", "bind-console";
+    BindConsole = 15, "9", "bind-console";
     /// Hiding `defaults::MASKED_PATHS[i]`.
-    MaskPath(i) = 15, "10", "mask-path";
+    MaskPath(i) = 16, "10", "mask-path";
     /// pivot_root(".", ".").
-    PivotRoot = 16, "11", "pivot-root";
+    PivotRoot = 17, "11", "pivot-root";
     /// Unmounting the old root.
-    DetachOldRoot = 17, "11", "detach-old-root";
+    DetachOldRoot = 18, "11", "detach-old-root";
     /// Making `Plan::mounts[i]` read-only.
-    ReadonlyUserMount(i) = 18, "12", "readonly-user-mount";
+    ReadonlyUserMount(i) = 19, "12", "readonly-user-mount";
     /// Making `defaults::KERNEL_MOUNTS[i]` read-only.
-    ReadonlyKernelMount(i) = 19, "12", "readonly-kernel-mount";
+    ReadonlyKernelMount(i) = 20, "12", "readonly-kernel-mount";
     /// Making the container's view of cgroup filesystem `i` read-only.
-    ReadonlyCgroupMount(i) = 20, "12", "readonly-cgroup-mount";
+    ReadonlyCgroupMount(i) = 21, "12", "readonly-cgroup-mount";
     /// Making the root read-only.
-    ReadonlyRoot = 21, "12", "readonly-root";
+    ReadonlyRoot = 22, "12", "readonly-root";
     /// Setting the hostname.
-    SetHostname = 22, "13", "set-hostname";
+    SetHostname = 23, "13", "set-hostname";
     /// Attaching the pty as stdio and controlling terminal.
-    AttachConsole = 23, "14", "attach-console";
+    AttachConsole = 24, "14", "attach-console";
     /// Dropping capabilities from the bounding set.
-    DropBoundingSet = 24, "15", "drop-bounding-set";
+    DropBoundingSet = 25, "15", "drop-bounding-set";
     /// PR_SET_NO_NEW_PRIVS.
-    NoNewPrivileges = 25, "15", "no-new-privileges";
+    NoNewPrivileges = 26, "15", "no-new-privileges";
     /// PR_SET_KEEPCAPS around the uid change.
-    KeepCapabilities = 26, "15", "keep-capabilities";
+    KeepCapabilities = 27, "15", "keep-capabilities";
     /// setgroups.
-    SetGroups = 27, "15", "set-groups";
+    SetGroups = 28, "15", "set-groups";
     /// setresgid.
-    SetGid = 28, "15", "set-gid";
+    SetGid = 29, "15", "set-gid";
     /// setresuid.
-    SetUid = 29, "15", "set-uid";
+    SetUid = 30, "15", "set-uid";
     /// Setting the effective/permitted/inheritable sets.
-    SetCapabilities = 30, "15", "set-capabilities";
+    SetCapabilities = 31, "15", "set-capabilities";
     /// Raising the ambient set.
-    SetAmbient = 31, "15", "set-ambient";
+    SetAmbient = 32, "15", "set-ambient";
     /// chdir to `Plan::process.cwd`.
-    ChangeDirectory = 32, "16", "change-directory";
+    ChangeDirectory = 33, "16", "change-directory";
     /// Restoring the signal dispositions and mask init starts with, and
     /// tying init's life to the supervisor's.
-    ResetSignals = 33, "17", "reset-signals";
+    ResetSignals = 34, "17", "reset-signals";
     /// Marking fds above 2 close-on-exec.
-    CloseFds = 34, "18", "close-fds";
+    CloseFds = 35, "18", "close-fds";
     /// execve of init.
-    Exec = 35, "19", "exec";
+    Exec = 36, "19", "exec";
 }
 
 /// A failed child step and the kernel's reason.

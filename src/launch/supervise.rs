@@ -80,15 +80,16 @@ fn exit_code(status: WaitStatus) -> Option<ExitStatusCode> {
 }
 
 /// Waits for init to exit, forwarding signals and relaying the console
-/// meanwhile. Returns init's exit status.
+/// (`relay`) meanwhile. `master` is the interactive console that SIGWINCH
+/// resizes (`None`: SIGWINCH is forwarded). Returns init's exit status.
 pub(super) fn supervise(
     pid: Pid,
     pidfd: &OwnedFd,
     signals: &SignalFd,
     master: Option<&OwnedFd>,
+    mut relay: Relay<'_>,
 ) -> Result<ExitStatusCode, LaunchError> {
     let master = master.map(|m| m.as_fd());
-    let mut relay = Relay::new(master);
     loop {
         let ready = relay
             .poll([pidfd.as_fd(), signals.as_fd()], PollTimeout::NONE)

@@ -6,7 +6,10 @@ use super::{LifecycleError, live_state, stored_domain};
 use crate::domain::devices::fragment::{
     FragmentError, check_target_free, find_device, format_device, hostdev_key, parse_device,
 };
-use crate::domain::{Device, Domain};
+use crate::domain::schema::check_device_document;
+use crate::domain::{
+    CheckedParseError, Device, Domain, DomainType, LoadError, LoadOptions, Strictness,
+};
 use crate::monitor::control::{self, Reply, Request};
 use crate::state::Root;
 use std::path::Path;
@@ -51,16 +54,35 @@ pub enum DeviceError {
     Invalid(#[source] crate::domain::ValidateErrors),
 }
 
-/// The device in `file` (errors name the file).
-fn read_device(file: &Path, defaults: bool) -> Result<Device, DeviceError> {
+/// The device in `file` (errors name the file), its names checked against
+/// libvirt's vocabulary as a child of `/domain/devices` unless permissive.
+fn read_device(
+    file: &Path,
+    defaults: bool,
+    strictness: Strictness,
+) -> Result<Device, LifecycleError> {
     let text = std::fs::read_to_string(file).map_err(|source| DeviceError::Read {
         file: file.to_owned(),
         source,
     })?;
-    parse_device(&text, defaults).map_err(|e| match e {
-        FragmentError::Parse(e) => FragmentError::Parse(e.in_file(file)).into(),
-        other => other.into(),
-    })
+    // Hot-plug is done by domrun's container engine: its table applies.
+    let notes = check_device_document(text.as_bytes(), DomainType::Lxc, strictness).map_err(
+        |e| match e {
+            CheckedParseError::Parse(e) => {
+                LifecycleError::from(DeviceError::from(FragmentError::Parse(e.in_file(file))))
+            }
+            CheckedParseError::Vocabulary(e) => LoadError::Vocabulary(e.in_file(file)).into(),
+        },
+    )?;
+    for n in notes {
+        eprintln!("{n}");
+    }
+    Ok(parse_device(&text, defaults)
+        .map_err(|e| match e {
+            FragmentError::Parse(e) => FragmentError::Parse(e.in_file(file)),
+            other => other,
+        })
+        .map_err(DeviceError::from)?)
 }
 
 /// Which of live/config a call applies to.
@@ -97,8 +119,9 @@ pub fn attach_device(
     name: &str,
     file: &Path,
     flags: DeviceFlags,
+    load: LoadOptions,
 ) -> Result<DeviceChange, LifecycleError> {
-    let dev = read_device(file, true)?;
+    let dev = read_device(file, true, load.strictness)?;
     let _lock = root.lock(name)?;
     let (live, config) = targets(root, name, flags)?;
     let mut change = DeviceChange::default();
@@ -139,7 +162,7 @@ pub fn detach_device(
     file: &Path,
     flags: DeviceFlags,
 ) -> Result<DeviceChange, LifecycleError> {
-    let given = read_device(file, false)?;
+    let given = read_device(file, false, Strictness::Permissive)?;
     let _lock = root.lock(name)?;
     let (live, config) = targets(root, name, flags)?;
     let mut change = DeviceChange::default();

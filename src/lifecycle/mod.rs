@@ -17,7 +17,7 @@ pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_l
 pub use run::{RunError, run_foreground};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
 
-use crate::domain::{Domain, LoadError, ParseError};
+use crate::domain::{CheckedParseError, Domain, LoadError, LoadOptions, ParseError, Strictness};
 use crate::plan::CgroupPlan;
 use crate::state::{LiveState, Root, StateError, check_name};
 use std::path::Path;
@@ -87,12 +87,27 @@ pub enum Defined {
 
 /// Reads a stored definition.
 pub fn stored_domain(root: &Root, name: &str) -> Result<Domain, LifecycleError> {
+    stored_domain_checked(root, name, Strictness::Permissive)
+}
+
+/// Reads a stored definition, refusing (when `strictness` says so) names
+/// outside libvirt's vocabulary: what `start` runs, since a definition stored
+/// with `define --permissive` may hold them.
+pub fn stored_domain_checked(
+    root: &Root,
+    name: &str,
+    strictness: Strictness,
+) -> Result<Domain, LifecycleError> {
     let bytes = root
         .read_definition(name)?
         .ok_or_else(|| LifecycleError::NotDefined(name.to_owned()))?;
-    let mut d = Domain::parse(&bytes).map_err(|error| LifecycleError::StoredDefinition {
-        name: name.to_owned(),
-        error: error.in_file(root.definition(name)),
+    let file = root.definition(name);
+    let (mut d, _notes) = Domain::parse_checked(&bytes, strictness).map_err(|e| match e {
+        CheckedParseError::Parse(error) => LifecycleError::StoredDefinition {
+            name: name.to_owned(),
+            error: error.in_file(&file),
+        },
+        CheckedParseError::Vocabulary(e) => LoadError::Vocabulary(e.in_file(&file)).into(),
     })?;
     // Stored definitions were defaulted when defined; this only fills what a
     // newer domrun defaults, and never fails on a good file.
@@ -108,8 +123,12 @@ pub(crate) fn stored_uuid(root: &Root, name: &str) -> Option<String> {
 }
 
 /// `domrun define FILE`: validate and store a definition.
-pub fn define(root: &Root, file: &Path) -> Result<(Domain, Defined), LifecycleError> {
-    define_domain(root, Domain::load(file)?)
+pub fn define(
+    root: &Root,
+    file: &Path,
+    load: LoadOptions,
+) -> Result<(Domain, Defined), LifecycleError> {
+    define_domain(root, Domain::load_with(file, load)?)
 }
 
 /// Stores a definition built in code (an importer's output), with the same

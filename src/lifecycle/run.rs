@@ -2,7 +2,7 @@
 //! the domain's foreground supervisor.
 
 use super::live_state;
-use crate::domain::{Domain, LoadError};
+use crate::domain::{Domain, LoadError, LoadOptions};
 use crate::launch::{ExitStatusCode, LaunchError};
 use crate::plan::{FromDomainError, Sources, plan_from_domain};
 use crate::state::Root;
@@ -51,8 +51,12 @@ impl RunError {
 /// Runs the domain in `file` in the foreground: a container through the
 /// launcher, a VM through its backend. Returns the domain's exit status
 /// (init's, or 128+N when it was killed by signal N).
-pub fn run_foreground(root: &Root, file: &Path) -> Result<ExitStatusCode, RunError> {
-    let domain = Domain::load(file)?;
+pub fn run_foreground(
+    root: &Root,
+    file: &Path,
+    load: LoadOptions,
+) -> Result<ExitStatusCode, RunError> {
+    let domain = Domain::load_with(file, load)?;
     // One domain, one instance: a domain running under a monitor is not
     // started a second time in the foreground.
     if let Ok(Some(live)) = live_state(root, &domain.name) {

@@ -1,7 +1,7 @@
 //! Starting and stopping domains through their monitors.
 
-use super::{LifecycleError, live_state, live_state_locked, stored_domain};
-use crate::domain::Domain;
+use super::{LifecycleError, live_state, live_state_locked, stored_domain_checked};
+use crate::domain::{Domain, LoadOptions};
 use crate::monitor::{self, control};
 use crate::state::{ProcessRef, Root};
 use std::path::{Path, PathBuf};
@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 /// `domrun start NAME`: returns the running domain's id once init has been
 /// exec'd. Under the lock, so two concurrent starts start it once.
-pub fn start(root: &Root, name: &str) -> Result<u32, LifecycleError> {
+pub fn start(root: &Root, name: &str, load: LoadOptions) -> Result<u32, LifecycleError> {
     let lock = root.lock(name)?;
     if live_state_locked(root, name, &lock)?.is_some() {
         return Err(LifecycleError::AlreadyRunning(name.to_owned()));
     }
-    let d = stored_domain(root, name)?;
+    let d = stored_domain_checked(root, name, load.strictness)?;
     let id = root.allocate_id(wanted_id(root, name))?;
     Ok(monitor::spawn(root, d, id, true, &lock)?)
 }
@@ -28,8 +28,12 @@ fn wanted_id(root: &Root, name: &str) -> Option<u32> {
 
 /// `domrun create FILE`: start a domain from a file without defining it
 /// (if it is defined, the file's version runs this time).
-pub fn create(root: &Root, file: &Path) -> Result<(String, u32), LifecycleError> {
-    let d = Domain::load(file)?;
+pub fn create(
+    root: &Root,
+    file: &Path,
+    load: LoadOptions,
+) -> Result<(String, u32), LifecycleError> {
+    let d = Domain::load_with(file, load)?;
     crate::state::check_name(&d.name)?;
     let lock = root.lock(&d.name)?;
     if live_state_locked(root, &d.name, &lock)?.is_some() {
@@ -99,7 +103,9 @@ pub fn start_autostart(root: &Root) -> Result<Vec<AutostartOutcome>, LifecycleEr
     let mut out = Vec::new();
     for name in root.defined_names()? {
         if root.is_autostart(&name) && live_state(root, &name)?.is_none() {
-            let r = start(root, &name);
+            // Strict: a definition stored with `define --permissive` is
+            // started only by an explicit `start --permissive`.
+            let r = start(root, &name, LoadOptions::default());
             out.push((name, r));
         }
     }

@@ -45,14 +45,18 @@ impl MountWhen {
     }
 }
 
-/// What replaces a fresh filesystem the kernel refuses (EPERM or EBUSY).
+/// What replaces a fresh filesystem the kernel refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MountFallback {
     /// Nothing: the refusal fails the start.
     None,
-    /// A recursive bind of the host's filesystem at the same path, with the
-    /// row's read-only flag applied to it and everything below it.
+    /// On EPERM or EBUSY: a recursive bind of the host's filesystem at the
+    /// same path, with the row's read-only flag applied to it and everything
+    /// below it.
     BindHost,
+    /// On EINVAL (an option the container cannot have): the same filesystem
+    /// with these options instead.
+    WithData(&'static str),
 }
 
 /// A kernel (pseudo-)filesystem mounted inside the container.
@@ -125,13 +129,19 @@ pub const KERNEL_MOUNTS: &[KernelMount] = &[
         ..KernelMount::filesystem("/sys", "sysfs", NOSUID | NOEXEC | NODEV | RDONLY, None)
     },
     KernelMount::filesystem("/dev", "tmpfs", NOSUID, Some("mode=755,size=65536k")),
-    // newinstance: the container's ptys are its own, not the host's.
-    KernelMount::filesystem(
-        "/dev/pts",
-        "devpts",
-        NOSUID | NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=0620"),
-    ),
+    // newinstance: the container's ptys are its own, not the host's. gid=5:
+    // new ptys belong to the tty group, as systemd's container interface
+    // expects (nspawn `setup_pts`); a user namespace that does not map gid 5
+    // refuses it (EINVAL), and gets the ptys in the creator's group.
+    KernelMount {
+        fallback: MountFallback::WithData(DEVPTS_WITHOUT_GID),
+        ..KernelMount::filesystem(
+            "/dev/pts",
+            "devpts",
+            NOSUID | NOEXEC,
+            Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        )
+    },
     KernelMount::filesystem(
         "/dev/shm",
         "tmpfs",
@@ -142,6 +152,9 @@ pub const KERNEL_MOUNTS: &[KernelMount] = &[
     KernelMount::itself("/proc/sys", RDONLY, MountWhen::Always),
     KernelMount::itself("/proc/sys/net", 0, MountWhen::OwnNetwork),
 ];
+
+/// The devpts options when gid 5 is not mapped in the container.
+const DEVPTS_WITHOUT_GID: &str = "newinstance,ptmxmode=0666,mode=0620";
 
 /// Paths hidden from the container: files get /dev/null bound over them,
 /// directories an empty read-only tmpfs. Missing ones (the list spans kernel

@@ -89,6 +89,16 @@ impl<'a> Relay<'a> {
         }
     }
 
+    /// A read-only relay: `console`'s output to stdout, stdin never read
+    /// (it belongs to someone else, e.g. a container's init that inherited
+    /// it; nspawn's `--console=read-only`).
+    pub fn output_only(console: BorrowedFd<'a>) -> Self {
+        Self {
+            input_open: false,
+            ..Self::new(Some(console))
+        }
+    }
+
     /// Detaches ([`Relayed::Detached`]) when `byte` is typed.
     pub fn with_escape(self, byte: u8) -> Self {
         Self {
