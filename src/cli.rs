@@ -167,13 +167,22 @@ pub enum Command {
         /// A domain XML file.
         file: PathBuf,
     },
-    /// Convert a native hypervisor config to domain XML, printed on stdout.
+    /// Convert a native config to domain XML, printed on stdout (what is not
+    /// imported is listed on stderr; see docs/import.md).
     #[command(name = "domxml-from-native")]
     DomxmlFromNative {
         /// The native format.
-        format: NativeFormat,
+        format: FromNativeFormat,
         /// A native config file.
         file: PathBuf,
+        /// Define the domain instead of printing it, and mark it for
+        /// autostart when the config says so (ONBOOT, lxc.start.auto).
+        #[arg(long)]
+        define: bool,
+        /// lxc-tools: print libvirt's conversion byte for byte (no console
+        /// added, libvirt's reading of lxc.idmap), unvalidated.
+        #[arg(long, conflicts_with = "define")]
+        libvirt_exact: bool,
     },
 }
 
@@ -184,9 +193,17 @@ pub enum TemplateCommand {
     List,
     /// Show a template's source, checksum, size and creation time.
     Info { name: String },
-    /// Import a template from a directory or a tarball (.tar, .tar.gz,
-    /// .tar.zst, .tar.xz).
-    Import { name: String, source: PathBuf },
+    /// Import a template from a directory, a tarball (.tar, .tar.gz,
+    /// .tar.zst, .tar.xz) or a container image (`oci:DIR[:REF]`,
+    /// `docker-archive:FILE.tar`; see docs/import.md).
+    Import {
+        name: String,
+        source: PathBuf,
+        /// For an image: print a domain skeleton that runs it (Entrypoint,
+        /// Cmd, Env, WorkingDir, User) on stdout.
+        #[arg(long)]
+        print_xml: bool,
+    },
     /// Build a template from a recipe (see templates/ and docs/templates.md).
     Build { name: String, recipe: PathBuf },
     /// Remove a template no defined domain uses.
@@ -213,4 +230,18 @@ pub enum NativeFormat {
     /// Xen's `xl` config (xl.cfg).
     #[value(name = "xen-xl")]
     XenXl,
+}
+
+/// Formats `domxml-from-native` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FromNativeFormat {
+    /// Xen's `xl` config (xl.cfg).
+    #[value(name = "xen-xl")]
+    XenXl,
+    /// An LXC container config (legacy and 3.0 keys).
+    #[value(name = "lxc-tools")]
+    LxcTools,
+    /// An OpenVZ container config (vzctl's CTID.conf).
+    #[value(name = "openvz")]
+    Openvz,
 }

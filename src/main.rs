@@ -15,6 +15,7 @@ macro_rules! eprintln {
 }
 
 mod cli;
+mod import;
 mod stdio;
 
 use clap::Parser;
@@ -125,7 +126,18 @@ fn main() -> ExitCode {
         }
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
         Command::DomxmlToNative { format, file } => to_native(format, &file, load),
-        Command::DomxmlFromNative { format, file } => from_native(format, &file),
+        Command::DomxmlFromNative {
+            format: cli::FromNativeFormat::XenXl,
+            file,
+            define: false,
+            libvirt_exact: false,
+        } => from_native(NativeFormat::XenXl, &file),
+        Command::DomxmlFromNative {
+            format,
+            file,
+            define,
+            libvirt_exact,
+        } => import::command::from_native(&root, format, &file, define, libvirt_exact),
         Command::Template(t) => template(&root, t),
         Command::Dominfo { name } => {
             report(lifecycle::dominfo(&root, &name).map(|i| print!("{i}")))
@@ -218,9 +230,14 @@ fn template(root: &Root, cmd: TemplateCommand) -> ExitCode {
             }
         })),
         TemplateCommand::Info { name } => report(store.info(&name).map(show)),
-        TemplateCommand::Import { name, source } => {
-            report(store.import(&name, &source, Progress::Auto).map(show))
-        }
+        TemplateCommand::Import {
+            name,
+            source,
+            print_xml,
+        } => match import::command::template_import(root, &store, &name, &source, print_xml) {
+            Some(code) => code,
+            None => report(store.import(&name, &source, Progress::Auto).map(show)),
+        },
         TemplateCommand::Build { name, recipe } => {
             report(store.build(&name, &recipe, Progress::Auto).map(show))
         }

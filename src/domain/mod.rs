@@ -36,7 +36,7 @@ pub use cursor::{Extras, FromXml};
 pub use defaults::DefaultsError;
 pub use devices::*;
 pub use error::{ParseError, ParseErrorKind};
-pub use features::{Capability, CapsPolicy, Features};
+pub use features::{Capability, CapsFeature, CapsPolicy, Features};
 pub use misc::{
     Clock, IdMap, IdMapEntry, LifecycleAction, LxcNamespace, NamespaceShare, SecLabel, ShareKind,
 };
@@ -44,8 +44,8 @@ pub use os::{BootDevice, Loader, Os, OsType};
 pub use positions::Positions;
 pub use schema::{Strictness, VocabularyErrors, VocabularyNote};
 pub use tuning::{
-    BlkioDevice, BlkioTune, CpuTune, MaxMemory, MemTune, NumaMemory, NumaTune, Placement, Resource,
-    Vcpu,
+    BlkioDevice, BlkioTune, CpuTune, MaxMemory, MemTune, NumaMemory, NumaMode, NumaTune, Placement,
+    Resource, Vcpu,
 };
 pub use uuid::Uuid;
 pub use validate::{ValidateError, ValidateErrors};

@@ -147,7 +147,14 @@ pub fn define(
     file: &Path,
     load: LoadOptions,
 ) -> Result<(Domain, Defined), LifecycleError> {
-    let mut d = Domain::load_with(file, load)?;
+    define_domain(root, Domain::load_with(file, load)?)
+}
+
+/// Stores a definition built in code (an importer's output), with the same
+/// checks and effects as [`define`]: `d` must have taken its defaults, and
+/// is validated here.
+pub fn define_domain(root: &Root, mut d: Domain) -> Result<(Domain, Defined), LifecycleError> {
+    d.validate().map_err(LoadError::Invalid)?;
     let wanted_id = d.id;
     d.make_inactive();
     check_name(&d.name)?;

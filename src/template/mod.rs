@@ -14,6 +14,7 @@
 mod engine;
 mod error;
 mod import;
+mod layers;
 mod meta;
 mod name;
 mod progress;
@@ -26,6 +27,7 @@ mod tree;
 pub use engine::StoreProvider;
 pub use error::{Result, TemplateError};
 pub use import::detect_source;
+pub use layers::apply_layer;
 pub use meta::{SourceKind, TemplateInfo};
 pub use name::{MAX_NAME_LEN, validate_domain_name, validate_name};
 pub use progress::Progress;

@@ -63,6 +63,11 @@ pub(crate) enum Node<'r> {
 /// tree's root. Absolute names and `..` are refused, never rewritten: an
 /// archive that has them was made to escape, or by mistake.
 pub(crate) fn clean_entry_path(raw: &[u8]) -> std::result::Result<PathBuf, &'static str> {
+    // `/` alone names the root itself (umoci writes it in image layers),
+    // which no entry can escape from.
+    if !raw.is_empty() && raw.iter().all(|&b| b == b'/') {
+        return Ok(PathBuf::new());
+    }
     if raw.first() == Some(&b'/') {
         return Err("absolute names are not allowed");
     }
