@@ -388,7 +388,8 @@ fn write_spec(bundle: &Path) -> Result<(), OciError> {
     if path.exists() {
         return Err(OciError::SpecExists { path });
     }
-    let mut text = serde_json::to_string_pretty(&default_spec::default_spec()).unwrap_or_default();
+    let mut text =
+        serde_json::to_string_pretty(&default_spec::default_spec_json()).unwrap_or_default();
     text.push('\n');
     std::fs::write(&path, text).map_err(|source| OciError::Write { path, source })
 }

@@ -8,6 +8,24 @@ use oci_spec::runtime::{LinuxDeviceCgroup, Spec};
 /// runtime-spec version written by `spec`.
 pub const SPEC_VERSION: &str = "1.2.0";
 
+/// The default config as `spec` writes it: JSON with the capability
+/// lists sorted (they are sets, whose order would change between runs).
+pub fn default_spec_json() -> serde_json::Value {
+    let mut value = serde_json::to_value(default_spec()).unwrap_or_default();
+    if let Some(sets) = value
+        .pointer_mut("/process/capabilities")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for list in sets
+            .values_mut()
+            .filter_map(serde_json::Value::as_array_mut)
+        {
+            list.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        }
+    }
+    value
+}
+
 /// The default config.
 pub fn default_spec() -> Spec {
     let mut spec = Spec::default();

@@ -9,14 +9,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     /// `config.json` could not be read.
-    #[error("{path}: reading the bundle config: {source}")]
+    #[error("{path}: reading the bundle config")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// Not a runtime-spec config (bad JSON, wrong types, unknown capability).
-    #[error("{path}: not a valid runtime-spec config: {source}")]
+    #[error("{path}: not a valid runtime-spec config")]
     Parse {
         path: PathBuf,
         #[source]
@@ -38,7 +38,7 @@ pub enum SpecError {
         message: String,
     },
     /// The seccomp profile could not be compiled.
-    #[error("config.json: linux.seccomp: {source}")]
+    #[error("config.json: linux.seccomp")]
     Seccomp {
         #[source]
         source: super::seccomp::SeccompError,

@@ -24,4 +24,4 @@ pub mod state;
 pub mod store;
 
 pub use error::SpecError;
-pub use spec::{SpecOptions, load_bundle, plan_from_spec};
+pub use spec::{SpecOptions, load_bundle, parse_config, plan_from_spec};

@@ -41,9 +41,16 @@ pub fn load_bundle(bundle: &Path, options: &SpecOptions) -> Result<Plan, SpecErr
         path: path.clone(),
         source,
     })?;
-    let spec: Spec =
-        serde_json::from_slice(&bytes).map_err(|source| SpecError::Parse { path, source })?;
-    plan_from_spec(&spec, bundle, options)
+    plan_from_spec(&parse_config(&bytes, &path)?, bundle, options)
+}
+
+/// The runtime-spec config in `bytes` (read from `path`, for messages).
+/// Unknown capability names (`CAP_TEST`) are refused here.
+pub fn parse_config(bytes: &[u8], path: &Path) -> Result<Spec, SpecError> {
+    serde_json::from_slice(bytes).map_err(|source| SpecError::Parse {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The plan of `spec`, whose relative paths are relative to `bundle`.
