@@ -6,6 +6,7 @@
 //! for a config domrun refuses, the error's message chain into `NAME.err`.
 //!
 //! * A name starting `systemd-` is planned with `--systemd-cgroup`.
+//! * The last line is what `Plan::validate` says of the plan today.
 //! * The seccomp program prints as the length of each filter (the BPF
 //!   itself is unit-tested in `src/oci/seccomp.rs`).
 //!
@@ -52,6 +53,12 @@ fn outcome(config: &Path) -> Result<Plan, String> {
 }
 
 fn render(mut plan: Plan) -> String {
+    // What today's `Plan::validate` (the launcher's first step) says: the
+    // refusals phase 2 must lift (joins of pid/mnt, args[0] found via PATH).
+    let validated = match plan.validate() {
+        Ok(()) => "validate: ok\n".to_owned(),
+        Err(e) => format!("validate: {e}\n"),
+    };
     let c = std::mem::replace(&mut plan.capabilities, CapabilityPlan::only(&[]));
     let seccomp = plan.seccomp.take().map(|s| {
         let lens: Vec<usize> = s.filters.iter().map(Vec::len).collect();
@@ -63,6 +70,7 @@ fn render(mut plan: Plan) -> String {
     let mut out = format!("{plan:#?}\n").replace(&*golden_dir().to_string_lossy(), "@GOLDEN@");
     out.push_str(&seccomp.unwrap_or_default());
     out.push_str(&common::golden::describe_capabilities(&c));
+    out.push_str(&validated);
     out
 }
 
