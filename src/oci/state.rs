@@ -184,38 +184,19 @@ pub struct OciState {
     pub owner: String,
 }
 
-/// `seconds` since the epoch as RFC 3339 UTC with nanoseconds
-/// (`2026-12-02T05:06:06.000000000Z`), as runc writes `created`.
-pub fn rfc3339(seconds: i64, nanos: u32) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+/// `t` as RFC 3339 UTC with nanoseconds (`2026-12-02T05:06:06.000000005Z`),
+/// as runc writes `created`: the template store's formatter plus the fraction.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let whole = crate::template::format_rfc3339(t);
+    let nanos = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}.{nanos:09}Z", whole.trim_end_matches('Z'))
 }
 
 /// Now, as [`rfc3339`].
 pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(
-        i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
-        now.subsec_nanos(),
-    )
+    rfc3339(std::time::SystemTime::now())
 }
 
 #[cfg(test)]
@@ -361,7 +342,7 @@ mod tests {
             pid: Some(42),
             bundle: "/b".into(),
             annotations: BTreeMap::from([("k".into(), "v".into())]),
-            created: rfc3339(0, 0),
+            created: rfc3339(std::time::UNIX_EPOCH),
             owner: String::new(),
         };
         let v: serde_json::Value = serde_json::to_value(&s).unwrap();
@@ -380,7 +361,14 @@ mod tests {
 
     #[test]
     fn rfc3339_dates() {
-        assert_eq!(rfc3339(1_796_187_966, 5), "2026-12-02T05:06:06.000000005Z");
-        assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000000000Z");
+        let at = |s, n| std::time::UNIX_EPOCH + std::time::Duration::new(s, n);
+        assert_eq!(
+            rfc3339(at(1_796_187_966, 5)),
+            "2026-12-02T05:06:06.000000005Z"
+        );
+        assert_eq!(
+            rfc3339(at(951_782_400, 0)),
+            "2000-02-29T00:00:00.000000000Z"
+        );
     }
 }

@@ -172,7 +172,7 @@ mod tests {
                 pid: init.map(|p| p.pid),
                 bundle: "/b".into(),
                 annotations: Default::default(),
-                created: rfc3339(0, 0),
+                created: rfc3339(std::time::UNIX_EPOCH),
                 owner: String::new(),
             },
             init,
