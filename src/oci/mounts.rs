@@ -43,6 +43,17 @@ const FLAG_WORDS: &[(&str, MountFlag, bool)] = &[
     ("symfollow", MountFlag::NoSymfollow, false),
 ];
 
+/// The flag change an option word names (`ro`, `nosuid`, `rw`, …).
+fn flag_change(word: &str) -> Option<MountFlagChange> {
+    FLAG_WORDS
+        .iter()
+        .find(|(w, _, _)| *w == word)
+        .map(|(_, flag, set)| MountFlagChange {
+            flag: *flag,
+            set: *set,
+        })
+}
+
 /// Propagation words.
 const PROPAGATION_WORDS: &[(&str, Propagation)] = &[
     ("private", Propagation::Private),
@@ -97,28 +108,15 @@ fn spec_mount(m: &Mount, field: &str) -> Result<SpecMount, SpecError> {
         data: Vec::new(),
         idmap: None,
     };
-    let mut is_bind = m.typ().as_deref() == Some("bind");
     for (j, word) in m.options().iter().flatten().enumerate() {
         let field = format!("{field}.options[{j}]");
-        if let Some((_, flag, set)) = FLAG_WORDS.iter().find(|(w, _, _)| w == word) {
-            mount.flags.push(MountFlagChange {
-                flag: *flag,
-                set: *set,
-            });
-        } else if let Some(rest) = word
-            .strip_prefix('r')
-            .filter(|r| FLAG_WORDS.iter().any(|(w, _, _)| w == r))
-        {
-            if let Some((_, flag, set)) = FLAG_WORDS.iter().find(|(w, _, _)| *w == rest) {
-                mount.recursive.push(MountFlagChange {
-                    flag: *flag,
-                    set: *set,
-                });
-            }
+        if let Some(change) = flag_change(word) {
+            mount.flags.push(change);
+        } else if let Some(change) = word.strip_prefix('r').and_then(flag_change) {
+            mount.recursive.push(change);
         } else if PROPAGATION_WORDS.iter().any(|(w, _)| w == word) {
             mount.propagation = Some(propagation(word, &field)?);
         } else if word == "bind" || word == "rbind" {
-            is_bind = true;
             mount.kind = SpecMountKind::Bind {
                 recursive: word == "rbind",
             };
@@ -134,17 +132,12 @@ fn spec_mount(m: &Mount, field: &str) -> Result<SpecMount, SpecError> {
             mount.data.push(word.clone());
         }
     }
-    if let SpecMountKind::Bind { .. } = mount.kind {
-        if mount.source.is_none() {
-            return Err(SpecError::invalid(
-                format!("{field}.source"),
-                "a bind mount needs a source",
-            ));
-        }
-        if !is_bind && m.typ().is_none() {
-            // No type and no bind option: runc treats it as a bind too.
-            mount.kind = SpecMountKind::Bind { recursive: false };
-        }
+    // No type is a bind too (runc's reading of a typeless mount).
+    if matches!(mount.kind, SpecMountKind::Bind { .. }) && mount.source.is_none() {
+        return Err(SpecError::invalid(
+            format!("{field}.source"),
+            "a bind mount needs a source",
+        ));
     }
     let (uids, gids) = (m.uid_mappings(), m.gid_mappings());
     if uids.is_some() || gids.is_some() {

@@ -90,9 +90,21 @@ pub fn plan_from_spec(
         ));
     };
     plan.namespaces = namespaces(linux)?;
+    let host_uts = plan.namespaces.keep_host.contains(&NamespaceKind::Uts);
+    for (set, field) in [
+        (plan.hostname.is_some(), "hostname"),
+        (plan.domainname.is_some(), "domainname"),
+    ] {
+        if set && host_uts {
+            return Err(SpecError::invalid(
+                field,
+                "needs a uts namespace in linux.namespaces (it would rename the host)",
+            ));
+        }
+    }
     plan.path_masking = PathMasking::Listed {
-        masked: paths(linux.masked_paths())?,
-        readonly: paths(linux.readonly_paths())?,
+        masked: paths(linux.masked_paths(), "linux.maskedPaths")?,
+        readonly: paths(linux.readonly_paths(), "linux.readonlyPaths")?,
     };
     plan.sysctls = sysctls(linux.sysctl().as_ref());
     plan.device_nodes = resources::device_nodes(linux.devices().as_deref().unwrap_or_default())?;
@@ -231,6 +243,8 @@ fn apply_process(plan: &mut Plan, p: &SpecProcess) -> Result<(), SpecError> {
 pub(crate) const APPARMOR_MISSING: &str = ": AppArmor is not enabled on this host";
 /// Why SELinux fields are refused.
 pub(crate) const SELINUX_MISSING: &str = ": SELinux is not enabled on this host";
+/// Why time namespaces are refused.
+const TIME_NAMESPACE: &str = ": domrun does not create time namespaces yet";
 /// A field the launcher does not carry out yet.
 pub(crate) const PHASE_2: &str = " by domrun yet";
 
@@ -346,7 +360,7 @@ fn namespaces(linux: &oci_spec::runtime::Linux) -> Result<crate::plan::Namespace
             .iter()
             .find(|(t, _)| *t == n.typ())
             .map(|(_, k)| *k)
-            .ok_or_else(|| SpecError::unsupported(format!("{field}.type"), ": time namespaces"))?;
+            .ok_or_else(|| SpecError::unsupported(format!("{field}.type"), TIME_NAMESPACE))?;
         if listed.contains(&kind) {
             return Err(SpecError::invalid(
                 field,
@@ -421,8 +435,23 @@ pub(crate) fn id_ranges(maps: &[LinuxIdMapping]) -> Vec<IdMapRange> {
         .collect()
 }
 
-fn paths(list: &Option<Vec<String>>) -> Result<Vec<PathBuf>, SpecError> {
-    Ok(list.iter().flatten().map(PathBuf::from).collect())
+/// `linux.maskedPaths` or `linux.readonlyPaths` (`field`): absolute paths.
+fn paths(list: &Option<Vec<String>>, field: &str) -> Result<Vec<PathBuf>, SpecError> {
+    list.iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, p)| {
+            let path = PathBuf::from(p);
+            if path.is_absolute() {
+                Ok(path)
+            } else {
+                Err(SpecError::invalid(
+                    format!("{field}[{i}]"),
+                    "must be an absolute path",
+                ))
+            }
+        })
+        .collect()
 }
 
 fn sysctls(map: Option<&std::collections::HashMap<String, String>>) -> Vec<Sysctl> {
@@ -519,7 +548,7 @@ fn refuse_linux_extras(linux: &oci_spec::runtime::Linux) -> Result<(), SpecError
         (
             linux.time_offsets().is_some(),
             "linux.timeOffsets",
-            ": time namespaces",
+            TIME_NAMESPACE,
         ),
         (linux.net_devices().is_some(), "linux.netDevices", PHASE_2),
     ] {
