@@ -116,6 +116,10 @@ fn oci_goldens() {
 /// Each config has exactly one expectation, and each expectation its config.
 #[test]
 fn every_golden_has_one_config() {
+    if common::golden::blessing() {
+        // oci_goldens is writing them right now.
+        return;
+    }
     for entry in std::fs::read_dir(golden_dir()).unwrap() {
         let path = entry.unwrap().path();
         match path.extension().and_then(|e| e.to_str()) {
