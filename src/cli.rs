@@ -22,6 +22,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The OCI runtime (runc's verbs and flags over a bundle's config.json;
+    /// also what the binary does when invoked as `runc`). See docs/oci.md.
+    Oci(domrun::oci::cli::OciArgs),
     /// Check domain XML files: parse, apply defaults, validate. Exit 0 only if
     /// every file is valid; one line per error on stderr.
     Validate {

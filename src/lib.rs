@@ -13,6 +13,7 @@ pub mod launch;
 pub mod lifecycle;
 pub mod monitor;
 pub mod net;
+pub mod oci;
 pub mod plan;
 pub mod state;
 pub mod storage;

@@ -27,10 +27,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
+    if let Some(code) = domrun::oci::cli::dispatch() {
+        return code;
+    }
     let cli = Cli::parse();
     let root = Root::new(&cli.root);
     let load = LoadOptions::permissive_if(cli.permissive);
     match cli.command {
+        Command::Oci(args) => domrun::oci::cli::main(args),
         Command::Validate { files } => validate(&files, load),
         Command::Format { file, inactive } => format(&file, inactive),
         Command::Run { file } => run(&root, &file, load),

@@ -21,7 +21,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use domrun::domain::Domain;
-use domrun::plan::{CapabilityPlan, CapsHashSet, Plan, Sources, plan_from_domain};
+use domrun::plan::{CapabilityPlan, Plan, Sources, plan_from_domain};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/plan")
@@ -54,26 +54,7 @@ fn plan_of(xml: &Path) -> Plan {
     plan_from_domain(&d, &sources).unwrap_or_else(|e| panic!("{}: {e}", xml.display()))
 }
 
-/// One capability set, relative to what this process holds (which differs
-/// between machines: a VM may lack CAP_SYS_RESOURCE).
-fn describe_set(set: &CapsHashSet, held: &CapsHashSet) -> String {
-    let names = |it: &mut dyn Iterator<Item = &domrun::plan::Capability>| {
-        let mut v: Vec<String> = it.map(|c| c.to_string().to_lowercase()).collect();
-        v.sort();
-        v.join(" ")
-    };
-    if set.len() * 2 > held.len() {
-        format!(
-            "all held except [{}]",
-            names(&mut held.iter().filter(|c| !set.contains(c)))
-        )
-    } else {
-        format!("only [{}]", names(&mut set.iter()))
-    }
-}
-
 fn render(mut plan: Plan) -> String {
-    let held = caps::read(None, caps::CapSet::Permitted).unwrap();
     let c = std::mem::replace(&mut plan.capabilities, CapabilityPlan::only(&[]));
     for (name, value) in &mut plan.process.env {
         if name == "TERM" {
@@ -81,18 +62,7 @@ fn render(mut plan: Plan) -> String {
         }
     }
     let mut out = format!("{plan:#?}\n").replace(&*golden_dir().to_string_lossy(), "@GOLDEN@");
-    for (set, which) in [
-        (&c.bounding, "bounding"),
-        (&c.effective, "effective"),
-        (&c.permitted, "permitted"),
-        (&c.inheritable, "inheritable"),
-        (&c.ambient, "ambient"),
-    ] {
-        out.push_str(&format!(
-            "capabilities.{which}: {}\n",
-            describe_set(set, &held)
-        ));
-    }
+    out.push_str(&common::golden::describe_capabilities(&c));
     out
 }
 

@@ -250,6 +250,7 @@ impl CgroupPlan {
             partition,
             name,
             settings: crate::cgroup::CgroupSettings::from_domain(d)?,
+            extras: super::CgroupExtras::default(),
         })
     }
 

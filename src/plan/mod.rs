@@ -11,6 +11,7 @@
 //! so a front end cannot hand it a plan the child would trip over halfway.
 
 pub mod defaults;
+mod extended;
 pub mod from_domain;
 pub mod fstype;
 mod mount;
@@ -23,6 +24,13 @@ use std::path::PathBuf;
 
 pub use crate::domain::ImageFormat;
 pub use caps::{Capability, CapsHashSet};
+pub use extended::{
+    BpfInstruction, CgroupDriver, CgroupExtras, ConsoleSize, DeviceAccess, DeviceNodeSpec,
+    DeviceNodes, DeviceRule, DeviceType, FilesystemType, Hook, Hooks, HostNamespaces,
+    HugepageLimit, IoDeviceLimit, IoLimit, MountFlag, MountFlagChange, MountIdMap, MountTable,
+    PathMasking, Personality, Propagation, Rlimit, RlimitResource, SeccompFlag, SeccompProgram,
+    SpecMount, SpecMountKind, Sysctl,
+};
 pub use from_domain::{DomainLookup, FromDomainError, Sources, TemplateProvider, plan_from_domain};
 pub use fstype::FsType;
 pub use mount::{mount_step, root_source};
@@ -57,6 +65,33 @@ pub struct Plan {
     /// and release (`crate::net`); empty with no `<interface>`/net hostdev.
     /// Non-empty requires `namespaces.new_network`.
     pub network: Vec<NetDevicePlan>,
+    /// NIS domain name set in the new UTS namespace; `None` keeps it.
+    pub domainname: Option<OsString>,
+    /// Resource limits set on init before exec; empty inherits ours.
+    pub rlimits: Vec<Rlimit>,
+    /// `/proc/self/oom_score_adj` of init; `None` inherits ours.
+    pub oom_score_adj: Option<i32>,
+    /// File mode creation mask of init; `None` inherits ours.
+    pub umask: Option<u32>,
+    /// Window size of init's pty; `None` copies the caller's terminal.
+    pub console_size: Option<ConsoleSize>,
+    /// Written under /proc/sys inside the container, in order.
+    pub sysctls: Vec<Sysctl>,
+    /// Which mounts exist besides the root (default: `mounts` then the
+    /// launcher's kernel mounts).
+    pub mount_table: MountTable,
+    /// Paths hidden or read-only (default: libvirt's masked list).
+    pub path_masking: PathMasking,
+    /// Device nodes in /dev (default: the standard set).
+    pub device_nodes: DeviceNodes,
+    /// Propagation of the root mount; `None` is private (today's).
+    pub rootfs_propagation: Option<Propagation>,
+    /// A seccomp program loaded just before exec; `None` loads none.
+    pub seccomp: Option<SeccompProgram>,
+    /// Hooks run by the runtime; empty by default.
+    pub hooks: Hooks,
+    /// `personality(2)` of init; `None` keeps ours.
+    pub personality: Option<Personality>,
 }
 
 /// Namespaces of the container.
@@ -72,6 +107,10 @@ pub struct Namespaces {
     pub user: Option<UserNamespace>,
     /// Existing namespaces to enter, e.g. `/proc/1234/ns/net` or `/run/netns/web`.
     pub join: Vec<NamespaceJoin>,
+    /// Mount, PID, IPC, UTS or cgroup namespaces kept from the caller
+    /// rather than created (a runtime-spec config that does not list them);
+    /// empty for the XML front end.
+    pub keep_host: HostNamespaces,
 }
 
 /// Kinds of namespace the plan can name.
@@ -192,6 +231,8 @@ pub struct CgroupPlan {
     /// The group's own name.
     pub name: String,
     pub settings: crate::cgroup::CgroupSettings,
+    /// Knobs beyond `settings` (runtime-spec resources); default for XML.
+    pub extras: CgroupExtras,
 }
 
 /// One user filesystem.
@@ -423,6 +464,19 @@ impl Plan {
             console: ConsoleMode::Inherit,
             cgroup: None,
             network: Vec::new(),
+            domainname: None,
+            rlimits: Vec::new(),
+            oom_score_adj: None,
+            umask: None,
+            console_size: None,
+            sysctls: Vec::new(),
+            mount_table: MountTable::Libvirt,
+            path_masking: PathMasking::Libvirt,
+            device_nodes: DeviceNodes::Libvirt,
+            rootfs_propagation: None,
+            seccomp: None,
+            hooks: Hooks::default(),
+            personality: None,
         }
     }
 

@@ -28,6 +28,8 @@ pub use engine::StoreProvider;
 pub use error::{Result, TemplateError};
 pub use import::detect_source;
 pub use layers::apply_layer;
+/// The one RFC 3339 formatter (also the OCI state's `created`).
+pub(crate) use meta::format_rfc3339;
 pub use meta::{SourceKind, TemplateInfo};
 pub use name::{MAX_NAME_LEN, validate_domain_name, validate_name};
 pub use progress::Progress;

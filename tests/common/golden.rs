@@ -25,3 +25,37 @@ pub fn check(golden: &Path, got: &str) -> Result<(), String> {
         ))
     }
 }
+
+/// The five capability sets of a plan, one line each, relative to what this
+/// process holds (which differs between machines: a VM may lack
+/// CAP_SYS_RESOURCE): `only [..]`, or `all held except [..]`, sorted. The
+/// Plan and OCI goldens print them after the Plan.
+pub fn describe_capabilities(c: &domrun::plan::CapabilityPlan) -> String {
+    let held = caps::read(None, caps::CapSet::Permitted).expect("reading our capabilities");
+    let names = |it: &mut dyn Iterator<Item = &domrun::plan::Capability>| {
+        let mut v: Vec<String> = it.map(|c| c.to_string().to_lowercase()).collect();
+        v.sort();
+        v.join(" ")
+    };
+    let describe = |set: &domrun::plan::CapsHashSet| {
+        if set.len() * 2 > held.len() {
+            format!(
+                "all held except [{}]",
+                names(&mut held.iter().filter(|c| !set.contains(c)))
+            )
+        } else {
+            format!("only [{}]", names(&mut set.iter()))
+        }
+    };
+    let mut out = String::new();
+    for (set, which) in [
+        (&c.bounding, "bounding"),
+        (&c.effective, "effective"),
+        (&c.permitted, "permitted"),
+        (&c.inheritable, "inheritable"),
+        (&c.ambient, "ambient"),
+    ] {
+        out.push_str(&format!("capabilities.{which}: {}\n", describe(set)));
+    }
+    out
+}
