@@ -47,6 +47,11 @@ pub enum Command {
     Run {
         /// A domain XML file.
         file: PathBuf,
+        /// Seconds a system init (systemd, sysvinit, busybox) has to power
+        /// off after SIGTERM or SIGINT to domrun (which becomes init's
+        /// poweroff signal) before the container is killed.
+        #[arg(long, value_name = "SECONDS", default_value_t = 90)]
+        stop_timeout: u64,
     },
     /// Store a domain definition (validated). Redefining a running domain
     /// takes effect at its next start.

@@ -3,7 +3,7 @@
 
 use super::live_state;
 use crate::domain::{Domain, LoadError, LoadOptions};
-use crate::launch::{ExitStatusCode, LaunchError};
+use crate::launch::{ExitStatusCode, ForegroundOptions, InitFamily, LaunchError};
 use crate::plan::{FromDomainError, Sources, plan_from_domain};
 use crate::state::Root;
 use crate::vm::VmError;
@@ -49,12 +49,14 @@ impl RunError {
 }
 
 /// Runs the domain in `file` in the foreground: a container through the
-/// launcher, a VM through its backend. Returns the domain's exit status
-/// (init's, or 128+N when it was killed by signal N).
+/// launcher (supervised as `options` says), a VM through its backend.
+/// Returns the domain's exit status (init's, or 128+N when it was killed by
+/// signal N; 0 for a poweroff inside a system container).
 pub fn run_foreground(
     root: &Root,
     file: &Path,
     load: LoadOptions,
+    options: &ForegroundOptions,
 ) -> Result<ExitStatusCode, RunError> {
     let domain = Domain::load_with(file, load)?;
     // One domain, one instance: a domain running under a monitor is not
@@ -78,7 +80,11 @@ pub fn run_foreground(
             file: file.to_owned(),
             source,
         })?;
-    crate::launch::run_foreground(&plan).map_err(|source| RunError::Launch {
+    let options = ForegroundOptions {
+        init_family: InitFamily::chosen_by(&domain),
+        ..*options
+    };
+    crate::launch::run_foreground_with(&plan, &options).map_err(|source| RunError::Launch {
         name: domain.name.clone(),
         source,
     })
