@@ -18,6 +18,28 @@ fn main() -> ExitCode {
         Command::Validate { files } => validate(&files, load),
         Command::Format { file, inactive } => format(&file, inactive),
         Command::Run { file, stop_timeout } => run(&root, &file, load, stop_timeout),
+        Command::Exec {
+            name,
+            user,
+            cwd,
+            env,
+            command,
+        } => {
+            let request = lifecycle::ExecRequest {
+                name,
+                user,
+                cwd,
+                env,
+                command,
+            };
+            match lifecycle::exec(&root, &request) {
+                Ok(status) => ExitCode::from(status.0),
+                Err(e) => {
+                    eprintln!("domrun: {e}");
+                    ExitCode::from(e.exit_code().0)
+                }
+            }
+        }
         Command::Define { file } => report(lifecycle::define(&root, &file, load).map(
             |(d, how)| match how {
                 Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
