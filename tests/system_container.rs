@@ -342,16 +342,7 @@ impl Booted {
     /// Nothing of the domain is left: no cgroup directory in any hierarchy,
     /// no mount of its tree, no process rooted in it.
     fn assert_nothing_left(&self) {
-        let group = format!("{}.domrun", self.name);
-        let find = Command::new("find")
-            .args(["/sys/fs/cgroup", "-maxdepth", "4", "-name", &group])
-            .output()
-            .unwrap();
-        assert!(
-            find.stdout.is_empty(),
-            "cgroups left: {}",
-            String::from_utf8_lossy(&find.stdout)
-        );
+        assert_no_cgroup_of(&self.name);
         common::assert_no_leaks_under(self.dir.path());
         let tree = self.dir.path().to_string_lossy().into_owned();
         let rooted: Vec<String> = std::fs::read_dir("/proc")
@@ -363,6 +354,20 @@ impl Booted {
             .collect();
         assert!(rooted.is_empty(), "processes left in the tree: {rooted:?}");
     }
+}
+
+/// No cgroup directory of domain `name` in any hierarchy.
+fn assert_no_cgroup_of(name: &str) {
+    let group = format!("{name}.domrun");
+    let find = Command::new("find")
+        .args(["/sys/fs/cgroup", "-maxdepth", "4", "-name", &group])
+        .output()
+        .unwrap();
+    assert!(
+        find.stdout.is_empty(),
+        "cgroups left: {}",
+        String::from_utf8_lossy(&find.stdout)
+    );
 }
 
 impl Drop for Booted {
@@ -636,16 +641,7 @@ fn boot_under_the_monitor(template: &Template, ready: &str) {
         log.lines().last().unwrap_or("").contains("(Poweroff)"),
         "{log}"
     );
-    let group = format!("{name}.domrun");
-    let find = Command::new("find")
-        .args(["/sys/fs/cgroup", "-maxdepth", "4", "-name", &group])
-        .output()
-        .unwrap();
-    assert!(
-        find.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&find.stdout)
-    );
+    assert_no_cgroup_of(&name);
     common::assert_no_leaks_under(dir.path());
 }
 

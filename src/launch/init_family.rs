@@ -240,6 +240,16 @@ impl InitFamily {
     }
 }
 
+/// The hex mask on the `key:` line of a `/proc/PID/status` text (signal and
+/// capability sets); a missing or malformed line is the empty set.
+pub fn status_mask(status: &str, key: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|value| u64::from_str_radix(value.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
 /// The signal masks of one process (`SigBlk`, `SigIgn`, `SigCgt`: hex, bit
 /// N-1 for signal N). A missing or malformed line reads as empty.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -251,20 +261,11 @@ struct SignalMasks {
 
 impl SignalMasks {
     fn parse(status: &str) -> SignalMasks {
-        let mut masks = SignalMasks::default();
-        for line in status.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let slot = match key {
-                "SigBlk" => &mut masks.blocked,
-                "SigIgn" => &mut masks.ignored,
-                "SigCgt" => &mut masks.caught,
-                _ => continue,
-            };
-            *slot = u64::from_str_radix(value.trim(), 16).unwrap_or(0);
+        SignalMasks {
+            blocked: status_mask(status, "SigBlk"),
+            ignored: status_mask(status, "SigIgn"),
+            caught: status_mask(status, "SigCgt"),
         }
-        masks
     }
 
     fn bit(mask: u64, signal: libc::c_int) -> bool {

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 
 pub use init_family::{
-    DOMRUN_XMLNS, INIT_SIGNALS, InitFamily, InitOverrideError, InitSignal, InitSignals,
+    DOMRUN_XMLNS, INIT_SIGNALS, InitFamily, InitOverrideError, InitSignal, InitSignals, status_mask,
 };
 pub use notify::NotifyError;
 pub use parent::{Running, run_foreground, run_foreground_with, start};

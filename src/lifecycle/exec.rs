@@ -29,7 +29,7 @@ use nix::unistd::{Gid, Uid};
 
 use super::{LifecycleError, host_layout, live_state};
 use crate::domain::Domain;
-use crate::launch::ExitStatusCode;
+use crate::launch::{ExitStatusCode, status_mask};
 use crate::plan::CgroupPlan;
 use crate::plan::users::{IdSpec, resolve_identity};
 use crate::state::Root;
@@ -119,21 +119,13 @@ struct InitCredentials {
 impl InitCredentials {
     /// From the text of `/proc/PID/status`; a missing line is the empty set.
     fn parse(status: &str) -> InitCredentials {
-        let mut creds = InitCredentials::default();
-        for line in status.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let mask = || u64::from_str_radix(value.trim(), 16).unwrap_or(0);
-            match key {
-                "CapBnd" => creds.bounding = mask(),
-                "CapEff" => creds.effective = mask(),
-                "CapPrm" => creds.permitted = mask(),
-                "NoNewPrivs" => creds.no_new_privs = value.trim() == "1",
-                _ => {}
-            }
+        InitCredentials {
+            bounding: status_mask(status, "CapBnd"),
+            effective: status_mask(status, "CapEff"),
+            permitted: status_mask(status, "CapPrm"),
+            // A 0/1 flag: read like a one-digit mask.
+            no_new_privs: status_mask(status, "NoNewPrivs") == 1,
         }
-        creds
     }
 }
 
