@@ -50,6 +50,11 @@ pub enum Command {
     Run {
         /// A domain XML file.
         file: PathBuf,
+        /// Seconds a system init (systemd, sysvinit, busybox) has to power
+        /// off after SIGTERM or SIGINT to domrun (which becomes init's
+        /// poweroff signal) before the container is killed.
+        #[arg(long, value_name = "SECONDS", default_value_t = 90)]
+        stop_timeout: u64,
     },
     /// Store a domain definition (validated). Redefining a running domain
     /// takes effect at its next start.
@@ -120,6 +125,23 @@ pub enum Command {
     Reboot { name: String },
     /// Kill every process of a domain now and release everything it holds.
     Destroy { name: String },
+    /// Run a command inside a running domain (its namespaces, cgroup and
+    /// at most its init's capabilities); exits with the command's status.
+    Exec {
+        name: String,
+        /// User name or uid inside the container (default root).
+        #[arg(long)]
+        user: Option<String>,
+        /// Working directory inside the container (default /).
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+        /// K=V added to the command's environment (repeatable).
+        #[arg(long = "env", value_name = "K=V")]
+        env: Vec<String>,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Attach the terminal to a running domain's console (Ctrl-] detaches).
     Console {
         name: String,

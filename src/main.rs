@@ -37,7 +37,29 @@ fn main() -> ExitCode {
         Command::Oci(args) => domrun::oci::cli::main(args),
         Command::Validate { files } => validate(&files, load),
         Command::Format { file, inactive } => format(&file, inactive),
-        Command::Run { file } => run(&root, &file, load),
+        Command::Run { file, stop_timeout } => run(&root, &file, load, stop_timeout),
+        Command::Exec {
+            name,
+            user,
+            cwd,
+            env,
+            command,
+        } => {
+            let request = lifecycle::ExecRequest {
+                name,
+                user,
+                cwd,
+                env,
+                command,
+            };
+            match lifecycle::exec(&root, &request) {
+                Ok(status) => ExitCode::from(status.0),
+                Err(e) => {
+                    eprintln!("domrun: {e}");
+                    ExitCode::from(e.exit_code().0)
+                }
+            }
+        }
         Command::Define { file } => report(lifecycle::define(&root, &file, load).map(
             |(d, how)| match how {
                 Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
@@ -289,8 +311,12 @@ fn report_start(r: Result<(), LifecycleError>) -> ExitCode {
 }
 
 /// `domrun run`: load → plan → launch, in this process (the foreground monitor).
-fn run(root: &Root, file: &std::path::Path, load: LoadOptions) -> ExitCode {
-    match lifecycle::run_foreground(root, file, load) {
+fn run(root: &Root, file: &std::path::Path, load: LoadOptions, stop_timeout: u64) -> ExitCode {
+    let options = domrun::launch::ForegroundOptions {
+        stop_timeout: std::time::Duration::from_secs(stop_timeout),
+        init_family: None,
+    };
+    match lifecycle::run_foreground(root, file, load, &options) {
         Ok(status) => ExitCode::from(status.0),
         Err(e) => {
             eprintln!("domrun: {e}");

@@ -1,8 +1,11 @@
 //! System containers (docs/system-containers.md): a stock Debian 12 tree
 //! with systemd as init boots under `domrun run` to `multi-user.target`
 //! with no failed unit, in the host's user namespace and with an `<idmap>`,
-//! with and without a terminal; it powers off on SIGRTMIN+3 and leaves
-//! nothing behind (cgroups, payload and name=systemd dirs included).
+//! with and without a terminal; SIGTERM to `domrun run` powers it off
+//! (exit 0) and leaves nothing behind (cgroups, payload and name=systemd
+//! dirs included). systemd, sysvinit and busybox init trees boot under the
+//! monitor (`domrun start`), accept `domrun exec`, restart on `domrun
+//! reboot` and power off on `domrun shutdown`.
 //!
 //! The tree is built at test time from `templates/debian-systemd.recipe`
 //! (debootstrap) into a template store under the cargo target dir, keyed
@@ -29,10 +32,26 @@ use domrun::cgroup::{Cgroup, DEFAULT_PARTITION, Layout, PAYLOAD_GROUP};
 use domrun::template::{Progress, Store, TemplateError};
 use sha2::{Digest as _, Sha256};
 
-/// The template the tests build and boot.
-const TEMPLATE: &str = "debian-systemd";
-/// The recipes it is built from (the first runs the second).
-const RECIPES: [&str; 2] = ["debian-systemd.recipe", "debian.recipe"];
+/// A bootable template the tests build (cached) and boot.
+struct Template {
+    name: &'static str,
+    /// The recipes it is built from (the first runs the others); the cache
+    /// is keyed by their text.
+    recipes: &'static [&'static str],
+}
+
+const DEBIAN_SYSTEMD: Template = Template {
+    name: "debian-systemd",
+    recipes: &["debian-systemd.recipe", "debian.recipe"],
+};
+const DEBIAN_SYSVINIT: Template = Template {
+    name: "debian-sysvinit",
+    recipes: &["debian-sysvinit.recipe", "debian.recipe"],
+};
+const BUSYBOX_INIT: Template = Template {
+    name: "busybox-init",
+    recipes: &["busybox-init.recipe", "busybox.recipe"],
+};
 /// Printed by the report unit when it is done.
 const REPORT_END: &str = "DOMRUN-REPORT-END";
 /// Generous: two cores shared with parallel builds; never a timing assert.
@@ -77,14 +96,21 @@ fn recipes_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
 }
 
-/// The built tree (cached), or `None` after printing why it cannot be built.
+/// The built Debian systemd tree (cached), or `None` after printing why it
+/// cannot be built.
 fn debian_systemd_tree() -> Option<PathBuf> {
+    built_tree(&DEBIAN_SYSTEMD)
+}
+
+/// The built tree of `template` (cached), or `None` after printing why it
+/// cannot be built.
+fn built_tree(template: &Template) -> Option<PathBuf> {
     static BUILD: Mutex<()> = Mutex::new(());
     let _one_build = BUILD
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut hash = Sha256::new();
-    for recipe in RECIPES {
+    for recipe in template.recipes {
         hash.update(std::fs::read(recipes_dir().join(recipe)).unwrap());
     }
     let key: String = hash.finalize()[..8]
@@ -95,16 +121,18 @@ fn debian_systemd_tree() -> Option<PathBuf> {
         .join("system-container")
         .join(key);
     let store = Store::open(&root).unwrap();
-    if let Ok(rootfs) = store.rootfs(TEMPLATE) {
+    let name = template.name;
+    if let Ok(rootfs) = store.rootfs(name) {
         return Some(rootfs);
     }
-    match store.build(TEMPLATE, &recipes_dir().join(RECIPES[0]), Progress::Quiet) {
-        Ok(_) => Some(store.rootfs(TEMPLATE).unwrap()),
+    let recipe = recipes_dir().join(template.recipes[0]);
+    match store.build(name, &recipe, Progress::Quiet) {
+        Ok(_) => Some(store.rootfs(name).unwrap()),
         Err(TemplateError::RecipeUnavailable { message, .. }) => {
-            common::skip(&format!("{TEMPLATE} recipe: {message}"));
+            common::skip(&format!("{name} recipe: {message}"));
             None
         }
-        Err(e) => panic!("building {TEMPLATE}: {e}"),
+        Err(e) => panic!("building {name}: {e}"),
     }
 }
 
@@ -288,15 +316,11 @@ impl Booted {
         Cgroup::open(&layout, DEFAULT_PARTITION, &format!("{}.domrun", self.name)).unwrap()
     }
 
-    /// SIGRTMIN+3 to init (systemd: start halt.target), then waits for
-    /// domrun to end.
+    /// SIGTERM to domrun, as a service manager stops it: domrun sends init
+    /// its poweroff signal (systemd: SIGRTMIN+4), then waits for it.
     fn power_off(&mut self) -> ExitStatus {
-        let init = self.init_pid().to_string();
-        let sent = Command::new("kill")
-            .args(["-s", "RTMIN+3", &init])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        let domrun = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(domrun, nix::sys::signal::Signal::SIGTERM).unwrap();
         self.wait_for_exit()
     }
 
@@ -318,16 +342,7 @@ impl Booted {
     /// Nothing of the domain is left: no cgroup directory in any hierarchy,
     /// no mount of its tree, no process rooted in it.
     fn assert_nothing_left(&self) {
-        let group = format!("{}.domrun", self.name);
-        let find = Command::new("find")
-            .args(["/sys/fs/cgroup", "-maxdepth", "4", "-name", &group])
-            .output()
-            .unwrap();
-        assert!(
-            find.stdout.is_empty(),
-            "cgroups left: {}",
-            String::from_utf8_lossy(&find.stdout)
-        );
+        assert_no_cgroup_of(&self.name);
         common::assert_no_leaks_under(self.dir.path());
         let tree = self.dir.path().to_string_lossy().into_owned();
         let rooted: Vec<String> = std::fs::read_dir("/proc")
@@ -339,6 +354,20 @@ impl Booted {
             .collect();
         assert!(rooted.is_empty(), "processes left in the tree: {rooted:?}");
     }
+}
+
+/// No cgroup directory of domain `name` in any hierarchy.
+fn assert_no_cgroup_of(name: &str) {
+    let group = format!("{name}.domrun");
+    let find = Command::new("find")
+        .args(["/sys/fs/cgroup", "-maxdepth", "4", "-name", &group])
+        .output()
+        .unwrap();
+    assert!(
+        find.stdout.is_empty(),
+        "cgroups left: {}",
+        String::from_utf8_lossy(&find.stdout)
+    );
 }
 
 impl Drop for Booted {
@@ -474,18 +503,10 @@ fn boot_and_power_off(how: Boot, expected_failures: &[&str]) {
         assert_eq!(limit.trim(), (512u64 << 20).to_string());
     }
     let status = booted.power_off();
-    // systemd halts with reboot(2), which in a PID namespace kills init
-    // with SIGINT: 128+2 (mapping that to 0 for `run` is a later phase).
-    assert!(
-        matches!(status.code(), Some(0 | 130)),
-        "{status}:\n{}",
-        booted.text()
-    );
-    assert!(
-        booted.text().contains("Halting system"),
-        "{}",
-        booted.text()
-    );
+    // systemd powers off with reboot(2), which in a PID namespace kills
+    // init with SIGINT: a clean poweroff, exit 0.
+    assert_eq!(status.code(), Some(0), "{status}:\n{}", booted.text());
+    assert!(booted.text().contains("Powering off"), "{}", booted.text());
     booted.assert_nothing_left();
 }
 
@@ -564,4 +585,77 @@ fn a_crashed_run_leaves_a_group_the_sweep_removes() {
     let group = format!("{}.domrun", booted.name);
     assert!(Cgroup::sweep_stale(&layout, DEFAULT_PARTITION, &group).unwrap());
     booted.assert_nothing_left();
+}
+
+/// Under the monitor: `define` + `start`, ready when `ready` (a shell
+/// command run with `domrun exec`) succeeds; `exec` works; `reboot` starts
+/// a new init that gets ready again; `shutdown` powers it off (the log says
+/// `Poweroff`: the init's own poweroff, not the kill after the grace
+/// period); nothing is left.
+fn boot_under_the_monitor(template: &Template, ready: &str) {
+    if !common::require_root() {
+        return;
+    }
+    let _one = one_boot();
+    let Some(tree) = built_tree(template) else {
+        return;
+    };
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let root = dir.path().join("root");
+    let cp = Command::new("cp")
+        .arg("-a")
+        .arg(&tree)
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let name = format!("scm-{}-{}", std::process::id(), template.name);
+    let xml = dir.path().join("domain.xml");
+    std::fs::write(
+        &xml,
+        format!(
+            "<domain type='lxc'><name>{name}</name><memory unit='MiB'>512</memory>\
+             <os><type>exe</type><init>/sbin/init</init></os>\
+             <devices><filesystem type='mount'><source dir='{}'/><target dir='/'/></filesystem>\
+             <console type='pty'/></devices></domain>",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let cli = common::Cli::new(&state);
+    cli.run(["define", xml.to_str().unwrap()]).ok();
+    cli.run(["start", &name]).ok();
+    let is_ready = || cli.run(["exec", &name, "--", "sh", "-c", ready]).success();
+    common::wait_until(&format!("{name} to boot ({ready})"), is_ready);
+    let hostname = cli.run(["exec", &name, "--", "cat", "/etc/hostname"]);
+    assert!(!hostname.ok().stdout.is_empty());
+    let first = common::init_pid(&state, &name);
+    cli.run(["reboot", &name]).ok();
+    common::wait_until(&format!("{name} to reboot"), || {
+        common::live_pid(&state, &name, "init").is_some_and(|pid| pid != first) && is_ready()
+    });
+    cli.run(["shutdown", &name]).ok();
+    let log = std::fs::read_to_string(state.join("log").join(format!("{name}.log"))).unwrap();
+    assert!(
+        log.lines().last().unwrap_or("").contains("(Poweroff)"),
+        "{log}"
+    );
+    assert_no_cgroup_of(&name);
+    common::assert_no_leaks_under(dir.path());
+}
+
+#[test]
+fn busybox_init_boots_reboots_and_powers_off_under_the_monitor() {
+    boot_under_the_monitor(&BUSYBOX_INIT, "pidof getty");
+}
+
+#[test]
+fn sysvinit_boots_reboots_and_powers_off_under_the_monitor() {
+    boot_under_the_monitor(&DEBIAN_SYSVINIT, "pidof agetty");
+}
+
+#[test]
+fn systemd_boots_reboots_and_powers_off_under_the_monitor() {
+    boot_under_the_monitor(&DEBIAN_SYSTEMD, "systemctl is-system-running --wait");
 }

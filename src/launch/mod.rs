@@ -7,6 +7,7 @@
 
 mod child;
 mod describe;
+mod init_family;
 mod notify;
 mod parent;
 mod prepare;
@@ -20,10 +21,14 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
+pub use init_family::{
+    DOMRUN_XMLNS, INIT_SIGNALS, InitFamily, InitOverrideError, InitSignal, InitSignals, status_mask,
+};
 pub use notify::NotifyError;
-pub use parent::{Running, run_foreground, start};
+pub use parent::{Running, run_foreground, run_foreground_with, start};
 pub use protocol::{ChildFailure, Step};
 pub use resources::CgroupGuard;
+pub use supervise::{DEFAULT_STOP_TIMEOUT, ForegroundOptions};
 
 use crate::plan::PlanError;
 use crate::plan::fstype::ProbeError;

@@ -15,7 +15,9 @@ use super::child::{self, ChildContext};
 use super::describe::describe_step;
 use super::prepare::prepare;
 use super::protocol::{self, InitEvent, InitPhase, ParentMessage};
-use super::supervise::{Console, open_console, supervise, supervised_signals};
+use super::supervise::{
+    Console, Ended, ForegroundOptions, open_console, supervise, supervised_signals,
+};
 use super::{ExitStatusCode, LaunchError};
 use crate::plan::{ConsoleMode, IdMapRange, Plan, UserNamespace};
 use crate::sys::{self, Cloned, Relay};
@@ -303,9 +305,21 @@ fn attach_network(plan: &Plan, pid: Pid) -> Result<Option<crate::net::Attached>,
     Ok(Some(crate::net::setup(pid.as_raw(), &plan.network)?))
 }
 
+/// [`run_foreground_with`] with the default options.
+pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
+    run_foreground_with(plan, &ForegroundOptions::default())
+}
+
 /// Starts the container described by `plan` and waits for its init to exit,
-/// forwarding SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
-/// to it and relaying its console.
+/// relaying its console and passing signals on.
+///
+/// Signals: SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are forwarded to
+/// init (SIGWINCH resizes an interactive console). SIGTERM and SIGINT are
+/// forwarded to an application's init; a system init (systemd, sysvinit,
+/// busybox: `InitFamily`, read when the signal comes) is sent its poweroff
+/// signal instead, and killed when it has not ended after
+/// `options.stop_timeout` or at the next SIGTERM/SIGINT (as nspawn).
+/// `options.init_family`, when set, is used instead of the detection.
 ///
 /// The console (nspawn's `--console=` modes): interactive when
 /// `plan.console` is `Pty`, or `Auto` and stdin is a terminal: init's stdio
@@ -313,9 +327,25 @@ fn attach_network(plan: &Plan, pid: Pid) -> Result<Option<crate::net::Attached>,
 /// read-only: init keeps our fds 0-2 (an application's pipes), /dev/console
 /// is a pty whose output is copied to our stdout, stdin is never read.
 ///
-/// Returns init's exit status (128+N if killed by signal N). A setup failure
-/// is an error; [`LaunchError::exit_code`] gives the status to exit with.
-pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
+/// Returns init's exit status (128+N if killed by signal N); a halt or
+/// poweroff inside (reboot(2) kills init with SIGINT) is 0, and a reboot
+/// inside (SIGHUP) starts the container again from the same plan, as
+/// nspawn does. A setup failure is an error; [`LaunchError::exit_code`]
+/// gives the status to exit with.
+pub fn run_foreground_with(
+    plan: &Plan,
+    options: &ForegroundOptions,
+) -> Result<ExitStatusCode, LaunchError> {
+    loop {
+        match run_once(plan, options)? {
+            Ended::Exit(code) => return Ok(code),
+            Ended::Reboot => eprintln!("domrun: the container rebooted; starting it again"),
+        }
+    }
+}
+
+/// One life of the container, from clone to init's end.
+fn run_once(plan: &Plan, options: &ForegroundOptions) -> Result<Ended, LaunchError> {
     let interactive = match plan.console {
         ConsoleMode::Inherit => false,
         ConsoleMode::Pty => true,
@@ -332,17 +362,20 @@ pub fn run_foreground(plan: &Plan) -> Result<ExitStatusCode, LaunchError> {
         true => Relay::new(Some(master)),
         false => Relay::output_only(master),
     };
-    let status = supervise(
+    let end = supervise(
         running.pid,
         &running.pidfd,
         &running.signals,
         Some(&running.console).filter(|_| interactive),
         relay,
+        options,
     )?;
     // Reaped by supervise; on an error above the guard kills and reaps init.
     running.guard.disarm_mut();
+    // Before a restart makes new ones with the same names.
+    running.release_network();
     running.release_cgroup()?;
-    Ok(status)
+    Ok(end)
 }
 
 fn id_map_text(ranges: &[IdMapRange]) -> String {

@@ -7,12 +7,14 @@
 
 mod console;
 mod devices;
+mod exec;
 mod info;
 mod run;
 mod running;
 
 pub use console::console;
 pub use devices::{DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device};
+pub use exec::{ExecError, ExecRequest, exec};
 pub use info::{
     Damage, DomainInfo, DomainState, ListEntry, ListFilter, Listing, dominfo, format_list, list,
 };

@@ -3,7 +3,7 @@
 
 use super::{LifecycleError, live_state_locked};
 use crate::domain::{Domain, LoadError, LoadOptions};
-use crate::launch::{ExitStatusCode, LaunchError};
+use crate::launch::{ExitStatusCode, ForegroundOptions, InitFamily, LaunchError};
 use crate::plan::{FromDomainError, Sources, plan_from_domain};
 use crate::state::{LiveState, ProcessRef, Root};
 use crate::vm::VmError;
@@ -55,8 +55,9 @@ impl RunError {
 }
 
 /// Runs the domain in `file` in the foreground: a container through the
-/// launcher, a VM through its backend. Returns the domain's exit status
-/// (init's, or 128+N when it was killed by signal N).
+/// launcher (supervised as `options` says), a VM through its backend.
+/// Returns the domain's exit status (init's, or 128+N when it was killed by
+/// signal N; 0 for a poweroff inside a system container).
 ///
 /// The domain is recorded like a monitor's (`run/NAME/`, with this process
 /// as its supervisor and `foreground` set) before anything is created, and
@@ -71,6 +72,7 @@ pub fn run_foreground(
     root: &Root,
     file: &Path,
     load: LoadOptions,
+    options: &ForegroundOptions,
 ) -> Result<ExitStatusCode, RunError> {
     let mut domain = Domain::load_with(file, load)?;
     if !domain.kind.is_container() {
@@ -80,7 +82,7 @@ pub fn run_foreground(
                 id: live.id,
             });
         }
-        return run_recorded(root, file, domain);
+        return run_recorded(root, file, domain, options);
     }
     match record(root, &mut domain) {
         Ok(()) => {}
@@ -89,12 +91,12 @@ pub fn run_foreground(
                 "domrun: {name}: not recorded under {}: {source} (a killed run would leave its cgroup)",
                 root.dir.display()
             );
-            return run_recorded(root, file, domain);
+            return run_recorded(root, file, domain, options);
         }
         Err(e) => return Err(e),
     }
     let name = domain.name.clone();
-    let result = run_recorded(root, file, domain);
+    let result = run_recorded(root, file, domain, options);
     let _ = root.remove_live(&name);
     result
 }
@@ -139,7 +141,12 @@ fn record(root: &Root, domain: &mut Domain) -> Result<(), RunError> {
         .map_err(|e| failed(crate::state::StateError::from(e).into()))
 }
 
-fn run_recorded(root: &Root, file: &Path, domain: Domain) -> Result<ExitStatusCode, RunError> {
+fn run_recorded(
+    root: &Root,
+    file: &Path,
+    domain: Domain,
+    options: &ForegroundOptions,
+) -> Result<ExitStatusCode, RunError> {
     if !domain.kind.is_container() {
         return crate::vm::run_foreground(&domain)
             .map(ExitStatusCode)
@@ -153,7 +160,11 @@ fn run_recorded(root: &Root, file: &Path, domain: Domain) -> Result<ExitStatusCo
             file: file.to_owned(),
             source,
         })?;
-    crate::launch::run_foreground(&plan).map_err(|source| RunError::Launch {
+    let options = ForegroundOptions {
+        init_family: InitFamily::chosen_by(&domain),
+        ..*options
+    };
+    crate::launch::run_foreground_with(&plan, &options).map_err(|source| RunError::Launch {
         name: domain.name.clone(),
         source,
     })

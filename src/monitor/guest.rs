@@ -46,15 +46,16 @@ pub fn classify_exit(status: WaitStatus) -> ExitReason {
     }
 }
 
-/// The signal that asks a container's init to shut down: systemd takes
-/// SIGRTMIN+3 (SIGTERM would make it re-execute), other inits SIGTERM.
-fn shutdown_signal(d: &Domain) -> libc::c_int {
-    let init = d.os.init.as_deref().unwrap_or_default();
-    if init.ends_with("/systemd") {
-        libc::SIGRTMIN() + 3
-    } else {
-        libc::SIGTERM
-    }
+/// The signal that asks a container's init to power off, from the family
+/// its running process shows (`launch::InitFamily`: systemd SIGRTMIN+4,
+/// sysvinit SIGPWR, busybox SIGUSR2, anything else SIGTERM). A reboot
+/// request sends it too: the policy starts the domain again once init is
+/// gone. `<metadata><domrun:init family=…>` overrides the detection.
+fn shutdown_signal(d: &Domain, init: i32) -> libc::c_int {
+    launch::InitFamily::chosen_or_detected(launch::InitFamily::chosen_by(d), init)
+        .signals()
+        .poweroff
+        .number()
 }
 
 impl Guest {
@@ -111,7 +112,8 @@ impl Guest {
     pub(super) fn request_shutdown(&mut self, d: &Domain) {
         match self {
             Guest::Container(r) => {
-                let _ = crate::sys::kill_raw(r.pid().as_raw(), shutdown_signal(d));
+                let pid = r.pid().as_raw();
+                let _ = crate::sys::kill_raw(pid, shutdown_signal(d, pid));
             }
             Guest::Qemu { process, .. } => {
                 if let Ok(qmp) = process.qmp() {

@@ -19,6 +19,7 @@ mod kvm;
 mod loopdev;
 mod memfd;
 mod mount;
+mod pidfd;
 mod process;
 mod relay;
 mod signal;
@@ -32,11 +33,12 @@ pub use exec::{ExecArgs, exec};
 pub use fs::{FdPath, TargetKind, make_path_in_root, open_dir, open_in_root, open_path_in_root};
 pub use kvm::probe_kvm;
 pub use loopdev::{LoopDevice, attach_loop};
-pub use memfd::sealed_memfd;
+pub use memfd::{run_from_sealed_copy, sealed_memfd};
 pub use mount::{
     FsConfig, close_fds_on_exec, fs_config, fs_mount, fs_open, move_mount_to, open_tree_clone,
     set_mount_readonly,
 };
+pub use pidfd::pidfd_open;
 pub use process::{
     exit_immediately, set_gid_this_thread, set_groups_this_thread, set_uid_this_thread, stdin_fd,
     stdout_fd,
