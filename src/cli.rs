@@ -47,6 +47,12 @@ pub enum Command {
     Run {
         /// A domain XML file.
         file: PathBuf,
+        /// Where the container's cgroup goes: `partition` (its
+        /// `<resource><partition>`, default /machine), `inherit` (below
+        /// domrun's own cgroup: a systemd unit with Delegate=yes), `auto`
+        /// (inherit when systemd delegated domrun's cgroup).
+        #[arg(long, value_enum, default_value_t = CgroupArg::Partition)]
+        cgroup: CgroupArg,
     },
     /// Store a domain definition (validated). Redefining a running domain
     /// takes effect at its next start.
@@ -124,6 +130,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Generate files for other tools: systemd units, shell completions, man pages.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Templates: named root filesystems, provisioned copy-on-write.
     #[command(subcommand)]
     Template(TemplateCommand),
@@ -191,6 +200,31 @@ pub enum TemplateCommand {
     Build { name: String, recipe: PathBuf },
     /// Remove a template no defined domain uses.
     Remove { name: String },
+}
+
+/// `domrun generate …`.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Print a systemd service for a defined domain (Type=notify, Delegate=yes,
+    /// runs `domrun run --cgroup=inherit` on its definition). With
+    /// --generator, act as a systemd generator: write a unit, enabled, for
+    /// every autostart-marked domain into the first directory.
+    Systemd {
+        /// The domain (omit with --generator).
+        #[arg(required_unless_present = "generator")]
+        name: Option<String>,
+        /// systemd's generator directories (normal, early, late).
+        #[arg(long, num_args = 1..=3, value_names = ["NORMAL", "EARLY", "LATE"], conflicts_with = "name")]
+        generator: Vec<PathBuf>,
+    },
+}
+
+/// `run --cgroup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CgroupArg {
+    Partition,
+    Inherit,
+    Auto,
 }
 
 /// `--live` / `--config` / `--current`.

@@ -6,6 +6,7 @@
 
 pub mod cgroup;
 pub mod domain;
+pub mod generate;
 pub mod hotplug;
 pub mod launch;
 pub mod lifecycle;

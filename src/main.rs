@@ -1,6 +1,8 @@
 //! The `domrun` binary: parses arguments and dispatches to the library.
 
 mod cli;
+#[path = "generate/command.rs"]
+mod generate_command;
 
 use clap::Parser;
 use cli::{Cli, Command, NativeFormat, TemplateCommand};
@@ -11,13 +13,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
+    if let Some(code) = generate_command::as_generator() {
+        return code;
+    }
     let cli = Cli::parse();
     let root = Root::new(&cli.root);
     let load = LoadOptions::permissive_if(cli.permissive);
     match cli.command {
         Command::Validate { files } => validate(&files, load),
         Command::Format { file, inactive } => format(&file, inactive),
-        Command::Run { file } => run(&root, &file, load),
+        Command::Run { file, cgroup } => run(&root, &file, load, cgroup),
+        Command::Generate(g) => generate_command::generate(&root, g),
         Command::Define { file } => report(lifecycle::define(&root, &file, load).map(
             |(d, how)| match how {
                 Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
@@ -249,8 +255,14 @@ fn report_start(r: Result<(), LifecycleError>) -> ExitCode {
 }
 
 /// `domrun run`: load → plan → launch, in this process (the foreground monitor).
-fn run(root: &Root, file: &std::path::Path, load: LoadOptions) -> ExitCode {
-    match lifecycle::run_foreground(root, file, load) {
+fn run(root: &Root, file: &std::path::Path, load: LoadOptions, cgroup: cli::CgroupArg) -> ExitCode {
+    use domrun::generate::CgroupMode;
+    let cgroup = match cgroup {
+        cli::CgroupArg::Partition => CgroupMode::Partition,
+        cli::CgroupArg::Inherit => CgroupMode::Inherit,
+        cli::CgroupArg::Auto => CgroupMode::Auto,
+    };
+    match lifecycle::run_foreground_with(root, file, load, lifecycle::RunOptions { cgroup }) {
         Ok(status) => ExitCode::from(status.0),
         Err(e) => {
             eprintln!("domrun: {e}");

@@ -14,7 +14,7 @@ mod running;
 pub use console::console;
 pub use devices::{DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device};
 pub use info::{DomainInfo, DomainState, ListEntry, ListFilter, dominfo, format_list, list};
-pub use run::{RunError, run_foreground};
+pub use run::{RunError, RunOptions, run_foreground, run_foreground_with};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
 
 use crate::domain::{CheckedParseError, Domain, LoadError, LoadOptions, ParseError, Strictness};

@@ -30,6 +30,12 @@ pub enum RunError {
         source: LaunchError,
     },
     #[error("{name}: {source}")]
+    Inherit {
+        name: String,
+        #[source]
+        source: crate::generate::InheritError,
+    },
+    #[error("{name}: {source}")]
     Vm {
         name: String,
         #[source]
@@ -56,6 +62,23 @@ pub fn run_foreground(
     file: &Path,
     load: LoadOptions,
 ) -> Result<ExitStatusCode, RunError> {
+    run_foreground_with(root, file, load, RunOptions::default())
+}
+
+/// How `domrun run` runs a domain, beyond the file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Where the container's cgroup goes (`--cgroup`).
+    pub cgroup: crate::generate::CgroupMode,
+}
+
+/// [`run_foreground`] with options.
+pub fn run_foreground_with(
+    root: &Root,
+    file: &Path,
+    load: LoadOptions,
+    options: RunOptions,
+) -> Result<ExitStatusCode, RunError> {
     let domain = Domain::load_with(file, load)?;
     // One domain, one instance: a domain running under a monitor is not
     // started a second time in the foreground.
@@ -73,11 +96,19 @@ pub fn run_foreground(
                 source,
             });
     }
-    let plan =
+    let mut plan =
         plan_from_domain(&domain, &Sources::for_root(root)).map_err(|source| RunError::Plan {
             file: file.to_owned(),
             source,
         })?;
+    let inherited = crate::generate::inherited_partition(options.cgroup, super::host_layout())
+        .map_err(|source| RunError::Inherit {
+            name: domain.name.clone(),
+            source,
+        })?;
+    if let Some(partition) = inherited {
+        plan.cgroup = plan.cgroup.map(|c| c.under(partition));
+    }
     crate::launch::run_foreground(&plan).map_err(|source| RunError::Launch {
         name: domain.name.clone(),
         source,
