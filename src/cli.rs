@@ -159,6 +159,11 @@ pub enum Command {
         #[command(flatten)]
         flags: DeviceFlagArgs,
     },
+    /// Live tuning of a domain's cgroup, virsh's verbs: --live (the running
+    /// domain), --config (the definition), both, or neither (--current: live
+    /// if it runs). Without a value, print the current ones.
+    #[command(flatten)]
+    Tune(TuneCommand),
     /// Mark a domain to be started by `domrun start --autostart`.
     Autostart {
         name: String,
@@ -216,6 +221,62 @@ pub enum GenerateCommand {
         /// systemd's generator directories (normal, early, late).
         #[arg(long, num_args = 1..=3, value_names = ["NORMAL", "EARLY", "LATE"], conflicts_with = "name")]
         generator: Vec<PathBuf>,
+    },
+}
+
+/// The live-tuning verbs (see `docs/cgroups.md`, "Live tuning").
+#[derive(Debug, Subcommand)]
+pub enum TuneCommand {
+    /// Set a container's memory limit (`<memory>`): SIZE in KiB, or with a
+    /// unit (512M, 1G).
+    Setmem {
+        name: String,
+        size: String,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set memory limits (KiB or with a unit; -1 = unlimited).
+    Memtune {
+        name: String,
+        #[arg(long)]
+        hard_limit: Option<String>,
+        #[arg(long)]
+        soft_limit: Option<String>,
+        #[arg(long)]
+        swap_hard_limit: Option<String>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set CPU shares and bandwidth: --set cpu_shares=N,
+    /// vcpu_period=US, vcpu_quota=US (global_period/global_quota alike).
+    Schedinfo {
+        name: String,
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set the block I/O weight (10-1000).
+    Blkiotune {
+        name: String,
+        #[arg(long)]
+        weight: Option<u32>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set the CPUs the domain runs on (`vcpu/@cpuset`, e.g. 0-3,^2).
+    Emulatorpin {
+        name: String,
+        cpulist: Option<String>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Set the running domain's pids limit (a number, or `max`); live only.
+    Setpids {
+        name: String,
+        limit: String,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
     },
 }
 

@@ -142,6 +142,7 @@ fn main() -> ExitCode {
                 }
             }),
         ),
+        Command::Tune(t) => tune(&root, t),
         Command::Autostart { name, disable } => {
             report(lifecycle::autostart(&root, &name, !disable).map(|()| {
                 if disable {
@@ -159,6 +160,93 @@ fn device_flags(f: &cli::DeviceFlagArgs) -> lifecycle::DeviceFlags {
         live: f.live,
         config: f.config,
     }
+}
+
+/// `domrun setmem|memtune|schedinfo|blkiotune|emulatorpin|setpids …`: the
+/// change (if any values are given), then virsh's `name: value` lines when
+/// nothing was changed.
+fn tune(root: &Root, cmd: cli::TuneCommand) -> ExitCode {
+    use cli::TuneCommand as T;
+    use lifecycle::{Tune, TuneError, TuneVerb, parse_kib};
+    let opt_kib = |v: Option<String>| v.as_deref().map(parse_kib).transpose();
+    let (name, verb, change, flags): (String, TuneVerb, Result<Option<Tune>, TuneError>, _) =
+        match cmd {
+            T::Setmem { name, size, flags } => {
+                let change = parse_kib(&size).map(|kib| Some(Tune::Memory { kib }));
+                (name, TuneVerb::SetMem, change, flags)
+            }
+            T::Memtune {
+                name,
+                hard_limit,
+                soft_limit,
+                swap_hard_limit,
+                flags,
+            } => {
+                let any = hard_limit.is_some() || soft_limit.is_some() || swap_hard_limit.is_some();
+                let change = (|| {
+                    Ok(Tune::MemTune {
+                        hard: opt_kib(hard_limit)?,
+                        soft: opt_kib(soft_limit)?,
+                        swap_hard: opt_kib(swap_hard_limit)?,
+                    })
+                })()
+                .map(|t| any.then_some(t));
+                (name, TuneVerb::MemTune, change, flags)
+            }
+            T::Schedinfo { name, set, flags } => {
+                let change = if set.is_empty() {
+                    Ok(None)
+                } else {
+                    lifecycle::parse_sched(&set).map(Some)
+                };
+                (name, TuneVerb::SchedInfo, change, flags)
+            }
+            T::Blkiotune {
+                name,
+                weight,
+                flags,
+            } => {
+                let change = Ok(weight.map(|weight| Tune::BlkioWeight { weight }));
+                (name, TuneVerb::BlkioTune, change, flags)
+            }
+            T::Emulatorpin {
+                name,
+                cpulist,
+                flags,
+            } => {
+                let change = cpulist
+                    .as_deref()
+                    .map(lifecycle::parse_cpus)
+                    .transpose()
+                    .map(|c| c.map(|cpus| Tune::Cpuset { cpus }));
+                (name, TuneVerb::EmulatorPin, change, flags)
+            }
+            T::Setpids { name, limit, flags } => {
+                let change = match limit.as_str() {
+                    "max" => Ok(Some(Tune::Pids { max: None })),
+                    n => n
+                        .parse()
+                        .map(|n| Some(Tune::Pids { max: Some(n) }))
+                        .map_err(|_| TuneError::BadValue {
+                            what: "pids limit",
+                            value: limit.clone(),
+                            expected: "a number or 'max'".into(),
+                        }),
+                };
+                (name, TuneVerb::SetPids, change, flags)
+            }
+        };
+    let change = match change {
+        Ok(c) => c,
+        Err(e) => return report::<TuneError>(Err(e)),
+    };
+    report(
+        lifecycle::tune(root, &name, verb, change.as_ref(), device_flags(&flags)).map(|r| {
+            if change.is_none() {
+                print!("{r}");
+            }
+        }),
+    )
 }
 
 /// `start --autostart`: one line per domain; failure if any failed.
