@@ -16,6 +16,10 @@ pub struct Cli {
     /// round-trip tools. See docs/domain-xml.md, "Vocabulary".
     #[arg(long, global = true)]
     pub permissive: bool,
+    /// Print no informational lines ("Domain 'web' started"); data and
+    /// errors are still printed.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -222,6 +226,12 @@ pub enum GenerateCommand {
         #[arg(long, num_args = 1..=3, value_names = ["NORMAL", "EARLY", "LATE"], conflicts_with = "name")]
         generator: Vec<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions {
+        shell: crate::generate_command::Shell,
+    },
+    /// Write the man page domrun.1 into a directory.
+    Man { dir: PathBuf },
 }
 
 /// The live-tuning verbs (see `docs/cgroups.md`, "Live tuning").

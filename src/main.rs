@@ -12,11 +12,25 @@ use domrun::state::Root;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `--quiet`: informational lines ("Domain 'x' started") are not printed;
+/// data (XML, lists, values) and errors always are.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `println!` for informational lines, silent under `--quiet`.
+macro_rules! info {
+    ($($arg:tt)*) => {
+        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            println!($($arg)*);
+        }
+    };
+}
+
 fn main() -> ExitCode {
     if let Some(code) = generate_command::as_generator() {
         return code;
     }
     let cli = Cli::parse();
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let root = Root::new(&cli.root);
     let load = LoadOptions::permissive_if(cli.permissive);
     match cli.command {
@@ -26,14 +40,14 @@ fn main() -> ExitCode {
         Command::Generate(g) => generate_command::generate(&root, g),
         Command::Define { file } => report(lifecycle::define(&root, &file, load).map(
             |(d, how)| match how {
-                Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
-                Defined::Updated { running: true } => println!(
+                Defined::New => info!("Domain '{}' defined from {}", d.name, file.display()),
+                Defined::Updated { running: true } => info!(
                     "Domain '{}' redefined from {}; the change takes effect at its next start",
                     d.name,
                     file.display()
                 ),
                 Defined::Updated { running: false } => {
-                    println!("Domain '{}' redefined from {}", d.name, file.display())
+                    info!("Domain '{}' redefined from {}", d.name, file.display())
                 }
             },
         )),
@@ -43,9 +57,9 @@ fn main() -> ExitCode {
         } => report(
             lifecycle::undefine(&root, &name, remove_all_storage).map(|running| {
                 if running {
-                    println!("Domain '{name}' has been undefined (it keeps running, transient)");
+                    info!("Domain '{name}' has been undefined (it keeps running, transient)");
                 } else {
-                    println!("Domain '{name}' has been undefined");
+                    info!("Domain '{name}' has been undefined");
                 }
             }),
         ),
@@ -90,25 +104,25 @@ fn main() -> ExitCode {
             ..
         } => {
             let started = lifecycle::start(&root, &name, load)
-                .map(|id| println!("Domain '{name}' started (id {id})"));
+                .map(|id| info!("Domain '{name}' started (id {id})"));
             attach_if(report_start(started), console, &root, &name)
         }
         Command::Create { file, console } => match lifecycle::create(&root, &file, load) {
             Ok((name, id)) => {
-                println!("Domain '{name}' created from {} (id {id})", file.display());
+                info!("Domain '{name}' created from {} (id {id})", file.display());
                 attach_if(ExitCode::SUCCESS, console, &root, &name)
             }
             Err(e) => report_start(Err(e)),
         },
         Command::Shutdown { name, timeout } => report(
             lifecycle::shutdown(&root, &name, Duration::from_secs(timeout))
-                .map(|()| println!("Domain '{name}' is shut down")),
+                .map(|()| info!("Domain '{name}' is shut down")),
         ),
         Command::Reboot { name } => report(
-            lifecycle::reboot(&root, &name).map(|()| println!("Domain '{name}' is being rebooted")),
+            lifecycle::reboot(&root, &name).map(|()| info!("Domain '{name}' is being rebooted")),
         ),
         Command::Destroy { name } => {
-            report(lifecycle::destroy(&root, &name).map(|()| println!("Domain '{name}' destroyed")))
+            report(lifecycle::destroy(&root, &name).map(|()| info!("Domain '{name}' destroyed")))
         }
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
         Command::DomxmlToNative { format, file } => to_native(format, &file, load),
@@ -122,23 +136,23 @@ fn main() -> ExitCode {
                 if let Some((guest, target)) = &c.live {
                     match target {
                         Some(t) => {
-                            println!("Device attached to '{name}' as {guest} (host side {t})")
+                            info!("Device attached to '{name}' as {guest} (host side {t})")
                         }
-                        None => println!("Device attached to '{name}' as {guest}"),
+                        None => info!("Device attached to '{name}' as {guest}"),
                     }
                 }
                 if c.config {
-                    println!("Device added to the definition of '{name}'");
+                    info!("Device added to the definition of '{name}'");
                 }
             }),
         ),
         Command::DetachDevice { name, file, flags } => report(
             lifecycle::detach_device(&root, &name, &file, device_flags(&flags)).map(|c| {
                 if c.live.is_some() {
-                    println!("Device detached from '{name}'");
+                    info!("Device detached from '{name}'");
                 }
                 if c.config {
-                    println!("Device removed from the definition of '{name}'");
+                    info!("Device removed from the definition of '{name}'");
                 }
             }),
         ),
@@ -146,9 +160,9 @@ fn main() -> ExitCode {
         Command::Autostart { name, disable } => {
             report(lifecycle::autostart(&root, &name, !disable).map(|()| {
                 if disable {
-                    println!("Domain '{name}' unmarked as autostarted");
+                    info!("Domain '{name}' unmarked as autostarted");
                 } else {
-                    println!("Domain '{name}' marked as autostarted");
+                    info!("Domain '{name}' marked as autostarted");
                 }
             }))
         }
@@ -256,7 +270,7 @@ fn start_autostart(root: &Root) -> ExitCode {
             let mut ok = true;
             for (name, r) in results {
                 match r {
-                    Ok(id) => println!("Domain '{name}' started (id {id})"),
+                    Ok(id) => info!("Domain '{name}' started (id {id})"),
                     Err(e) => {
                         eprintln!("domrun: {name}: {e}");
                         ok = false;
@@ -304,7 +318,7 @@ fn template(root: &Root, cmd: TemplateCommand) -> ExitCode {
             report(
                 store
                     .remove(&name, &users)
-                    .map(|()| println!("Template '{name}' removed")),
+                    .map(|()| info!("Template '{name}' removed")),
             )
         }
     }

@@ -6,10 +6,15 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use clap::CommandFactory;
 use domrun::generate::{self, GENERATOR_PATH};
 use domrun::state::Root;
 
-use crate::cli::GenerateCommand;
+#[path = "cli_docs.rs"]
+mod cli_docs;
+pub use cli_docs::Shell;
+
+use crate::cli::{Cli, GenerateCommand};
 
 /// The name the binary answers to as a systemd generator.
 const GENERATOR_NAME: &str = "domrun-generator";
@@ -33,6 +38,17 @@ pub fn generate(root: &Root, cmd: GenerateCommand) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        GenerateCommand::Completions { shell } => {
+            print!("{}", cli_docs::completions(shell, &Cli::command()));
+            ExitCode::SUCCESS
+        }
+        GenerateCommand::Man { dir } => {
+            let path = dir.join("domrun.1");
+            match std::fs::write(&path, cli_docs::man_page(&Cli::command())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("writing {}: {e}", path.display())),
+            }
+        }
     }
 }
 
