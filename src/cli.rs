@@ -16,6 +16,10 @@ pub struct Cli {
     /// round-trip tools. See docs/domain-xml.md, "Vocabulary".
     #[arg(long, global = true)]
     pub permissive: bool,
+    /// Print no informational lines ("Domain 'web' started"); data and
+    /// errors are still printed.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,6 +59,12 @@ pub enum Command {
         /// poweroff signal) before the container is killed.
         #[arg(long, value_name = "SECONDS", default_value_t = 90)]
         stop_timeout: u64,
+        /// Where the container's cgroup goes: `partition` (its
+        /// `<resource><partition>`, default /machine), `inherit` (below
+        /// domrun's own cgroup: a systemd unit with Delegate=yes), `auto`
+        /// (inherit when systemd delegated domrun's cgroup).
+        #[arg(long, value_enum, default_value_t = CgroupArg::Partition)]
+        cgroup: CgroupArg,
     },
     /// Store a domain definition (validated). Redefining a running domain
     /// takes effect at its next start.
@@ -149,6 +159,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Generate files for other tools: systemd units, shell completions, man pages.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Templates: named root filesystems, provisioned copy-on-write.
     #[command(subcommand)]
     Template(TemplateCommand),
@@ -175,6 +188,11 @@ pub enum Command {
         #[command(flatten)]
         flags: DeviceFlagArgs,
     },
+    /// Live tuning of a domain's cgroup, virsh's verbs: --live (the running
+    /// domain), --config (the definition), both, or neither (--current: live
+    /// if it runs). Without a value, print the current ones.
+    #[command(flatten)]
+    Tune(TuneCommand),
     /// Mark a domain to be started by `domrun start --autostart`.
     Autostart {
         name: String,
@@ -233,6 +251,93 @@ pub enum TemplateCommand {
     Build { name: String, recipe: PathBuf },
     /// Remove a template no defined domain uses.
     Remove { name: String },
+}
+
+/// `domrun generate …`.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Print a systemd service for a defined domain (Type=notify, Delegate=yes,
+    /// runs `domrun run --cgroup=inherit` on its definition). With
+    /// --generator, act as a systemd generator: write a unit, enabled, for
+    /// every autostart-marked domain into the first directory.
+    Systemd {
+        /// The domain (omit with --generator).
+        #[arg(required_unless_present = "generator")]
+        name: Option<String>,
+        /// systemd's generator directories (normal, early, late).
+        #[arg(long, num_args = 1..=3, value_names = ["NORMAL", "EARLY", "LATE"], conflicts_with = "name")]
+        generator: Vec<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions {
+        shell: crate::generate_command::Shell,
+    },
+    /// Write the man page domrun.1 into a directory.
+    Man { dir: PathBuf },
+}
+
+/// The live-tuning verbs (see `docs/cgroups.md`, "Live tuning").
+#[derive(Debug, Subcommand)]
+pub enum TuneCommand {
+    /// Set a container's memory limit (`<memory>`): SIZE in KiB, or with a
+    /// unit (512M, 1G).
+    Setmem {
+        name: String,
+        size: String,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set memory limits (KiB or with a unit; -1 = unlimited).
+    Memtune {
+        name: String,
+        #[arg(long)]
+        hard_limit: Option<String>,
+        #[arg(long)]
+        soft_limit: Option<String>,
+        #[arg(long)]
+        swap_hard_limit: Option<String>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set CPU shares and bandwidth: --set cpu_shares=N,
+    /// vcpu_period=US, vcpu_quota=US (global_period/global_quota alike).
+    Schedinfo {
+        name: String,
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set the block I/O weight (10-1000).
+    Blkiotune {
+        name: String,
+        #[arg(long)]
+        weight: Option<u32>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Show or set the CPUs the domain runs on (`vcpu/@cpuset`, e.g. 0-3,^2).
+    Emulatorpin {
+        name: String,
+        cpulist: Option<String>,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+    /// Set the running domain's pids limit (a number, or `max`); live only.
+    Setpids {
+        name: String,
+        limit: String,
+        #[command(flatten)]
+        flags: DeviceFlagArgs,
+    },
+}
+
+/// `run --cgroup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CgroupArg {
+    Partition,
+    Inherit,
+    Auto,
 }
 
 /// `--live` / `--config` / `--current`.

@@ -6,6 +6,7 @@
 
 pub mod cgroup;
 pub mod domain;
+pub mod generate;
 pub mod hotplug;
 // Bounded reads of every file domrun does not control.
 pub mod input;

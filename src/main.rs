@@ -15,6 +15,8 @@ macro_rules! eprintln {
 }
 
 mod cli;
+#[path = "generate/command.rs"]
+mod generate_command;
 mod import;
 mod stdio;
 
@@ -26,18 +28,41 @@ use domrun::state::Root;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `--quiet`: informational lines ("Domain 'x' started") are not printed;
+/// data (XML, lists, values) and errors always are.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `println!` for informational lines, silent under `--quiet`.
+macro_rules! info {
+    ($($arg:tt)*) => {
+        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            println!($($arg)*);
+        }
+    };
+}
+
 fn main() -> ExitCode {
+    // argv[0] dispatch: `runc` is the OCI front end, `domrun-generator`
+    // the systemd generator.
     if let Some(code) = domrun::oci::cli::dispatch() {
         return code;
     }
+    if let Some(code) = generate_command::as_generator() {
+        return code;
+    }
     let cli = Cli::parse();
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     let root = Root::new(&cli.root);
     let load = LoadOptions::permissive_if(cli.permissive);
     match cli.command {
         Command::Oci(args) => domrun::oci::cli::main(args),
         Command::Validate { files } => validate(&files, load),
         Command::Format { file, inactive } => format(&file, inactive),
-        Command::Run { file, stop_timeout } => run(&root, &file, load, stop_timeout),
+        Command::Run {
+            file,
+            stop_timeout,
+            cgroup,
+        } => run(&root, &file, load, stop_timeout, cgroup),
         Command::Exec {
             name,
             user,
@@ -60,16 +85,17 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Generate(g) => generate_command::generate(&root, g),
         Command::Define { file } => report(lifecycle::define(&root, &file, load).map(
             |(d, how)| match how {
-                Defined::New => println!("Domain '{}' defined from {}", d.name, file.display()),
-                Defined::Updated { running: true } => println!(
+                Defined::New => info!("Domain '{}' defined from {}", d.name, file.display()),
+                Defined::Updated { running: true } => info!(
                     "Domain '{}' redefined from {}; the change takes effect at its next start",
                     d.name,
                     file.display()
                 ),
                 Defined::Updated { running: false } => {
-                    println!("Domain '{}' redefined from {}", d.name, file.display())
+                    info!("Domain '{}' redefined from {}", d.name, file.display())
                 }
             },
         )),
@@ -79,9 +105,9 @@ fn main() -> ExitCode {
         } => report(
             lifecycle::undefine(&root, &name, remove_all_storage).map(|running| {
                 if running {
-                    println!("Domain '{name}' has been undefined (it keeps running, transient)");
+                    info!("Domain '{name}' has been undefined (it keeps running, transient)");
                 } else {
-                    println!("Domain '{name}' has been undefined");
+                    info!("Domain '{name}' has been undefined");
                 }
             }),
         ),
@@ -130,25 +156,25 @@ fn main() -> ExitCode {
             ..
         } => {
             let started = lifecycle::start(&root, &name, load)
-                .map(|id| println!("Domain '{name}' started (id {id})"));
+                .map(|id| info!("Domain '{name}' started (id {id})"));
             attach_if(report_start(started), console, &root, &name)
         }
         Command::Create { file, console } => match lifecycle::create(&root, &file, load) {
             Ok((name, id)) => {
-                println!("Domain '{name}' created from {} (id {id})", file.display());
+                info!("Domain '{name}' created from {} (id {id})", file.display());
                 attach_if(ExitCode::SUCCESS, console, &root, &name)
             }
             Err(e) => report_start(Err(e)),
         },
         Command::Shutdown { name, timeout } => report(
             lifecycle::shutdown(&root, &name, Duration::from_secs(timeout))
-                .map(|()| println!("Domain '{name}' is shut down")),
+                .map(|()| info!("Domain '{name}' is shut down")),
         ),
         Command::Reboot { name } => report(
-            lifecycle::reboot(&root, &name).map(|()| println!("Domain '{name}' is being rebooted")),
+            lifecycle::reboot(&root, &name).map(|()| info!("Domain '{name}' is being rebooted")),
         ),
         Command::Destroy { name } => {
-            report(lifecycle::destroy(&root, &name).map(|()| println!("Domain '{name}' destroyed")))
+            report(lifecycle::destroy(&root, &name).map(|()| info!("Domain '{name}' destroyed")))
         }
         Command::Console { name, force } => report(lifecycle::console(&root, &name, force)),
         Command::DomxmlToNative { format, file } => to_native(format, &file, load),
@@ -173,32 +199,33 @@ fn main() -> ExitCode {
                 if let Some((guest, target)) = &c.live {
                     match target {
                         Some(t) => {
-                            println!("Device attached to '{name}' as {guest} (host side {t})")
+                            info!("Device attached to '{name}' as {guest} (host side {t})")
                         }
-                        None => println!("Device attached to '{name}' as {guest}"),
+                        None => info!("Device attached to '{name}' as {guest}"),
                     }
                 }
                 if c.config {
-                    println!("Device added to the definition of '{name}'");
+                    info!("Device added to the definition of '{name}'");
                 }
             }),
         ),
         Command::DetachDevice { name, file, flags } => report(
             lifecycle::detach_device(&root, &name, &file, device_flags(&flags)).map(|c| {
                 if c.live.is_some() {
-                    println!("Device detached from '{name}'");
+                    info!("Device detached from '{name}'");
                 }
                 if c.config {
-                    println!("Device removed from the definition of '{name}'");
+                    info!("Device removed from the definition of '{name}'");
                 }
             }),
         ),
+        Command::Tune(t) => tune(&root, t),
         Command::Autostart { name, disable } => {
             report(lifecycle::autostart(&root, &name, !disable).map(|()| {
                 if disable {
-                    println!("Domain '{name}' unmarked as autostarted");
+                    info!("Domain '{name}' unmarked as autostarted");
                 } else {
-                    println!("Domain '{name}' marked as autostarted");
+                    info!("Domain '{name}' marked as autostarted");
                 }
             }))
         }
@@ -212,6 +239,93 @@ fn device_flags(f: &cli::DeviceFlagArgs) -> lifecycle::DeviceFlags {
     }
 }
 
+/// `domrun setmem|memtune|schedinfo|blkiotune|emulatorpin|setpids …`: the
+/// change (if any values are given), then virsh's `name: value` lines when
+/// nothing was changed.
+fn tune(root: &Root, cmd: cli::TuneCommand) -> ExitCode {
+    use cli::TuneCommand as T;
+    use lifecycle::{Tune, TuneError, TuneVerb, parse_kib};
+    let opt_kib = |v: Option<String>| v.as_deref().map(parse_kib).transpose();
+    let (name, verb, change, flags): (String, TuneVerb, Result<Option<Tune>, TuneError>, _) =
+        match cmd {
+            T::Setmem { name, size, flags } => {
+                let change = parse_kib(&size).map(|kib| Some(Tune::Memory { kib }));
+                (name, TuneVerb::SetMem, change, flags)
+            }
+            T::Memtune {
+                name,
+                hard_limit,
+                soft_limit,
+                swap_hard_limit,
+                flags,
+            } => {
+                let any = hard_limit.is_some() || soft_limit.is_some() || swap_hard_limit.is_some();
+                let change = (|| {
+                    Ok(Tune::MemTune {
+                        hard: opt_kib(hard_limit)?,
+                        soft: opt_kib(soft_limit)?,
+                        swap_hard: opt_kib(swap_hard_limit)?,
+                    })
+                })()
+                .map(|t| any.then_some(t));
+                (name, TuneVerb::MemTune, change, flags)
+            }
+            T::Schedinfo { name, set, flags } => {
+                let change = if set.is_empty() {
+                    Ok(None)
+                } else {
+                    lifecycle::parse_sched(&set).map(Some)
+                };
+                (name, TuneVerb::SchedInfo, change, flags)
+            }
+            T::Blkiotune {
+                name,
+                weight,
+                flags,
+            } => {
+                let change = Ok(weight.map(|weight| Tune::BlkioWeight { weight }));
+                (name, TuneVerb::BlkioTune, change, flags)
+            }
+            T::Emulatorpin {
+                name,
+                cpulist,
+                flags,
+            } => {
+                let change = cpulist
+                    .as_deref()
+                    .map(lifecycle::parse_cpus)
+                    .transpose()
+                    .map(|c| c.map(|cpus| Tune::Cpuset { cpus }));
+                (name, TuneVerb::EmulatorPin, change, flags)
+            }
+            T::Setpids { name, limit, flags } => {
+                let change = match limit.as_str() {
+                    "max" => Ok(Some(Tune::Pids { max: None })),
+                    n => n
+                        .parse()
+                        .map(|n| Some(Tune::Pids { max: Some(n) }))
+                        .map_err(|_| TuneError::BadValue {
+                            what: "pids limit",
+                            value: limit.clone(),
+                            expected: "a number or 'max'".into(),
+                        }),
+                };
+                (name, TuneVerb::SetPids, change, flags)
+            }
+        };
+    let change = match change {
+        Ok(c) => c,
+        Err(e) => return report::<TuneError>(Err(e)),
+    };
+    report(
+        lifecycle::tune(root, &name, verb, change.as_ref(), device_flags(&flags)).map(|r| {
+            if change.is_none() {
+                print!("{r}");
+            }
+        }),
+    )
+}
+
 /// `start --autostart`: one line per domain; failure if any failed.
 fn start_autostart(root: &Root) -> ExitCode {
     match lifecycle::start_autostart(root) {
@@ -219,7 +333,7 @@ fn start_autostart(root: &Root) -> ExitCode {
             let mut ok = true;
             for (name, r) in results {
                 match r {
-                    Ok(id) => println!("Domain '{name}' started (id {id})"),
+                    Ok(id) => info!("Domain '{name}' started (id {id})"),
                     Err(e) => {
                         eprintln!("domrun: {name}: {e}");
                         ok = false;
@@ -272,7 +386,7 @@ fn template(root: &Root, cmd: TemplateCommand) -> ExitCode {
             report(
                 store
                     .remove(&name, &users)
-                    .map(|()| println!("Template '{name}' removed")),
+                    .map(|()| info!("Template '{name}' removed")),
             )
         }
     }
@@ -311,10 +425,24 @@ fn report_start(r: Result<(), LifecycleError>) -> ExitCode {
 }
 
 /// `domrun run`: load → plan → launch, in this process (the foreground monitor).
-fn run(root: &Root, file: &std::path::Path, load: LoadOptions, stop_timeout: u64) -> ExitCode {
-    let options = domrun::launch::ForegroundOptions {
-        stop_timeout: std::time::Duration::from_secs(stop_timeout),
-        init_family: None,
+fn run(
+    root: &Root,
+    file: &std::path::Path,
+    load: LoadOptions,
+    stop_timeout: u64,
+    cgroup: cli::CgroupArg,
+) -> ExitCode {
+    use domrun::generate::CgroupMode;
+    let options = lifecycle::RunOptions {
+        cgroup: match cgroup {
+            cli::CgroupArg::Partition => CgroupMode::Partition,
+            cli::CgroupArg::Inherit => CgroupMode::Inherit,
+            cli::CgroupArg::Auto => CgroupMode::Auto,
+        },
+        foreground: domrun::launch::ForegroundOptions {
+            stop_timeout: std::time::Duration::from_secs(stop_timeout),
+            init_family: None,
+        },
     };
     match lifecycle::run_foreground(root, file, load, &options) {
         Ok(status) => ExitCode::from(status.0),

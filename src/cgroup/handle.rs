@@ -249,9 +249,15 @@ impl Cgroup {
     /// resources go to v2 on a v2 host and to v1 on v1 and hybrid hosts.
     pub fn apply(&self, settings: &CgroupSettings) -> Result<(), CgroupError> {
         let h = self.resource_hierarchy();
-        let writes = settings.writes(h, block_device)?;
+        self.apply_writes(&settings.writes(h, block_device)?)
+    }
+
+    /// Writes what [`CgroupSettings::writes`] (or
+    /// [`super::settings::pids_write`]) gave, every target checked first:
+    /// the entry point of live tuning on a running domain's group.
+    pub fn apply_writes(&self, writes: &[FileWrite]) -> Result<(), CgroupError> {
         let mut planned = Vec::with_capacity(writes.len());
-        for w in &writes {
+        for w in writes {
             planned.push(self.target(w)?);
         }
         for (w, path) in writes.iter().zip(planned) {
@@ -261,6 +267,62 @@ impl Cgroup {
                 value: w.value.clone(),
                 source,
             })?;
+        }
+        Ok(())
+    }
+
+    /// Sets the allowed CPUs of a group that has sub-groups (a running
+    /// domain's; `cpus` in the kernel's list form). On v1 a group's
+    /// `cpuset.cpus` must stay within its parent's, and the groups below the
+    /// limit group hold the old list: every level is first widened to old ∪
+    /// new (top-down), then narrowed to new (bottom-up). On v2 the limit
+    /// group's file alone is written (the kernel narrows the effective sets
+    /// below it).
+    pub fn set_cpus(&self, cpus: &str) -> Result<(), CgroupError> {
+        let Some(top) = self.v1_dir(Controller::Cpuset) else {
+            let settings = CgroupSettings {
+                cpuset: super::CpusetSettings {
+                    cpus: Some(cpus.to_owned()),
+                    mems: None,
+                },
+                ..CgroupSettings::default()
+            };
+            return self.apply(&settings);
+        };
+        let mut levels = vec![top.to_path_buf()];
+        let mut i = 0;
+        while let Some(dir) = levels.get(i).cloned() {
+            let children = std::fs::read_dir(&dir).map_err(|source| CgroupError::ReadFile {
+                path: dir.clone(),
+                source,
+            })?;
+            levels.extend(
+                children
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+            i += 1;
+        }
+        let write = |dir: &Path, value: &str| {
+            let path = dir.join("cpuset.cpus");
+            write_file(&path, value).map_err(|source| CgroupError::Write {
+                setting: "vcpu/@cpuset".into(),
+                path,
+                value: value.to_owned(),
+                source,
+            })
+        };
+        let old = read_to_string(&top.join("cpuset.cpus"))?;
+        let union = format!("{},{cpus}", old.trim());
+        let union = crate::domain::CpuSet::parse(union.trim_start_matches(','))
+            .map(|c| c.kernel_list())
+            .unwrap_or_else(|_| cpus.to_owned());
+        for dir in &levels {
+            write(dir, &union)?;
+        }
+        for dir in levels.iter().rev() {
+            write(dir, cpus)?;
         }
         Ok(())
     }

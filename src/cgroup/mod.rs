@@ -28,5 +28,5 @@ pub use handle::{
 pub use layout::{ContainerMount, Controller, Layout};
 pub use settings::{
     CgroupSettings, CpuSettings, CpusetSettings, FileWrite, Hierarchy, IoDevice, IoSettings,
-    MemLimit, MemorySettings, shares_to_weight,
+    MemLimit, MemorySettings, SettingGroup, pids_write, shares_to_weight,
 };

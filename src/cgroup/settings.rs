@@ -493,6 +493,42 @@ impl CgroupSettings {
     }
 }
 
+/// One family of settings, as a live-tuning verb changes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingGroup {
+    Memory,
+    Cpuset,
+    Cpu,
+    Io,
+}
+
+impl CgroupSettings {
+    /// Only the settings of `group` (the rest left unset), so a live change
+    /// writes the files of what it changed and nothing else.
+    pub fn subset(&self, group: SettingGroup) -> CgroupSettings {
+        let mut out = CgroupSettings::default();
+        match group {
+            SettingGroup::Memory => out.memory = self.memory.clone(),
+            SettingGroup::Cpuset => out.cpuset = self.cpuset.clone(),
+            SettingGroup::Cpu => out.cpu = self.cpu.clone(),
+            SettingGroup::Io => out.io = self.io.clone(),
+        }
+        out
+    }
+}
+
+/// The write for a pids limit (`None`: no limit). The file is `pids.max` on
+/// v1 and v2 alike; libvirt has no pids element for containers, so this is
+/// for the live `setpids` only.
+pub fn pids_write(max: Option<u64>) -> FileWrite {
+    FileWrite {
+        setting: "pids".into(),
+        controller: Controller::Pids,
+        files: &["pids.max"],
+        value: max.map_or_else(|| "max".to_owned(), |n| n.to_string()),
+    }
+}
+
 /// A one-element candidate list for a v1 throttle file.
 fn v1_file(name: &str) -> &'static [&'static str] {
     match name {

@@ -86,7 +86,11 @@ fn read_device(
 }
 
 /// Which of live/config a call applies to.
-fn targets(root: &Root, name: &str, flags: DeviceFlags) -> Result<(bool, bool), LifecycleError> {
+pub(super) fn targets(
+    root: &Root,
+    name: &str,
+    flags: DeviceFlags,
+) -> Result<(bool, bool), LifecycleError> {
     let running = live_state(root, name)?.is_some();
     let defined = root.read_definition(name)?.is_some();
     if !running && !defined {

@@ -11,6 +11,7 @@ mod exec;
 mod info;
 mod run;
 mod running;
+mod tune;
 
 pub use console::console;
 pub use devices::{DeviceChange, DeviceError, DeviceFlags, attach_device, detach_device};
@@ -18,8 +19,11 @@ pub use exec::{ExecError, ExecRequest, exec};
 pub use info::{
     Damage, DomainInfo, DomainState, ListEntry, ListFilter, Listing, dominfo, format_list, list,
 };
-pub use run::{RunError, run_foreground};
+pub use run::{RunError, RunOptions, run_foreground};
 pub use running::{create, destroy, reboot, shutdown, start, start_autostart};
+pub use tune::{
+    Tune, TuneError, TuneReport, TuneVerb, UNLIMITED_KIB, parse_cpus, parse_kib, parse_sched, tune,
+};
 
 use crate::domain::{CheckedParseError, Domain, LoadError, LoadOptions, ParseError, Strictness};
 use crate::plan::CgroupPlan;
@@ -56,6 +60,8 @@ pub enum LifecycleError {
     Control(#[from] crate::monitor::control::ControlError),
     #[error(transparent)]
     Device(#[from] DeviceError),
+    #[error(transparent)]
+    Tune(#[from] TuneError),
     #[error("uuid {uuid} is already used by domain '{other}'")]
     UuidTaken { uuid: String, other: String },
     #[error(

@@ -30,6 +30,12 @@ pub enum RunError {
         source: LaunchError,
     },
     #[error("{name}: {source}")]
+    Inherit {
+        name: String,
+        #[source]
+        source: crate::generate::InheritError,
+    },
+    #[error("{name}: {source}")]
     Vm {
         name: String,
         #[source]
@@ -54,6 +60,15 @@ impl RunError {
     }
 }
 
+/// How `domrun run` runs a domain, beyond the file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Where the container's cgroup goes (`--cgroup`).
+    pub cgroup: crate::generate::CgroupMode,
+    /// How the launcher supervises init (`--stop-timeout`, the init family).
+    pub foreground: ForegroundOptions,
+}
+
 /// Runs the domain in `file` in the foreground: a container through the
 /// launcher (supervised as `options` says), a VM through its backend.
 /// Returns the domain's exit status (init's, or 128+N when it was killed by
@@ -72,7 +87,7 @@ pub fn run_foreground(
     root: &Root,
     file: &Path,
     load: LoadOptions,
-    options: &ForegroundOptions,
+    options: &RunOptions,
 ) -> Result<ExitStatusCode, RunError> {
     let mut domain = Domain::load_with(file, load)?;
     if !domain.kind.is_container() {
@@ -145,7 +160,7 @@ fn run_recorded(
     root: &Root,
     file: &Path,
     domain: Domain,
-    options: &ForegroundOptions,
+    options: &RunOptions,
 ) -> Result<ExitStatusCode, RunError> {
     if !domain.kind.is_container() {
         return crate::vm::run_foreground(&domain)
@@ -155,16 +170,24 @@ fn run_recorded(
                 source,
             });
     }
-    let plan =
+    let mut plan =
         plan_from_domain(&domain, &Sources::for_root(root)).map_err(|source| RunError::Plan {
             file: file.to_owned(),
             source,
         })?;
-    let options = ForegroundOptions {
+    let inherited = crate::generate::inherited_partition(options.cgroup, super::host_layout())
+        .map_err(|source| RunError::Inherit {
+            name: domain.name.clone(),
+            source,
+        })?;
+    if let Some(partition) = inherited {
+        plan.cgroup = plan.cgroup.map(|c| c.under(partition));
+    }
+    let foreground = ForegroundOptions {
         init_family: InitFamily::chosen_by(&domain),
-        ..*options
+        ..options.foreground
     };
-    crate::launch::run_foreground_with(&plan, &options).map_err(|source| RunError::Launch {
+    crate::launch::run_foreground_with(&plan, &foreground).map_err(|source| RunError::Launch {
         name: domain.name.clone(),
         source,
     })

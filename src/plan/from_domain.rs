@@ -254,6 +254,13 @@ impl CgroupPlan {
         })
     }
 
+    /// The same group moved below `partition` (an absolute cgroup path):
+    /// `run --cgroup=inherit` puts the domain below the systemd unit's own
+    /// delegated group (`generate::inherited_partition`).
+    pub fn under(self, partition: String) -> CgroupPlan {
+        CgroupPlan { partition, ..self }
+    }
+
     /// Where domain `name`'s cgroup is: (`<resource><partition>`, default
     /// `/machine`; `NAME.domrun`). The one place these are spelled, so the
     /// launcher, `dominfo` and the stale sweep find the same group.
