@@ -512,13 +512,9 @@ fn to_native(format: NativeFormat, file: &std::path::Path, load: LoadOptions) ->
 /// `domrun domxml-from-native xen-xl CFG`.
 fn from_native(format: NativeFormat, file: &std::path::Path) -> ExitCode {
     let NativeFormat::XenXl = format;
-    let converted = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read: {e}"))
-        .and_then(|text| {
-            domrun::vm::xen::Config::parse(&text)
-                .map_err(|e| e.to_string())
-                .and_then(|c| domrun::vm::xen::from_native(&c).map_err(|e| e.to_string()))
-        });
+    let converted = domrun::vm::xen::Config::load(file)
+        .map_err(|e| e.to_string())
+        .and_then(|c| domrun::vm::xen::from_native(&c).map_err(|e| e.to_string()));
     match converted {
         Ok(d) => {
             print!("{}", d.format_inactive());

@@ -38,12 +38,8 @@ pub struct DeviceChange {
 /// Why a device change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
-    #[error("reading {file}: {source}")]
-    Read {
-        file: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("reading the device: {0}")]
+    Read(#[source] crate::input::InputError),
     #[error(transparent)]
     Fragment(#[from] FragmentError),
     #[error("domain '{0}' is not running: --live needs a running domain")]
@@ -61,10 +57,12 @@ fn read_device(
     defaults: bool,
     strictness: Strictness,
 ) -> Result<Device, LifecycleError> {
-    let text = std::fs::read_to_string(file).map_err(|source| DeviceError::Read {
-        file: file.to_owned(),
-        source,
-    })?;
+    let text = crate::input::read_text(
+        file,
+        crate::input::Links::Follow,
+        crate::input::DOCUMENT_LIMIT,
+    )
+    .map_err(DeviceError::Read)?;
     // Hot-plug is done by domrun's container engine: its table applies.
     let notes = check_device_document(text.as_bytes(), DomainType::Lxc, strictness).map_err(
         |e| match e {

@@ -44,7 +44,9 @@ fn spawn_monitor(
 /// The id a definition asked for (`<domain id=…>` at define time, kept
 /// beside it like the autostart mark: OpenVZ VEIDs).
 fn wanted_id(root: &Root, name: &str) -> Option<u32> {
-    let text = std::fs::read_to_string(root.wanted_id_file(name)).ok()?;
+    // A VEID is a few digits: anything longer is not one.
+    let file = root.wanted_id_file(name);
+    let text = crate::input::read_text(&file, crate::input::Links::Refuse, 32).ok()?;
     text.trim().parse().ok()
 }
 

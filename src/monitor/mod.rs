@@ -26,6 +26,9 @@ use crate::state::{DomainLock, Root};
 use std::io::Read;
 use std::os::fd::{AsRawFd, RawFd};
 
+/// The most the starting command reads of the start reply (one JSON line).
+const START_REPLY_LIMIT: u64 = 64 << 10;
+
 /// Forks the monitor for `domain` and waits until init runs (or failed):
 /// the monitor writes one [`StartReply`] line on a pipe. The monitor
 /// allocates the domain's id (`wanted` when free) under the ids lock and
@@ -59,7 +62,10 @@ pub fn spawn(
         crate::sys::Cloned::Parent { pid, .. } => {
             drop(write_end);
             let mut reply = String::new();
-            let _ = std::fs::File::from(read_end).read_to_string(&mut reply);
+            // One JSON line; a monitor gone wrong cannot make us read more.
+            let _ = std::fs::File::from(read_end)
+                .take(START_REPLY_LIMIT)
+                .read_to_string(&mut reply);
             let reply = reply.trim_end();
             if reply.is_empty() {
                 // The monitor died before it answered: reap it, so the

@@ -52,6 +52,9 @@ pub enum StateError {
     BadName(String),
     #[error("{path}: corrupt live state: {message}")]
     Corrupt { path: PathBuf, message: String },
+    /// A state file refused or unreadable (not a regular file, too large).
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 impl StateError {
@@ -307,11 +310,15 @@ fn names_in(dir: &Path, suffix: &str) -> Result<Vec<String>, StateError> {
     Ok(names)
 }
 
+/// A state file's bytes, `None` when it does not exist. Bounded and typed
+/// like every input: a link, a FIFO or a file over the document limit in
+/// the state root is refused, not followed or waited on.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
-    match std::fs::read(path) {
+    use crate::input::{DOCUMENT_LIMIT, Links, read_file};
+    match read_file(path, Links::Refuse, DOCUMENT_LIMIT) {
         Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(path)(e)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
