@@ -121,6 +121,9 @@ fn procs_below(dir: &Path, set: &mut BTreeSet<i32>) -> Result<(), CgroupError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == ErrorKind::NotFound && !dir.exists() => return Ok(()),
+        // ENODEV: the group was removed between the walk and the read (its
+        // monitor tearing it down at the same time): empty as well.
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(()),
         Err(source) => return Err(CgroupError::ReadFile { path, source }),
     };
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
