@@ -244,7 +244,12 @@ impl Booted {
         )
         .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_domrun"));
-        command.arg("run").arg(&xml);
+        // A state root of the test's own: `run` records the domain there.
+        command
+            .arg("--root")
+            .arg(dir.path().join("state"))
+            .arg("run")
+            .arg(&xml);
         let output = Arc::new(Mutex::new(Vec::new()));
         let (child, terminal) = if how.terminal {
             let pty = nix::pty::openpty(None, None).unwrap();
