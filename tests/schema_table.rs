@@ -329,25 +329,24 @@ fn render(nodes: &[Node]) -> String {
         nodes.len()
     )
     .unwrap();
+    // One node a line (the path as a comment above it): a data table, not
+    // code to read, kept short enough to review as a diff.
     for (i, n) in nodes.iter().enumerate() {
         writeln!(s, "    // {i}: {}", n.path).unwrap();
-        writeln!(s, "    SchemaNode {{").unwrap();
-        writeln!(s, "        open: {},", n.open).unwrap();
-        s.push_str("        attrs: &[");
-        for (j, a) in n.attrs.iter().enumerate() {
-            if j > 0 {
-                s.push_str(", ");
-            }
-            write!(s, "{a:?}").unwrap();
-        }
-        s.push_str("],\n        children: &[");
-        for (j, (k, v)) in n.children.iter().enumerate() {
-            if j > 0 {
-                s.push_str(", ");
-            }
-            write!(s, "({k:?}, {v})").unwrap();
-        }
-        s.push_str("],\n    },\n");
+        let attrs: Vec<String> = n.attrs.iter().map(|a| format!("{a:?}")).collect();
+        let children: Vec<String> = n
+            .children
+            .iter()
+            .map(|(k, v)| format!("({k:?}, {v})"))
+            .collect();
+        writeln!(
+            s,
+            "    SchemaNode {{ open: {}, attrs: &[{}], children: &[{}] }},",
+            n.open,
+            attrs.join(", "),
+            children.join(", ")
+        )
+        .unwrap();
     }
     s.push_str("];\n");
     s
