@@ -11,49 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Cli, DomainXml, wait_until};
+use common::{DomainXml, wait_until};
 
-struct Env {
-    tmp: tempfile::TempDir,
-    rootfs: PathBuf,
-    cli: Cli,
-}
+use common::LifecycleEnv as Env;
 
 impl Env {
-    fn new() -> Option<Env> {
-        if !common::require_root() {
-            return None;
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
-        let cli = Cli::new(tmp.path().join("state"));
-        Some(Env { tmp, rootfs, cli })
-    }
-
-    fn state(&self) -> PathBuf {
-        self.tmp.path().join("state")
-    }
-
     fn ok(&self, args: &[&str]) -> String {
         self.cli.ok(args)
-    }
-
-    /// A domain on the busybox root running `script` (busybox sh).
-    fn xml(&self, name: &str, script: &str) -> DomainXml {
-        DomainXml::lxc(name).rootfs(&self.rootfs).shell(script)
     }
 
     /// Writes [`Env::xml`] with the top-level elements `extra`.
     fn domain(&self, name: &str, extra: &str, script: &str) -> PathBuf {
         self.xml(name, script).element(extra).write(self.tmp.path())
-    }
-
-    fn state_of(&self, name: &str) -> String {
-        let list = self.ok(&["list", "--all"]);
-        list.lines()
-            .find(|l| l.split_whitespace().nth(1) == Some(name))
-            .map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" "))
-            .unwrap_or_default()
     }
 
     fn live_state(&self, name: &str) -> Option<serde_json::Value> {
@@ -63,7 +32,7 @@ impl Env {
     }
 
     fn pid_of(&self, name: &str, which: &str) -> i32 {
-        common::live_pid(&self.state(), name, which).unwrap()
+        self.live_pid(name, which).unwrap()
     }
 }
 

@@ -19,33 +19,12 @@ use common::{Cli, DomainXml, wait_until};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-struct Env {
-    tmp: tempfile::TempDir,
-    rootfs: PathBuf,
-    cli: Cli,
-}
+use common::LifecycleEnv as Env;
 
 impl Env {
-    fn new() -> Option<Env> {
-        if !common::require_root() {
-            return None;
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let rootfs = common::busybox_rootfs(&tmp.path().join("rootfs"))?;
-        let cli = Cli::new(tmp.path().join("state"));
-        Some(Env { tmp, rootfs, cli })
-    }
-
-    fn state(&self) -> PathBuf {
-        self.tmp.path().join("state")
-    }
-
     /// Defines `name` running `script`; returns its file.
     fn define(&self, name: &str, script: &str) -> PathBuf {
-        let xml = DomainXml::lxc(name)
-            .rootfs(&self.rootfs)
-            .shell(script)
-            .write(self.tmp.path());
+        let xml = self.xml(name, script).write(self.tmp.path());
         self.cli.ok(["define", xml.to_str().unwrap()]);
         xml
     }
@@ -65,18 +44,6 @@ impl Env {
             })
             .collect();
         (rows, run.stderr.clone())
-    }
-
-    fn state_of(&self, name: &str) -> String {
-        let (rows, _) = self.list();
-        rows.into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| s)
-            .unwrap_or_default()
-    }
-
-    fn live_pid(&self, name: &str, which: &str) -> Option<i32> {
-        common::live_pid(&self.state(), name, which)
     }
 
     fn corrupt_live_state(&self, name: &str) {

@@ -334,14 +334,13 @@ fn vm_process_status_reset_and_powerdown() {
         .unwrap();
     let wait_for =
         |console: &mut std::os::unix::net::UnixStream, marker: &str, seen: &mut String| {
-            let start = Instant::now();
             let mut buf = [0u8; 4096];
-            while !seen.contains(marker) {
-                assert!(start.elapsed() < BOOT_TIMEOUT, "no {marker}:\n{seen}");
+            common::wait_patiently(marker, BOOT_TIMEOUT, || {
                 if let Ok(n) = console.read(&mut buf) {
                     seen.push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-            }
+                seen.contains(marker)
+            });
         };
     let mut seen = String::new();
     wait_for(&mut console, "VMTEST-WAITING", &mut seen);
@@ -354,11 +353,9 @@ fn vm_process_status_reset_and_powerdown() {
     assert!(seen.contains("VMTEST-MARKER"), "{seen}");
     // The power button: the guest powers itself off.
     vm.qmp().unwrap().system_powerdown().unwrap();
-    let pressed = Instant::now();
-    while vm.try_wait().unwrap().is_none() {
-        assert!(pressed.elapsed() < BOOT_TIMEOUT, "no power-off");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_patiently("the guest to power off", BOOT_TIMEOUT, || {
+        vm.try_wait().unwrap().is_some()
+    });
     drop(console);
     drop(vm);
     b.assert_clean();

@@ -49,6 +49,7 @@ pub mod domain_xml;
 pub mod golden;
 pub mod launcher;
 pub mod leaks;
+pub mod lifecycle_env;
 pub mod probe;
 pub mod rootfs;
 
@@ -59,6 +60,7 @@ pub use leaks::{
     HostState, assert_no_leaks_under, cgroups_named, loop_devices, mounts_containing,
     processes_mentioning, unescape_mountinfo,
 };
+pub use lifecycle_env::LifecycleEnv;
 pub use rootfs::{Rootfs, busybox_rootfs, chmod};
 
 use std::io::Write as _;
@@ -146,8 +148,16 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 /// Polls `done` every 20 ms until it is true; panics naming `what` after
 /// [`PATIENCE`].
 #[track_caller]
-pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
+pub fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    wait_patiently(what, PATIENCE, done);
+}
+
+/// [`wait_until`] with another patience (a VM booting under TCG needs
+/// minutes). The deadline only ends a wait that would otherwise hang: no
+/// test asserts how long something took.
+#[track_caller]
+pub fn wait_patiently(what: &str, patience: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + patience;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
