@@ -7,8 +7,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::PathBuf;
 
-use nix::unistd::Pid;
-
 /// Why the readiness notification could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -22,14 +20,15 @@ pub enum NotifyError {
     },
 }
 
-/// The readiness message: ready, and which process is the service's main one.
-fn ready_message(init: Pid) -> String {
-    format!("READY=1\nMAINPID={init}\n")
-}
+/// The readiness message. No `MAINPID=`: domrun, the supervisor that turns
+/// the service manager's SIGTERM into init's poweroff signal, stays the
+/// unit's main process (as nspawn does); naming init would send SIGTERM to
+/// init and let init's messages through `NotifyAccess=main`.
+const READY_MESSAGE: &str = "READY=1\n";
 
-/// Sends READY=1 (with init's pid as MAINPID) to `$NOTIFY_SOCKET`, if set.
+/// Sends READY=1 to `$NOTIFY_SOCKET`, if set, once init runs.
 /// A leading `@` names an abstract socket, as in systemd.
-pub(super) fn notify_ready(init: Pid) -> Result<(), NotifyError> {
+pub(super) fn notify_ready() -> Result<(), NotifyError> {
     let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
         return Ok(());
     };
@@ -45,7 +44,7 @@ pub(super) fn notify_ready(init: Pid) -> Result<(), NotifyError> {
     .map_err(send_err)?;
     let sender = UnixDatagram::unbound().map_err(send_err)?;
     sender
-        .send_to_addr(ready_message(init).as_bytes(), &address)
+        .send_to_addr(READY_MESSAGE.as_bytes(), &address)
         .map_err(send_err)?;
     Ok(())
 }
@@ -55,7 +54,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn message_names_init_as_main_pid() {
-        assert_eq!(ready_message(Pid::from_raw(42)), "READY=1\nMAINPID=42\n");
+    fn readiness_leaves_domrun_the_main_process() {
+        assert_eq!(READY_MESSAGE, "READY=1\n");
+        assert!(!READY_MESSAGE.contains("MAINPID"));
     }
 }

@@ -175,7 +175,7 @@ impl Running {
 /// is also init's stdio and controlling terminal, otherwise init inherits
 /// our fds 0-2. Dropping the [`Running`] before init is reaped kills it.
 ///
-/// With `$NOTIFY_SOCKET` set, sends `READY=1` and `MAINPID=<init>` once
+/// With `$NOTIFY_SOCKET` set, sends `READY=1` (domrun stays the main pid) once
 /// init has been exec'd (the variable is not passed to init: its
 /// environment is exactly the plan's).
 ///
@@ -268,7 +268,7 @@ pub fn start(plan: &Plan, stdio_on_console: bool) -> Result<Running, LaunchError
     // 9. Init is running: tell a supervising service manager, if any.
     //    Init runs already: a service manager we cannot reach is worth a
     //    warning, not the container.
-    if let Err(e) = super::notify::notify_ready(pid) {
+    if let Err(e) = super::notify::notify_ready() {
         eprintln!("domrun: warning: {e}");
     }
     // The mounts now hold the loop devices; with autoclear
